@@ -1,0 +1,112 @@
+# The container workshop sandbox.
+#
+#   sudo make demo    the presenter's walk through every step (offline)
+#   sudo make check   install what is missing, build, and grade every step
+#
+# `make help` lists every target.
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Werror
+PKG     ?= pkg-config
+BUILD   := build
+
+# SAN=1 builds with AddressSanitizer + UndefinedBehaviorSanitizer.
+ifeq ($(SAN),1)
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+# Steps 01-04 are one box.c each; what a step needs from libraries is listed here.
+STEP_DIRS := $(sort $(wildcard steps/0[1-4]-*))
+BOXES     := $(addsuffix /box,$(STEP_DIRS))
+LIBS_04-netns   := $$($(PKG) --libs libnl-route-3.0)
+CFLAGS_04-netns := $$($(PKG) --cflags libnl-route-3.0)
+
+# Workspace of the learner (make exercises): graded instead of the reference when present.
+WORKSPACE := workspace
+
+.PHONY: all help deps check check-vm demo diff format clean exercises solution \
+	fixtures mini-docker
+
+all: fixtures $(BOXES) mini-docker
+
+help:
+	@echo "make            build every step and the test fixtures"
+	@echo "make deps       install the Debian packages the project needs (apt)"
+	@echo "make check      deps + build + grade every step (./runner); needs root"
+	@echo "make demo       presenter mode: a narrated walk through the steps; needs root"
+	@echo "make diff STEP=N  the lesson of step N: diff of box.c against step N-1"
+	@echo "make exercises  write a learner workspace (workspace/) with TODOs to fill in"
+	@echo "make solution EX=01.1  put one reference solution back into the workspace"
+	@echo "make format     apply .clang-format to every C file"
+	@echo "make clean      remove what the build made"
+
+# --- steps -------------------------------------------------------------------
+
+# A pattern rule, so the learner's workspace/steps/NN-*/box builds the same way.
+%/box: %/box.c
+	$(CC) $(CFLAGS) $(CFLAGS_$(notdir $*)) -o $@ $< $(LDFLAGS) $(LIBS_$(notdir $*))
+
+mini-docker:
+	@if [ -f steps/05-mini-docker/Makefile ]; then \
+		$(MAKE) -C steps/05-mini-docker CC="$(CC)" SAN="$(SAN)"; fi
+
+# --- fixtures: a busybox rootfs with the probe inside --------------------------
+
+fixtures: $(BUILD)/rootfs/.done
+
+$(BUILD)/probe: tests/fixtures/probe.c | $(BUILD)
+	$(CC) $(CFLAGS) -static -o $@ $<
+
+$(BUILD)/escape: tests/fixtures/escape.c | $(BUILD)
+	$(CC) $(CFLAGS) -static -o $@ $<
+
+$(BUILD)/rootfs/.done: tests/fixtures/mkrootfs.sh $(BUILD)/probe $(BUILD)/escape
+	tests/fixtures/mkrootfs.sh $(BUILD)/rootfs $(BUILD)/probe $(BUILD)/escape
+	touch $@
+
+$(BUILD):
+	mkdir -p $@
+
+# --- the two commands of README.md --------------------------------------------
+
+deps:
+	@scripts/deps
+
+check: deps
+	@$(MAKE) --no-print-directory all
+	./runner
+
+check-vm: deps
+	@$(MAKE) --no-print-directory all
+	./runner --vm
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	scripts/demo
+
+# --- learning aids ------------------------------------------------------------
+
+# make diff STEP=3: what step 03 adds to step 02
+diff:
+	@test -n "$(STEP)" || { echo "usage: make diff STEP=N (2..4)"; exit 2; }
+	@new=$$(ls -d steps/0$(STEP)-* 2>/dev/null | head -n1); \
+	old=$$(ls -d steps/0$$(($(STEP) - 1))-* 2>/dev/null | head -n1); \
+	test -n "$$new" -a -n "$$old" || { echo "make diff: no step $(STEP) or no step before it"; exit 2; }; \
+	git --no-pager diff --no-index --stat "$$old/box.c" "$$new/box.c"; \
+	git --no-pager diff --no-index "$$old/box.c" "$$new/box.c" || true
+
+exercises:
+	./runner --init
+
+solution:
+	@test -n "$(EX)" || { echo "usage: make solution EX=01.1"; exit 2; }
+	scripts/exercises solution "$(EX)"
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(BOXES)
+	@if [ -f steps/05-mini-docker/Makefile ]; then $(MAKE) -C steps/05-mini-docker clean; fi

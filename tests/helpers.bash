@@ -1,0 +1,126 @@
+# Helpers shared by every tests/NN-*.bats file: `load helpers` at the top.
+#
+# The runner sets:
+#   BOX         the box program under test (step N's, or a later step's)
+#   BOX_STEP    the number of the step that box belongs to (01, 02 ...)
+#   REPO        the project's top directory
+#   ROOTFS_SRC  the busybox rootfs built by make (never modified by tests)
+# A failing test prints, in the learner's words, what it expected and what it
+# got ("expected PID 1 inside the container, got 2179"), a hint, and the
+# WORKSHOP.md section to read: the runner shows those lines.
+
+bats_load_library bats-support
+bats_load_library bats-assert
+bats_load_library bats-file
+
+: "${REPO:=$(cd "$BATS_TEST_DIRNAME/.." && pwd)}"
+: "${ROOTFS_SRC:=$REPO/build/rootfs}"
+: "${BOX_STEP:=01}"
+: "${BOX:=$REPO/steps/01-chroot/box}"
+# one box run may take this long before the test calls it hung
+: "${BOX_TIMEOUT:=30}"
+
+# read: WORKSHOP.md section for every failure of this file (set once per file)
+section() {
+	echo "read: WORKSHOP.md, section \"$*\""
+}
+
+# hint: what to look at when this test fails
+hint() {
+	echo "hint: $*"
+}
+
+require_root() {
+	[ "$(id -u)" = 0 ] || skip "requires root"
+}
+
+# true when the box under test comes from step $1 or later
+box_at_least() {
+	[ "$((10#$BOX_STEP))" -ge "$((10#$1))" ]
+}
+
+# A fresh copy of the busybox rootfs for this test: $ROOTFS.
+make_rootfs() {
+	[ -d "$ROOTFS_SRC/bin" ] || {
+		echo "expected the test rootfs in $ROOTFS_SRC, got nothing: run make"
+		return 1
+	}
+	ROOTFS=$BATS_TEST_TMPDIR/rootfs
+	cp -a "$ROOTFS_SRC" "$ROOTFS"
+}
+
+# A random word, so no answer can be hard-coded.
+random_word() {
+	od -An -N6 -tx1 /dev/urandom | tr -d ' \n'
+}
+
+# run_box ARGS...: run the box under test (bounded in time); sets $status,
+# $output (stdout) and $stderr.
+run_box() {
+	run --separate-stderr timeout --kill-after=5 "$BOX_TIMEOUT" "$BOX" "$@"
+	if [ "$status" = 124 ]; then
+		echo "expected box to finish within ${BOX_TIMEOUT}s, got a hang (killed it)"
+	fi
+}
+
+# Print what a run produced, for the log of a failure.
+show_run() {
+	echo "--- stdout of the run:"
+	printf '%s\n' "$output"
+	echo "--- stderr of the run:"
+	printf '%s\n' "${stderr:-}"
+}
+
+# expect_status N WHAT: the last run exited with N.
+expect_status() {
+	if [ "$status" != "$1" ]; then
+		echo "expected $2 (exit status $1), got exit status $status"
+		show_run
+		return 1
+	fi
+}
+
+# expect_eq EXPECTED ACTUAL WHAT
+expect_eq() {
+	if [ "$1" != "$2" ]; then
+		echo "expected $3 to be '$1', got '$2'"
+		return 1
+	fi
+}
+
+# expect_ne UNWANTED ACTUAL WHAT
+expect_ne() {
+	if [ "$1" = "$2" ]; then
+		echo "expected $3 to differ from '$1', got the same"
+		return 1
+	fi
+}
+
+# expect_match REGEX TEXT WHAT
+expect_match() {
+	if ! [[ $2 =~ $1 ]]; then
+		echo "expected $3 to match /$1/, got '$2'"
+		return 1
+	fi
+}
+
+# expect_stderr_says SUBSTRING WHAT: box's error message names the problem.
+expect_stderr_says() {
+	if [[ ${stderr:-} != *"$1"* ]]; then
+		echo "expected $2: an error mentioning '$1', got '${stderr:-}'"
+		return 1
+	fi
+}
+
+# A host process to aim at: started outside any box, killed at teardown.
+start_host_sleeper() {
+	sleep 300 &
+	HOST_SLEEPER=$!
+}
+
+stop_host_sleeper() {
+	if [ -n "${HOST_SLEEPER:-}" ]; then
+		kill -9 "$HOST_SLEEPER" 2>/dev/null || true
+		wait "$HOST_SLEEPER" 2>/dev/null || true
+	fi
+}
