@@ -26,7 +26,7 @@ CFLAGS_04-netns := $$($(PKG) --cflags libnl-route-3.0)
 # Workspace of the learner (make exercises): graded instead of the reference when present.
 WORKSPACE := workspace
 
-.PHONY: all help deps check check-vm demo diff format clean exercises solution \
+.PHONY: all help deps check check-vm demo doctor diff format clean exercises solution \
 	fixtures mini-docker
 
 all: fixtures $(BOXES) mini-docker
@@ -36,6 +36,7 @@ help:
 	@echo "make deps       install the Debian packages the project needs (apt)"
 	@echo "make check      deps + build + grade every step (./runner); needs root"
 	@echo "make demo       presenter mode: a narrated walk through the steps; needs root"
+	@echo "make doctor     can this machine run the workshop? what to fix, per step"
 	@echo "make diff STEP=N  the lesson of step N: diff of box.c against step N-1"
 	@echo "make exercises  write a learner workspace (workspace/) with TODOs to fill in"
 	@echo "make solution EX=01.1  put one reference solution back into the workspace"
@@ -110,3 +111,6 @@ format:
 clean:
 	rm -rf $(BUILD) $(BOXES)
 	@if [ -f steps/05-mini-docker/Makefile ]; then $(MAKE) -C steps/05-mini-docker clean; fi
+
+doctor:
+	@scripts/doctor
