@@ -124,3 +124,13 @@ stop_host_sleeper() {
 		wait "$HOST_SLEEPER" 2>/dev/null || true
 	fi
 }
+
+# cgroup_mode: v2 when /sys/fs/cgroup is the unified hierarchy (cgroup2fs),
+# v1 otherwise (hybrid or legacy hosts: cpu, memory, pids on v1 hierarchies).
+cgroup_mode() {
+	if [ "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ]; then
+		echo v2
+	else
+		echo v1
+	fi
+}

@@ -1,0 +1,329 @@
+#!/usr/bin/env bats
+# Step 02: cgroups. box limits what its command may use, with docker run's
+# flags: --cpus, --memory (-m), --pids-limit. These tests run against step 02's
+# box and every later one, on cgroup v2 hosts and on hybrid / legacy (v1) ones
+# alike: they look at what the command could do and at what the cgroup itself
+# measured (box -v prints it at exit), not at one kind of host's files.
+
+bats_require_minimum_version 1.5.0
+load helpers
+
+setup() {
+	require_root
+	section "Step 02: cgroups"
+	make_rootfs
+	require_cgroup_controllers
+}
+
+teardown() {
+	stop_background_box
+	remove_leftover_cgroups
+}
+
+# --- helpers of this file ----------------------------------------------------
+
+require_cgroup_controllers() {
+	local c
+	if [ "$(cgroup_mode)" = v2 ]; then
+		for c in cpu memory pids; do
+			grep -qw "$c" /sys/fs/cgroup/cgroup.controllers 2>/dev/null ||
+				skip "requires the cgroup2 $c controller"
+		done
+	else
+		for c in cpu memory pids; do
+			[ "$(stat -fc %T "/sys/fs/cgroup/$c" 2>/dev/null)" = cgroupfs ] ||
+				skip "requires the cgroup v1 $c controller at /sys/fs/cgroup/$c"
+		done
+	fi
+}
+
+# The cgroup directories box made (one on v2, one per hierarchy on v1), read
+# from the -v narration ("$ mkdir /sys/fs/cgroup/.../box/ID") of TEXT.
+cgroups_made() {
+	sed -nE 's/.*\$ mkdir (\/sys\/fs\/cgroup\/.*\/box\/[0-9]+)$/\1/p' <<<"$1"
+}
+
+# Remember them for teardown, and check there is at least one.
+record_cgroups() {
+	CGROUPS=$(cgroups_made "$1")
+	printf '%s\n' "$CGROUPS" >>"$BATS_TEST_TMPDIR/cgroups"
+	if [ -z "$CGROUPS" ]; then
+		echo "expected box -v to narrate 'mkdir /sys/fs/cgroup/.../box/ID', got none"
+		printf '%s\n' "$1"
+		return 1
+	fi
+}
+
+expect_no_cgroup_left() {
+	local d
+	for d in $CGROUPS; do
+		if [ -d "$d" ]; then
+			echo "expected box to remove its cgroup $d when it ended, got it still there" \
+				"(tasks in it: $(tr '\n' ' ' <"$d/cgroup.procs" 2>/dev/null))"
+			return 1
+		fi
+	done
+}
+
+# Kill what a failed test left in box's cgroups, then remove them.
+remove_leftover_cgroups() {
+	local d pid
+	[ -f "$BATS_TEST_TMPDIR/cgroups" ] || return 0
+	[ -f "$BATS_TEST_TMPDIR/box.err" ] && cgroups_made "$(cat "$BATS_TEST_TMPDIR/box.err")" >>"$BATS_TEST_TMPDIR/cgroups"
+	while read -r d; do
+		[ -n "$d" ] && [ -d "$d" ] || continue
+		for _ in $(seq 50); do
+			[ -s "$d/cgroup.procs" ] || break
+			while read -r pid; do kill -9 "$pid" 2>/dev/null; done <"$d/cgroup.procs"
+			sleep 0.1
+		done
+		rmdir "$d" 2>/dev/null || true
+	done <"$BATS_TEST_TMPDIR/cgroups"
+}
+
+# start_box ARGS...: box -v in the background; $BOX_PID, stderr in box.err.
+start_box() {
+	touch "$BATS_TEST_TMPDIR/cgroups"
+	"$BOX" -v "$@" >"$BATS_TEST_TMPDIR/box.out" 2>"$BATS_TEST_TMPDIR/box.err" </dev/null &
+	BOX_PID=$!
+}
+
+# wait_narration REGEX: until box's -v narration matches (10 s at most).
+wait_narration() {
+	for _ in $(seq 100); do
+		grep -qE "$1" "$BATS_TEST_TMPDIR/box.err" && return 0
+		sleep 0.1
+	done
+	echo "expected box -v to say /$1/ within 10s, got:"
+	cat "$BATS_TEST_TMPDIR/box.err"
+	return 1
+}
+
+# wait_box: box's exit status in $status (15 s at most, then it is killed).
+wait_box() {
+	for _ in $(seq 150); do
+		kill -0 "$BOX_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$BOX_PID" 2>/dev/null; then
+		echo "expected box to end within 15s, got it still running"
+		return 1
+	fi
+	status=0
+	wait "$BOX_PID" || status=$?
+	BOX_PID=""
+	stderr=$(cat "$BATS_TEST_TMPDIR/box.err") output=$(cat "$BATS_TEST_TMPDIR/box.out")
+}
+
+stop_background_box() {
+	if [ -n "${BOX_PID:-}" ]; then
+		kill -9 "$BOX_PID" 2>/dev/null || true
+		wait "$BOX_PID" 2>/dev/null || true
+	fi
+}
+
+# The CPU seconds per wall second the cgroup measured, from box -v's
+# "cgroup used 1.503s of CPU in 3.002s".
+cpu_ratio() {
+	local used wall
+	used=$(sed -nE 's/.*cgroup used ([0-9.]+)s of CPU in ([0-9.]+)s.*/\1/p' <<<"$stderr")
+	wall=$(sed -nE 's/.*cgroup used ([0-9.]+)s of CPU in ([0-9.]+)s.*/\2/p' <<<"$stderr")
+	if [ -z "$used" ] || [ -z "$wall" ]; then
+		echo "expected box -v to print 'cgroup used Xs of CPU in Ys' at exit, got:" >&2
+		printf '%s\n' "$stderr" >&2
+		return 1
+	fi
+	awk -v u="$used" -v w="$wall" 'BEGIN { printf "%.2f\n", u / w }'
+}
+
+# expect_between LOW HIGH VALUE WHAT
+expect_between() {
+	if ! awk -v l="$1" -v h="$2" -v v="$3" 'BEGIN { exit !(v >= l && v <= h) }'; then
+		echo "expected $4 between $1 and $2, got $3"
+		return 1
+	fi
+}
+
+# spin_ratio [BOX FLAGS...]: run probe spin 3 under box -v; the ratio in $ratio
+spin_ratio() {
+	run_box -v "$@" "$ROOTFS" /bin/probe spin 3
+	expect_status 0 "probe spin 3 to finish"
+	record_cgroups "$stderr"
+	ratio=$(cpu_ratio)
+}
+
+# --- CPU ------------------------------------------------------------------------
+
+@test "--cpus 0.5: the cgroup gives the command half a CPU (cpu.max / cfs_quota_us)" {
+	hint "--cpus 0.5 is cpu.max \"50000 100000\" (v2), or cpu.cfs_quota_us 50000 with cfs_period_us 100000 (v1)"
+	spin_ratio --cpus 0.5
+	expect_between 0.35 0.65 "$ratio" "the CPU seconds per wall second the cgroup measured for --cpus 0.5"
+}
+
+@test "--cpus 0.25: a quarter of a CPU" {
+	hint "quota = CPUs x period: 0.25 x 100000 = 25000 microseconds in every 100000"
+	spin_ratio --cpus 0.25
+	expect_between 0.12 0.35 "$ratio" "the CPU seconds per wall second the cgroup measured for --cpus 0.25"
+}
+
+@test "without --cpus the command gets a whole CPU, measured by its cgroup" {
+	hint "no --cpus, no quota: the cgroup still exists and counts the CPU time (cpu.stat, cpuacct.usage)"
+	spin_ratio
+	# one CPU per wall second when idle; other tests may load the machine
+	expect_between 0.55 1.2 "$ratio" "the CPU seconds per wall second the cgroup measured without a limit"
+}
+
+# --- memory ------------------------------------------------------------------------
+
+@test "--memory: a command that needs more is killed: exit 137, 'out of memory'" {
+	hint "memory.max (v2) or memory.limit_in_bytes (v1), swap limited too; OOM kill: see memory.events oom_kill / memory.oom_control"
+	limit=$((24 + RANDOM % 32))
+	run_box --memory "${limit}M" "$ROOTFS" /bin/probe memhog "$((limit * 2 + 16))M"
+	expect_status 137 "the command to be killed by the OOM killer (128 + SIGKILL)"
+	expect_stderr_says "killed: out of memory (memory limit ${limit}M)" "box to say why the command died"
+	[ -z "$output" ] || { echo "expected memhog to die before printing, got '$output'"; return 1; }
+}
+
+@test "--memory / -m: a command that fits runs to the end" {
+	hint "the limit must be the size asked for (64M = 67108864 bytes), not less"
+	run_box -m 64M "$ROOTFS" /bin/probe memhog 16M
+	expect_status 0 "memhog 16M to fit in -m 64M"
+	expect_eq "ok 16777216" "$output" "what memhog printed"
+	run_box --memory 1g "$ROOTFS" /bin/probe memhog 32M
+	expect_status 0 "memhog 32M to fit in --memory 1g"
+}
+
+# --- pids ------------------------------------------------------------------------
+
+@test "--pids-limit: a fork bomb stops at the limit and box returns" {
+	hint "pids.max: the fork(2) that would make task N+1 fails with EAGAIN"
+	limit=$((10 + RANDOM % 20))
+	run_box -v --pids-limit "$limit" "$ROOTFS" /bin/probe forkbomb 500
+	expect_status 0 "the fork bomb to stop by itself and exit"
+	record_cgroups "$stderr"
+	# probe counts the children it made; with itself that is at most the limit
+	[[ $output =~ ^[0-9]+$ ]] || { echo "expected probe forkbomb to print a count, got '$output'"; return 1; }
+	if [ "$output" -ge "$limit" ] || [ "$output" -lt 1 ]; then
+		echo "expected the fork bomb to make 1 to $((limit - 1)) children under --pids-limit $limit, got $output"
+		return 1
+	fi
+	peak=$(sed -nE 's/.*pids peak ([0-9]+).*/\1/p' <<<"$stderr")
+	if [ -n "$peak" ] && [ "$peak" -gt "$limit" ]; then
+		echo "expected the cgroup's pids peak to be at most $limit, got $peak"
+		return 1
+	fi
+	expect_no_cgroup_left
+}
+
+# --- cleanup ------------------------------------------------------------------------
+
+@test "no cgroup is left after the command exits, even when it leaves processes behind" {
+	hint "after waitpid: kill what is still in cgroup.procs (cgroup.kill on v2), then rmdir the cgroup"
+	run_box -v "$ROOTFS" /bin/sh -c '/bin/probe sleep 300 & echo started'
+	expect_status 0 "sh to exit"
+	record_cgroups "$stderr"
+	expect_no_cgroup_left
+}
+
+@test "no cgroup is left after the command is killed" {
+	hint "a command killed by a signal is still waited for: clean up after waitpid in every case"
+	start_box "$ROOTFS" /bin/probe sleep 300
+	wait_narration 'execvp'
+	record_cgroups "$(cat "$BATS_TEST_TMPDIR/box.err")"
+	d=$(head -n1 <<<"$CGROUPS")
+	pid=""
+	for _ in $(seq 50); do
+		pid=$(head -n1 "$d/cgroup.procs" 2>/dev/null)
+		[ -n "$pid" ] && break
+		sleep 0.1
+	done
+	[ -n "$pid" ] || { echo "expected the command in $d/cgroup.procs, got nothing"; return 1; }
+	kill -9 "$pid"
+	wait_box
+	expect_status 137 "the command killed by SIGKILL"
+	expect_no_cgroup_left
+}
+
+@test "no cgroup is left after box itself gets SIGTERM" {
+	hint "box passes SIGTERM on to the command, waits, then removes the cgroup (the command's leftovers too)"
+	start_box "$ROOTFS" /bin/sh -c '/bin/probe sleep 300 & exec /bin/probe sleep 300'
+	wait_narration 'execvp'
+	record_cgroups "$(cat "$BATS_TEST_TMPDIR/box.err")"
+	sleep 0.5
+	kill -TERM "$BOX_PID"
+	wait_box
+	expect_status 143 "the command ended by the SIGTERM box passed on (128 + 15)"
+	expect_no_cgroup_left
+}
+
+# --- the command line ------------------------------------------------------------------------
+
+@test "bad values are rejected with a clear error, and nothing runs" {
+	hint "parse --cpus, --memory, --pids-limit strictly (the whole string, units, bounds) before anything else"
+	local bad=(
+		"--cpus abc" "--cpus 0" "--cpus -1" "--cpus 0.001" "--cpus 1000000" "--cpus 0.5x"
+		"--cpus nan" "--cpus 0x1" "--memory 12q" "--memory -64M" "--memory 1k" "--memory M"
+		"--memory 99999999999999999999G" "-m 64MM" "--pids-limit 0" "--pids-limit -3"
+		"--pids-limit 2x" "--pids-limit 99999999999" "--pids-limit ''"
+	)
+	for args in "${bad[@]}"; do
+		eval "set -- $args"
+		rm -f "$ROOTFS/ran"
+		run_box "$@" "$ROOTFS" /bin/probe write /ran yes
+		expect_status 125 "box to reject '$args'" || return 1
+		expect_stderr_says "${1#--}" "the error for '$args' to name the option" || return 1
+		if [ -e "$ROOTFS/ran" ]; then
+			echo "expected the command not to run with '$args', got it run"
+			return 1
+		fi
+	done
+}
+
+@test "good values in docker's forms are accepted" {
+	hint "--cpus 1.5, --memory 512m / 1G / bytes, -m, --opt=value: as docker run takes them"
+	for args in "--cpus 1" "--cpus=0.5" "--memory=512m" "-m 1G" "-m 100000000" "--memory 64mb" \
+		"--pids-limit 100" "--cpus 0.75 -m 128M --pids-limit 50"; do
+		rm -f "$ROOTFS/ran"
+		# shellcheck disable=SC2086
+		run_box $args "$ROOTFS" /bin/probe write /ran yes
+		expect_status 0 "box to accept '$args'" || return 1
+		[ -e "$ROOTFS/ran" ] || { echo "expected the command to run with '$args', got no /ran"; return 1; }
+	done
+}
+
+@test "-v narrates the cgroup: mkdir, the limits as echo > file, what it measured" {
+	hint "say() each write as the shell command of the slides: echo \"50000 100000\" > /sys/fs/cgroup/box/ID/cpu.max"
+	quota=$((10 + RANDOM % 80))000
+	pids=$((20 + RANDOM % 100))
+	run_box -v --cpus "0.${quota:0:2}" --pids-limit "$pids" "$ROOTFS" /bin/true
+	expect_status 0 "/bin/true to run"
+	record_cgroups "$stderr"
+	if [ "$(cgroup_mode)" = v2 ]; then
+		expect_match "\\\$ echo \"$quota 100000\" > /sys/fs/cgroup/box/[0-9]+/cpu.max" "$stderr" "the narration of cpu.max"
+	else
+		expect_match "\\\$ echo \"$quota\" > /sys/fs/cgroup/[^ ]*/box/[0-9]+/cpu.cfs_quota_us" "$stderr" "the narration of cpu.cfs_quota_us"
+	fi
+	expect_match "\\\$ echo \"$pids\" > /sys/fs/cgroup/[^ ]*box/[0-9]+/pids.max" "$stderr" "the narration of pids.max"
+	expect_match "\\\$ echo \"[0-9]+\" > /sys/fs/cgroup/[^ ]*box/[0-9]+/cgroup.procs|clone3\\(CLONE_INTO_CGROUP" "$stderr" "the narration of how the child got into the cgroup"
+	expect_match "cgroup used [0-9.]+s of CPU in [0-9.]+s, memory peak [^,]+, pids peak " "$stderr" "what the cgroup measured, at exit"
+	expect_no_cgroup_left
+}
+
+@test "a host without the controller gets a clear error, not a crash" {
+	hint "check that the controller exists (cgroup.controllers on v2, /sys/fs/cgroup/NAME on v1) and say which is missing"
+	command -v unshare >/dev/null || skip "requires unshare (util-linux)"
+	# in a mount namespace of its own, an empty tmpfs hides every cgroup
+	nocg() {
+		unshare --mount --propagation private -- sh -c \
+			'mount -t tmpfs none /sys/fs/cgroup && exec timeout 20 "$@"' sh "$BOX" "$@"
+	}
+	for c in "--cpus 0.5:cpu" "--memory 64M:memory" "--pids-limit 10:pids"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr nocg ${c%%:*} "$ROOTFS" /bin/true
+		expect_status 125 "box's own error for ${c%%:*} without cgroups" || return 1
+		expect_stderr_says "${c##*:} controller" "the error to name the missing ${c##*:} controller" || return 1
+	done
+	# no limit asked: nothing is missing, the command runs
+	run --separate-stderr nocg "$ROOTFS" /bin/probe exit 7
+	expect_status 7 "the command to run when no limit needs a cgroup"
+}
