@@ -1,0 +1,261 @@
+/*
+ * images.c: the commands that read the store.
+ *
+ *     mini-docker images [-q]            docker image ls
+ *     mini-docker inspect IMAGE          docker image inspect
+ *     mini-docker rmi IMAGE...           docker rmi: untag, then drop unneeded blobs and layers
+ *     mini-docker unpack IMAGE DIR       umoci unpack: the layers flattened into a plain rootfs
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "image.h"
+#include "unpack.h"
+
+static void fail(struct md_error *err)
+{
+	fprintf(stderr, "mini-docker: %s\n", err->msg);
+}
+
+static void created_ago(const char *created, char *buf, size_t len)
+{
+	struct tm tm = {0};
+	if (!created || !strptime(created, "%Y-%m-%dT%H:%M:%S", &tm)) {
+		snprintf(buf, len, "unknown");
+		return;
+	}
+	long s = (long)difftime(time(NULL), timegm(&tm));
+	if (s < 120)
+		snprintf(buf, len, "%ld seconds ago", s < 0 ? 0 : s);
+	else if (s < 7200)
+		snprintf(buf, len, "%ld minutes ago", s / 60);
+	else if (s < 2 * 86400)
+		snprintf(buf, len, "%ld hours ago", s / 3600);
+	else if (s < 60 * 86400)
+		snprintf(buf, len, "%ld days ago", s / 86400);
+	else
+		snprintf(buf, len, "%ld months ago", s / (30 * 86400));
+}
+
+int cmd_images(const struct md_opts *o, int argc, char **argv)
+{
+	struct store s;
+	struct md_error err;
+	json_t *idx, *d;
+	size_t i;
+	int quiet = argc > 1 && (!strcmp(argv[1], "-q") || !strcmp(argv[1], "--quiet"));
+	if (store_open(&s, o, &err) < 0 || store_index_load(&s, &idx, &err) < 0) {
+		fail(&err);
+		return EXIT_ENGINE;
+	}
+	if (!quiet)
+		printf("%-40s %-12s %-14s %-16s %s\n", "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE");
+	json_array_foreach(json_object_get(idx, "manifests"), i, d)
+	{
+		const char *name = json_string_value(json_object_get(json_object_get(d, "annotations"), REF_NAME_ANNOTATION));
+		json_t *desc, *m, *c, *l;
+		size_t k;
+		if (!name || store_find(&s, idx, name, &desc, &m, &c, &err) < 0)
+			continue;
+		const char *id = json_string_value(json_object_get(json_object_get(m, "config"), "digest"));
+		uint64_t size = 0;
+		json_array_foreach(json_object_get(m, "layers"), k, l)
+			size += json_integer_value(json_object_get(l, "size"));
+		char repo[512], tag[160] = "<none>", ago[64], hs[32];
+		snprintf(repo, sizeof(repo), "%s", name);
+		char *at = strchr(repo, '@'), *slash = strrchr(repo, '/'), *colon = strrchr(slash ? slash : repo, ':');
+		if (at)
+			*at = 0;
+		else if (colon)
+			snprintf(tag, sizeof(tag), "%s", colon + 1), *colon = 0;
+		created_ago(json_string_value(json_object_get(c, "created")), ago, sizeof(ago));
+		human_size(size, hs, sizeof(hs));
+		if (quiet)
+			printf("%.12s\n", id + 7);
+		else
+			printf("%-40s %-12s %-14.12s %-16s %s\n", repo, tag, id + 7, ago, hs);
+		json_decref(m);
+		json_decref(c);
+	}
+	json_decref(idx);
+	store_close(&s);
+	return 0;
+}
+
+int cmd_inspect(const struct md_opts *o, int argc, char **argv)
+{
+	struct store s;
+	struct md_error err;
+	json_t *idx = NULL, *out = json_array();
+	int rc = 0;
+	if (argc < 2) {
+		fprintf(stderr, "mini-docker: usage: mini-docker inspect IMAGE...\n");
+		return EXIT_ENGINE;
+	}
+	if (store_open(&s, o, &err) < 0 || store_index_load(&s, &idx, &err) < 0) {
+		fail(&err);
+		return EXIT_ENGINE;
+	}
+	for (int a = 1; a < argc; a++) {
+		json_t *desc, *m, *c, *d, *tags = json_array(), *dig = json_array();
+		size_t i;
+		if (store_find(&s, idx, argv[a], &desc, &m, &c, &err) < 0) {
+			fail(&err);
+			rc = EXIT_ENGINE;
+			json_decref(tags);
+			json_decref(dig);
+			continue;
+		}
+		const char *id = json_string_value(json_object_get(json_object_get(m, "config"), "digest"));
+		json_array_foreach(json_object_get(idx, "manifests"), i, d)
+		{
+			json_t *dm = NULL, *dc = NULL, *dd;
+			const char *n = json_string_value(json_object_get(json_object_get(d, "annotations"), REF_NAME_ANNOTATION));
+			if (!n || store_find(&s, idx, n, &dd, &dm, &dc, &err) < 0)
+				continue;
+			if (!strcmp(id, json_string_value(json_object_get(json_object_get(dm, "config"), "digest")))) {
+				json_array_append_new(strchr(n, '@') ? dig : tags, json_string(n));
+				char *rd = xasprintf("%.*s@%s", (int)strcspn(n, "@"), n, json_string_value(json_object_get(d, "digest")));
+				char *slash = strrchr(rd, '/'), *colon = strrchr(slash ? slash : rd, ':'), *at = strchr(rd, '@');
+				if (colon && colon < at)
+					memmove(colon, at, strlen(at) + 1);
+				if (!strchr(n, '@'))
+					json_array_append_new(dig, json_string(rd));
+				free(rd);
+			}
+			json_decref(dm);
+			json_decref(dc);
+		}
+		json_array_append_new(out, json_pack("{s:s,s:o,s:o,s:O,s:O,s:O,s:O,s:O,s:O,s:O}", "Id", id, "RepoTags", tags,
+						     "RepoDigests", dig, "Manifest", json_object_get(desc, "digest"), "Created",
+						     json_object_get(c, "created") ? json_object_get(c, "created") : json_null(),
+						     "Architecture", json_object_get(c, "architecture"), "Os", json_object_get(c, "os"),
+						     "Config", json_object_get(c, "config") ? json_object_get(c, "config") : json_object(),
+						     "RootFS", json_object_get(c, "rootfs"), "Layers", json_object_get(m, "layers")));
+		json_decref(m);
+		json_decref(c);
+	}
+	char *text = json_dumps(out, JSON_INDENT(4));
+	puts(text);
+	free(text);
+	json_decref(out);
+	json_decref(idx);
+	store_close(&s);
+	return rc;
+}
+
+int cmd_rmi(const struct md_opts *o, int argc, char **argv)
+{
+	struct store s;
+	struct md_error err;
+	json_t *idx = NULL;
+	int rc = 0;
+	if (argc < 2) {
+		fprintf(stderr, "mini-docker: usage: mini-docker rmi IMAGE...\n");
+		return EXIT_ENGINE;
+	}
+	if (store_open(&s, o, &err) < 0 || store_lock(&s, &err) < 0 || store_index_load(&s, &idx, &err) < 0) {
+		fail(&err);
+		store_close(&s);
+		return EXIT_ENGINE;
+	}
+	for (int a = 1; a < argc; a++) {
+		json_t *desc, *m, *c, *list = json_object_get(idx, "manifests"), *d;
+		size_t i;
+		if (store_find(&s, idx, argv[a], &desc, &m, &c, &err) < 0) {
+			fail(&err);
+			rc = EXIT_ENGINE;
+			continue;
+		}
+		const char *name = json_string_value(json_object_get(json_object_get(desc, "annotations"), REF_NAME_ANNOTATION));
+		char *id = xstrdup(json_string_value(json_object_get(json_object_get(m, "config"), "digest")));
+		/* by name: that name; by ID: every name of that image */
+		int by_name = name && (strstr(name, argv[a]) != NULL);
+		for (i = json_array_size(list); i-- > 0;) {
+			json_t *dm, *dc, *dd;
+			d = json_array_get(list, i);
+			const char *n = json_string_value(json_object_get(json_object_get(d, "annotations"), REF_NAME_ANNOTATION));
+			if (by_name ? d != desc : (!n || store_find(&s, idx, n, &dd, &dm, &dc, &err) < 0))
+				continue;
+			if (!by_name) {
+				int same = !strcmp(id, json_string_value(json_object_get(json_object_get(dm, "config"), "digest")));
+				json_decref(dm);
+				json_decref(dc);
+				if (!same)
+					continue;
+			}
+			printf("Untagged: %s\n", n ? n : "(unnamed)");
+			json_array_remove(list, i);
+		}
+		free(id);
+		json_decref(m);
+		json_decref(c);
+	}
+	if (store_index_save(&s, idx, &err) < 0 || store_gc(&s, &err) < 0) {
+		fail(&err);
+		rc = EXIT_ENGINE;
+	}
+	json_decref(idx);
+	store_close(&s);
+	return rc;
+}
+
+int cmd_unpack(const struct md_opts *o, int argc, char **argv)
+{
+	struct store s;
+	struct md_error err;
+	json_t *idx = NULL, *desc, *m = NULL, *c = NULL, *l;
+	int fd = -1, rc = EXIT_ENGINE;
+	size_t i;
+	if (argc != 3) {
+		fprintf(stderr, "mini-docker: usage: mini-docker unpack IMAGE DIR (DIR must not exist yet)\n");
+		return EXIT_ENGINE;
+	}
+	if (store_open(&s, o, &err) < 0 || store_index_load(&s, &idx, &err) < 0 ||
+	    store_find(&s, idx, argv[1], &desc, &m, &c, &err) < 0)
+		goto out;
+	if (mkdir(argv[2], 0755) < 0) {
+		md_fail_errno(&err, "mkdir %s (unpack makes a new directory)", argv[2]);
+		goto out;
+	}
+	if ((fd = open(argv[2], O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		md_fail_errno(&err, "open %s", argv[2]);
+		goto out;
+	}
+	json_array_foreach(json_object_get(m, "layers"), i, l)
+	{
+		const char *d = json_string_value(json_object_get(l, "digest"));
+		const char *diff = json_string_value(json_array_get(json_object_get(json_object_get(c, "rootfs"), "diff_ids"), i));
+		char label[128], got[DIGEST_LEN], *blob = store_blob_path(&s, d);
+		struct unpack_opts uo = {.mode = UNPACK_FLATTEN, .max_bytes = o->max_unpack, .max_entries = o->max_entries,
+					 .label = label};
+		snprintf(label, sizeof(label), "layer %zu (%.19s)", i + 1, d);
+		int r = unpack_blob(blob, fd, &uo, got, &err);
+		free(blob);
+		if (r < 0)
+			goto out;
+		if (!diff || strcmp(got, diff)) {
+			md_fail(&err, "%s uncompresses to %s but the config says %s: the store is damaged", label, got, diff ? diff : "nothing");
+			goto out;
+		}
+	}
+	printf("%s\n", argv[2]);
+	rc = 0;
+out:
+	if (rc)
+		fail(&err);
+	if (fd >= 0)
+		close(fd);
+	json_decref(m);
+	json_decref(c);
+	json_decref(idx);
+	store_close(&s);
+	return rc;
+}

@@ -1,0 +1,28 @@
+/* mini-docker.h: the options every command sees (global options come before the command). */
+#ifndef MINI_DOCKER_H
+#define MINI_DOCKER_H
+
+#include <stdint.h>
+
+/* the engine's own failures exit 125, as docker's do */
+#define EXIT_ENGINE 125
+#define MAX_INSECURE 16
+
+struct md_opts {
+	const char *root;      /* the store: --root, MINI_DOCKER_ROOT, /var/lib/mini-docker */
+	const char *authfile;  /* --authfile, REGISTRY_AUTH_FILE, or podman's default */
+	const char *ca_file;   /* --ca-file: one more CA to trust */
+	const char *certs_dir; /* --certs-dir: instead of /etc/containers/certs.d, /etc/docker/certs.d */
+	const char *insecure[MAX_INSECURE]; /* --insecure-registry HOST[:PORT] */
+	int n_insecure;
+	const char *platform;  /* --platform os/arch[/variant]; default: this host's */
+	int verbose;           /* -v: narrate each HTTP request */
+	int tty;               /* progress bars when stdout is a terminal */
+	uint64_t max_unpack;   /* bytes one layer may unpack to */
+	uint64_t max_entries;  /* entries one layer may hold */
+};
+
+/* -v narration on stderr, as box's say() */
+void say(const struct md_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

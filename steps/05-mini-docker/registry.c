@@ -1,0 +1,719 @@
+/*
+ * registry.c: speak the OCI distribution spec over libcurl.
+ *
+ *     GET /v2/                          is there a registry? what auth does it want?
+ *     GET /v2/NAME/manifests/REF        the manifest (or an index of manifests)
+ *     GET /v2/NAME/blobs/DIGEST         a config or a layer, by content
+ *
+ * By hand, as in the slides:
+ *     $ curl -si https://registry-1.docker.io/v2/          -> 401 + WWW-Authenticate
+ *     $ curl 'https://auth.docker.io/token?service=registry.docker.io&scope=repository:library/busybox:pull'
+ *     $ curl -H "Authorization: Bearer $TOKEN" -H 'Accept: ...' .../v2/library/busybox/manifests/latest
+ *
+ * Blobs may redirect to another host (a CDN): we follow by hand, so that the
+ * Authorization header is never sent to a host other than the registry.
+ */
+#define _GNU_SOURCE
+#include "registry.h"
+
+#include <curl/curl.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "util.h"
+
+#define MAX_MANIFEST (4 << 20)
+#define MAX_REDIRECTS 5
+
+struct registry {
+	const struct md_opts *o;
+	char host[256]; /* host[:port] as the user wrote it */
+	char base[300]; /* "https://host" or "http://host" */
+	char repo[256];
+	int verify;     /* verify the TLS peer (off only for an --insecure-registry with a bad cert) */
+	char *ca_blob;  /* system CAs + --ca-file + certs.d/HOST/ca.crt, or NULL */
+	size_t ca_len;
+	char *user, *pass;
+	pthread_mutex_t lock; /* layers are fetched by several threads: guards auth */
+	char *auth;           /* "Bearer x" / "Basic y" or NULL */
+	CURLcode last_curl;   /* of the last request: decides the fallback to plain http */
+};
+
+/* One HTTP exchange: where its body goes and what came back. */
+struct http {
+	const char *url;
+	const char *accept;
+	const char *auth; /* Authorization value, or NULL */
+	int fd;           /* body to this file, hashed, at most max bytes; or -1 for memory */
+	struct sha256 *hash;
+	uint64_t max, got;
+	char *mem;
+	size_t memlen;
+	progress_fn progress;
+	void *pctx;
+	long status;
+	char ctype[128];
+	char *www_auth;
+	char errbody[2048];
+	size_t errlen;
+	int too_big;
+	char curlerr[CURL_ERROR_SIZE];
+};
+
+static int plain_http_allowed(const struct md_opts *o, const char *host)
+{
+	char h[256];
+	snprintf(h, sizeof(h), "%s", host);
+	for (int i = 0; i < o->n_insecure; i++)
+		if (!strcmp(o->insecure[i], host) || !strcmp(o->insecure[i], h))
+			return 2;
+	char *colon = strrchr(h, ':');
+	if (colon && !strchr(h, ']'))
+		*colon = 0;
+	for (int i = 0; i < o->n_insecure; i++)
+		if (!strcmp(o->insecure[i], h))
+			return 2;
+	/* loopback never leaves this machine: plain http is fine there (as Docker allows) */
+	if (!strcmp(h, "localhost") || !strncmp(h, "127.", 4) || !strcmp(h, "[::1]"))
+		return 1;
+	return 0;
+}
+
+static size_t on_header(char *buf, size_t size, size_t n, void *p)
+{
+	struct http *h = p;
+	size_t len = size * n;
+	char line[4096];
+	snprintf(line, sizeof(line), "%.*s", (int)(len < sizeof(line) - 1 ? len : sizeof(line) - 1), buf);
+	line[strcspn(line, "\r\n")] = 0;
+	if (!strncasecmp(line, "HTTP/", 5)) { /* a new response (after a 100 or a redirect) */
+		free(h->www_auth);
+		h->www_auth = NULL;
+		h->ctype[0] = 0;
+	} else if (!strncasecmp(line, "Content-Type:", 13)) {
+		const char *v = line + 13;
+		while (*v == ' ')
+			v++;
+		snprintf(h->ctype, sizeof(h->ctype), "%.*s", (int)strcspn(v, "; "), v);
+	} else if (!strncasecmp(line, "WWW-Authenticate:", 17)) {
+		char *old = h->www_auth;
+		h->www_auth = old ? xasprintf("%s, %s", old, line + 17) : xstrdup(line + 17);
+		free(old);
+	}
+	return len;
+}
+
+static size_t on_body(char *buf, size_t size, size_t n, void *p)
+{
+	struct http *h = p;
+	size_t len = size * n;
+	if (h->status >= 300 || h->status == 0) {
+		/* error bodies (JSON with the registry's message) are kept for the message */
+		size_t k = len < sizeof(h->errbody) - 1 - h->errlen ? len : sizeof(h->errbody) - 1 - h->errlen;
+		memcpy(h->errbody + h->errlen, buf, k);
+		h->errlen += k;
+		h->errbody[h->errlen] = 0;
+		return len;
+	}
+	if (h->got + len > h->max) {
+		h->too_big = 1;
+		return 0; /* aborts the transfer */
+	}
+	h->got += len;
+	if (h->fd >= 0) {
+		for (size_t off = 0; off < len;) {
+			ssize_t w = write(h->fd, buf + off, len - off);
+			if (w < 0)
+				return 0;
+			off += w;
+		}
+		sha256_update(h->hash, buf, len);
+	} else {
+		char *m = realloc(h->mem, h->memlen + len + 1);
+		if (!m)
+			return 0;
+		h->mem = m;
+		memcpy(h->mem + h->memlen, buf, len);
+		h->memlen += len;
+		h->mem[h->memlen] = 0;
+	}
+	return len;
+}
+
+static int on_progress(void *p, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct http *h = p;
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	if (h->progress && h->status < 300)
+		h->progress(h->pctx, h->got);
+	return 0;
+}
+
+/* A header callback cannot see the status, so the body callback asks curl through this. */
+static CURL *current_easy(CURL *set, int get)
+{
+	static __thread CURL *c;
+	if (!get)
+		c = set;
+	return c;
+}
+
+static size_t on_body_status(char *buf, size_t size, size_t n, void *p)
+{
+	struct http *h = p;
+	if (h->status == 0)
+		curl_easy_getinfo(current_easy(NULL, 1), CURLINFO_RESPONSE_CODE, &h->status);
+	return on_body(buf, size, n, p);
+}
+
+/* One request, no redirect following. Returns the CURLcode. */
+static CURLcode http_once(struct registry *r, struct http *h, char *location, size_t loclen)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *hdrs = NULL;
+	char *line = NULL;
+	CURLcode rc;
+	if (!c)
+		return CURLE_OUT_OF_MEMORY;
+	h->status = 0;
+	if (h->accept) {
+		line = xasprintf("Accept: %s", h->accept);
+		hdrs = curl_slist_append(hdrs, line);
+		free(line);
+	}
+	if (h->auth) {
+		line = xasprintf("Authorization: %s", h->auth);
+		hdrs = curl_slist_append(hdrs, line);
+		explicit_bzero(line, strlen(line));
+		free(line);
+	}
+	curl_easy_setopt(c, CURLOPT_URL, h->url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "mini-docker/0.5");
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body_status);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->curlerr);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 20L);
+	/* a stalled transfer (under 1 byte/s for 60 s) is an error, not a hang */
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, (long)r->verify);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, r->verify ? 2L : 0L);
+	if (r->ca_blob) {
+		struct curl_blob b = {.data = r->ca_blob, .len = r->ca_len, .flags = CURL_BLOB_NOCOPY};
+		curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &b);
+	}
+	h->curlerr[0] = 0;
+	current_easy(c, 0);
+	say(r->o, "=> GET %s", h->url);
+	rc = curl_easy_perform(c);
+	if (h->status == 0)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &h->status);
+	location[0] = 0;
+	if (rc == CURLE_OK && h->status >= 300 && h->status < 400) {
+		char *loc = NULL;
+		curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &loc);
+		if (loc)
+			snprintf(location, loclen, "%s", loc);
+	}
+	curl_easy_cleanup(c);
+	curl_slist_free_all(hdrs);
+	return rc;
+}
+
+/* "host:port" of a URL, for comparing where a redirect goes */
+static void url_hostport(const char *url, char *out, size_t len)
+{
+	CURLU *u = curl_url();
+	char *host = NULL, *port = NULL;
+	out[0] = 0;
+	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK) {
+		curl_url_get(u, CURLUPART_HOST, &host, 0);
+		curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
+		snprintf(out, len, "%s:%s", host ? host : "", port ? port : "");
+	}
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+}
+
+static int curl_failure(struct registry *r, struct http *h, CURLcode rc, struct md_error *err)
+{
+	const char *why = h->curlerr[0] ? h->curlerr : curl_easy_strerror(rc);
+	switch (rc) {
+	case CURLE_COULDNT_CONNECT:
+		return md_fail(err, "cannot connect to %s: %s (is the registry running? check the name and port)", r->host, why);
+	case CURLE_COULDNT_RESOLVE_HOST:
+		return md_fail(err, "unknown registry host %s: %s (check the image name)", r->host, why);
+	case CURLE_PEER_FAILED_VERIFICATION:
+		return md_fail(err, "the TLS certificate of %s is not trusted: %s (give its CA with --ca-file FILE or put it in "
+				    "certs.d/%s/ca.crt)", r->host, why, r->host);
+	case CURLE_OPERATION_TIMEDOUT:
+		return md_fail(err, "%s: timed out: %s", r->host, why);
+	default:
+		return md_fail(err, "%s: %s", h->url, why);
+	}
+}
+
+/* GET with redirects followed by hand: Authorization only to the registry's own host. */
+static int http_get(struct registry *r, struct http *h, struct md_error *err)
+{
+	char location[4096], here[300], there[300], *url = xstrdup(h->url);
+	const char *auth = h->auth;
+	int n;
+	url_hostport(r->base, here, sizeof(here));
+	for (n = 0;; n++) {
+		h->url = url;
+		h->auth = auth;
+		CURLcode rc = http_once(r, h, location, sizeof(location));
+		r->last_curl = rc;
+		if (rc != CURLE_OK && !h->too_big) {
+			curl_failure(r, h, rc, err);
+			free(url);
+			return -1;
+		}
+		if (!location[0] || n == MAX_REDIRECTS)
+			break;
+		url_hostport(location, there, sizeof(there));
+		if (strcmp(here, there)) {
+			say(r->o, "=> redirected to %s: no Authorization header for another host", there);
+			auth = NULL;
+		}
+		/* start the body again */
+		if (h->fd >= 0) {
+			if (ftruncate(h->fd, 0) < 0 || lseek(h->fd, 0, SEEK_SET) < 0) {
+				free(url);
+				return md_fail_errno(err, "truncate download");
+			}
+			sha256_free(h->hash);
+			if (sha256_init(h->hash, err) < 0) {
+				free(url);
+				return -1;
+			}
+		}
+		h->got = 0;
+		h->errlen = 0;
+		h->errbody[0] = 0;
+		free(url);
+		url = xstrdup(location);
+	}
+	h->url = NULL;
+	free(url);
+	return 0;
+}
+
+/* The registry's own words from an error body: {"errors":[{"code":"...","message":"..."}]} */
+static void registry_message(struct http *h, char *out, size_t len)
+{
+	json_t *j = json_loads(h->errbody, 0, NULL);
+	json_t *e0 = json_array_get(json_object_get(j, "errors"), 0);
+	const char *code = json_string_value(json_object_get(e0, "code"));
+	const char *msg = json_string_value(json_object_get(e0, "message"));
+	if (code || msg)
+		snprintf(out, len, "%s%s%s", code ? code : "", code && msg ? ": " : "", msg ? msg : "");
+	else
+		snprintf(out, len, "%.200s", h->errbody[0] ? h->errbody : "no message");
+	out[strcspn(out, "\r\n")] = 0;
+	json_decref(j);
+}
+
+static int status_failure(struct registry *r, struct http *h, const char *what, struct md_error *err)
+{
+	char msg[512];
+	registry_message(h, msg, sizeof(msg));
+	switch (h->status) {
+	case 401:
+		return md_fail(err, "%s: %s said 401 unauthorized (%s): log in with mini-docker login %s", what, r->host, msg, r->host);
+	case 403:
+		return md_fail(err, "%s: %s said 403 denied (%s): these credentials may not pull %s", what, r->host, msg, r->repo);
+	case 404:
+		return md_fail(err, "%s: %s said 404 not found (%s): check the name and tag", what, r->host, msg);
+	case 429:
+		return md_fail(err, "%s: %s said 429 too many requests (%s): wait and try again, or log in", what, r->host, msg);
+	default:
+		return md_fail(err, "%s: %s answered HTTP %ld (%s)", what, r->host, h->status, msg);
+	}
+}
+
+/* Bearer: ask the token server named by the challenge for a token for our scope. */
+static int get_token(struct registry *r, const struct challenge *c, struct md_error *err)
+{
+	const char *realm = challenge_param(c, "realm"), *service = challenge_param(c, "service");
+	const char *scope = challenge_param(c, "scope");
+	char *myscope = xasprintf("repository:%s:pull", r->repo), *url = NULL, *basic = NULL;
+	CURLU *u = curl_url();
+	struct http h = {.fd = -1, .max = 1 << 20};
+	int rc = -1;
+	if (!realm || !*realm) {
+		md_fail(err, "%s asked for a Bearer token without a realm (where to get it)", r->host);
+		goto out;
+	}
+	if (strncmp(realm, "https://", 8) && !(strncmp(realm, "http://", 7) == 0 && plain_http_allowed(r->o, r->host))) {
+		md_fail(err, "%s sends us to the token server %s: refusing a realm that is not https", r->host, realm);
+		goto out;
+	}
+	/* realm?service=S&scope=repository:NAME:pull */
+	if (curl_url_set(u, CURLUPART_URL, realm, 0) != CURLUE_OK) {
+		md_fail(err, "%s: bad token realm '%s'", r->host, realm);
+		goto out;
+	}
+	char *q;
+	if (service) {
+		q = xasprintf("service=%s", service);
+		curl_url_set(u, CURLUPART_QUERY, q, CURLU_APPENDQUERY | CURLU_URLENCODE);
+		free(q);
+	}
+	q = xasprintf("scope=%s", scope && strstr(scope, r->repo) ? scope : myscope);
+	curl_url_set(u, CURLUPART_QUERY, q, CURLU_APPENDQUERY | CURLU_URLENCODE);
+	free(q);
+	curl_url_get(u, CURLUPART_URL, &url, 0);
+	if (r->user)
+		basic = auth_basic_value(r->user, r->pass);
+	h.url = url;
+	h.auth = basic;
+	say(r->o, "=> token for %s from %s%s", r->repo, realm, r->user ? " (with credentials)" : " (anonymous)");
+	if (http_get(r, &h, err) < 0) {
+		md_context(err, "getting a token from %s", realm);
+		goto out;
+	}
+	if (h.status != 200) {
+		status_failure(r, &h, "getting a token", err);
+		goto out;
+	}
+	json_t *j = json_loads(h.mem ? h.mem : "", 0, NULL);
+	const char *tok = json_string_value(json_object_get(j, "token"));
+	if (!tok)
+		tok = json_string_value(json_object_get(j, "access_token"));
+	if (!tok || !*tok) {
+		md_fail(err, "the token server %s answered without a token", realm);
+		json_decref(j);
+		goto out;
+	}
+	pthread_mutex_lock(&r->lock);
+	free(r->auth);
+	r->auth = xasprintf("Bearer %s", tok);
+	pthread_mutex_unlock(&r->lock);
+	json_decref(j);
+	rc = 0;
+out:
+	free(h.mem);
+	free(h.www_auth);
+	if (basic) {
+		explicit_bzero(basic, strlen(basic));
+		free(basic);
+	}
+	curl_free(url);
+	curl_url_cleanup(u);
+	free(myscope);
+	return rc;
+}
+
+/* Answer a 401: Bearer (a token) before Basic (our credentials). */
+static int authenticate(struct registry *r, const char *www_auth, struct md_error *err)
+{
+	struct challenge ch[MAX_CHALLENGES];
+	int n = auth_parse_challenges(www_auth ? www_auth : "", ch, MAX_CHALLENGES);
+	for (int i = 0; i < n; i++)
+		if (!strcasecmp(ch[i].scheme, "Bearer"))
+			return get_token(r, &ch[i], err);
+	for (int i = 0; i < n; i++)
+		if (!strcasecmp(ch[i].scheme, "Basic")) {
+			if (!r->user)
+				return md_fail(err, "%s requires a login: run mini-docker login %s", r->host, r->host);
+			say(r->o, "=> Basic auth as %s", r->user);
+			pthread_mutex_lock(&r->lock);
+			free(r->auth);
+			r->auth = auth_basic_value(r->user, r->pass);
+			pthread_mutex_unlock(&r->lock);
+			return 0;
+		}
+	return md_fail(err, "%s answered 401 with no challenge we know (WWW-Authenticate: %s)", r->host,
+		       www_auth ? www_auth : "missing");
+}
+
+/* GET with our Authorization; on 401, authenticate once and retry. */
+static int get_authed(struct registry *r, struct http *h, struct md_error *err)
+{
+	for (int attempt = 0;; attempt++) {
+		char *auth;
+		pthread_mutex_lock(&r->lock);
+		auth = r->auth ? xstrdup(r->auth) : NULL;
+		pthread_mutex_unlock(&r->lock);
+		h->auth = auth;
+		const char *url = h->url;
+		int rc = http_get(r, h, err);
+		h->url = url;
+		free(auth);
+		h->auth = NULL;
+		if (rc < 0 || h->status != 401 || attempt == 1)
+			return rc;
+		if (authenticate(r, h->www_auth, err) < 0)
+			return -1;
+		free(h->www_auth);
+		h->www_auth = NULL;
+		h->errlen = 0;
+		h->errbody[0] = 0;
+		h->got = 0;
+		free(h->mem);
+		h->mem = NULL;
+		h->memlen = 0;
+		if (h->fd >= 0 && (ftruncate(h->fd, 0) < 0 || lseek(h->fd, 0, SEEK_SET) < 0))
+			return md_fail_errno(err, "truncate download");
+	}
+}
+
+/* system CAs + --ca-file + certs.d/HOST/ca.crt and other .crt (as Docker and podman read them) */
+static void append_file(char **buf, size_t *len, const char *path)
+{
+	char *data;
+	size_t n;
+	struct md_error ignored;
+	if (read_file(path, 16 << 20, &data, &n, &ignored) < 0)
+		return;
+	char *b = realloc(*buf, *len + n + 2);
+	if (b) {
+		memcpy(b + *len, data, n);
+		*len += n;
+		b[(*len)++] = '\n';
+		*buf = b;
+	}
+	free(data);
+}
+
+static void load_cas(struct registry *r)
+{
+	const char *dirs[2] = {"/etc/containers/certs.d", "/etc/docker/certs.d"};
+	char *buf = NULL, *sys = NULL;
+	size_t len = 0;
+	int extra = 0;
+	if (r->o->certs_dir) {
+		dirs[0] = r->o->certs_dir;
+		dirs[1] = NULL;
+	}
+	for (int i = 0; i < 2 && dirs[i]; i++) {
+		char *d = xasprintf("%s/%s", dirs[i], r->host);
+		DIR *dir = opendir(d);
+		struct dirent *e;
+		while (dir && (e = readdir(dir))) {
+			size_t n = strlen(e->d_name);
+			if (n > 4 && !strcmp(e->d_name + n - 4, ".crt")) {
+				char *p = xasprintf("%s/%s", d, e->d_name);
+				say(r->o, "=> trusting the CA in %s", p);
+				append_file(&buf, &len, p);
+				free(p);
+				extra = 1;
+			}
+		}
+		if (dir)
+			closedir(dir);
+		free(d);
+	}
+	if (r->o->ca_file) {
+		append_file(&buf, &len, r->o->ca_file);
+		extra = 1;
+	}
+	if (!extra)
+		return; /* curl's default bundle (the system CAs) */
+	CURL *c = curl_easy_init();
+	if (c && curl_easy_getinfo(c, CURLINFO_CAINFO, &sys) == CURLE_OK && sys)
+		append_file(&buf, &len, sys);
+	curl_easy_cleanup(c);
+	r->ca_blob = buf;
+	r->ca_len = len;
+}
+
+static int ping(struct registry *r, struct md_error *err)
+{
+	struct http h = {.fd = -1, .max = 1 << 20};
+	char *url = xasprintf("%s/v2/", r->base);
+	int rc;
+	h.url = url;
+	rc = get_authed(r, &h, err);
+	if (rc == 0 && h.status == 401)
+		rc = md_fail(err, "%s refused the credentials%s%s", r->host, r->user ? " of " : "", r->user ? r->user : "");
+	else if (rc == 0 && h.status != 200)
+		rc = md_fail(err, "%s does not look like a registry: GET /v2/ answered HTTP %ld", r->host, h.status);
+	free(url);
+	free(h.mem);
+	free(h.www_auth);
+	return rc;
+}
+
+static int open_as(struct registry **out, const struct md_opts *o, const char *host, const char *repo, const char *user,
+		   const char *pass, struct md_error *err)
+{
+	struct registry *r = xcalloc(1, sizeof(*r));
+	int plain = plain_http_allowed(o, host);
+	r->o = o;
+	r->verify = 1;
+	pthread_mutex_init(&r->lock, NULL);
+	snprintf(r->host, sizeof(r->host), "%s", host);
+	snprintf(r->repo, sizeof(r->repo), "%s", repo);
+	if (user) {
+		r->user = xstrdup(user);
+		r->pass = xstrdup(pass);
+	} else if (auth_lookup(o, host, &r->user, &r->pass, err) < 0) {
+		goto fail;
+	}
+	load_cas(r);
+
+	/* https first; plain http only where allowed, and only when the server does not speak TLS */
+	snprintf(r->base, sizeof(r->base), "https://%s", host);
+	if (ping(r, err) == 0)
+		goto ok;
+	if (plain == 2 && r->last_curl == CURLE_PEER_FAILED_VERIFICATION) {
+		say(o, "=> %s is an insecure registry: not verifying its certificate", host);
+		r->verify = 0;
+		if (ping(r, err) == 0)
+			goto ok;
+	}
+	if (plain && r->last_curl != CURLE_OK && r->last_curl != CURLE_PEER_FAILED_VERIFICATION) {
+		struct md_error first = *err;
+		snprintf(r->base, sizeof(r->base), "http://%s", host);
+		say(o, "=> %s does not speak TLS; plain http is allowed for it", host);
+		if (ping(r, err) == 0)
+			goto ok;
+		if (r->last_curl == CURLE_COULDNT_CONNECT)
+			*err = first;
+	}
+fail:
+	registry_close(r);
+	return -1;
+ok:
+	*out = r;
+	return 0;
+}
+
+int registry_open(struct registry **out, const struct md_opts *o, const char *host, const char *repo, struct md_error *err)
+{
+	return open_as(out, o, host, repo, NULL, NULL, err);
+}
+
+void registry_close(struct registry *r)
+{
+	if (!r)
+		return;
+	if (r->pass)
+		explicit_bzero(r->pass, strlen(r->pass));
+	free(r->user);
+	free(r->pass);
+	free(r->auth);
+	free(r->ca_blob);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
+
+int registry_manifest(struct registry *r, const char *reference, char **body, size_t *len, char *ctype,
+		      size_t ctlen, struct md_error *err)
+{
+	struct http h = {.fd = -1, .max = MAX_MANIFEST};
+	char *url = xasprintf("%s/v2/%s/manifests/%s", r->base, r->repo, reference);
+	int rc = -1;
+	h.url = url;
+	h.accept = MT_OCI_INDEX ", " MT_DOCKER_LIST ", " MT_OCI_MANIFEST ", " MT_DOCKER_MANIFEST;
+	if (get_authed(r, &h, err) < 0)
+		goto out;
+	if (h.too_big) {
+		md_fail(err, "the manifest of %s:%s is larger than %d bytes: refusing it", r->repo, reference, MAX_MANIFEST);
+		goto out;
+	}
+	if (h.status == 404) {
+		char msg[512];
+		registry_message(&h, msg, sizeof(msg));
+		md_fail(err, "%s/%s:%s not found (%s): check the name and the tag", r->host, r->repo, reference, msg);
+		goto out;
+	}
+	if (h.status != 200) {
+		status_failure(r, &h, "fetching the manifest", err);
+		goto out;
+	}
+	*body = h.mem ? h.mem : xstrdup("");
+	*len = h.memlen;
+	h.mem = NULL;
+	snprintf(ctype, ctlen, "%s", h.ctype);
+	rc = 0;
+out:
+	free(h.mem);
+	free(h.www_auth);
+	free(url);
+	return rc;
+}
+
+int registry_blob(struct registry *r, const char *digest, int64_t size, const char *dest, progress_fn fn, void *ctx,
+		  struct md_error *err)
+{
+	struct sha256 hash = {0};
+	struct http h = {.max = size, .progress = fn, .pctx = ctx, .hash = &hash};
+	char *url = xasprintf("%s/v2/%s/blobs/%s", r->base, r->repo, digest), got[DIGEST_LEN];
+	int rc = -1;
+	h.url = url;
+	h.fd = open(dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (h.fd < 0) {
+		md_fail_errno(err, "create %s", dest);
+		goto out;
+	}
+	if (sha256_init(&hash, err) < 0 || get_authed(r, &h, err) < 0)
+		goto out;
+	if (h.status != 200) {
+		status_failure(r, &h, digest, err);
+		goto out;
+	}
+	/* the content must be what its name says: size and sha256, checked as it streamed */
+	if (h.too_big || h.got != (uint64_t)size) {
+		md_fail(err, "blob %s: expected %lld bytes, the registry sent %s%llu: refusing it", digest, (long long)size,
+			h.too_big ? "more than " : "", (unsigned long long)h.got);
+		goto out;
+	}
+	sha256_final(&hash, got);
+	if (strcmp(got, digest)) {
+		md_fail(err, "blob %s: its content hashes to %s: refusing it (the registry served wrong data)", digest, got);
+		goto out;
+	}
+	if (fsync(h.fd) < 0) {
+		md_fail_errno(err, "fsync %s", dest);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (hash.ctx)
+		sha256_free(&hash);
+	if (h.fd >= 0)
+		close(h.fd);
+	if (rc < 0)
+		unlink(dest);
+	free(h.www_auth);
+	free(h.mem);
+	free(url);
+	return rc;
+}
+
+int registry_login(const struct md_opts *o, const char *host, const char *user, const char *pass, struct md_error *err)
+{
+	char path[4096];
+	struct registry *r = NULL;
+	/* check the credentials first: a login that does not work is not saved */
+	if (open_as(&r, o, host, "mini-docker-login", user, pass, err) < 0)
+		return md_context(err, "login to %s", host);
+	registry_close(r);
+	if (auth_store(o, host, user, pass, err) < 0)
+		return -1;
+	auth_file_path(o, path, sizeof(path));
+	printf("Login Succeeded (credentials saved in %s)\n", path);
+	return 0;
+}

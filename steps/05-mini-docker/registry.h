@@ -1,0 +1,33 @@
+/* registry.h: a client of the OCI distribution spec (the registry HTTP API, v2). */
+#ifndef MD_REGISTRY_H
+#define MD_REGISTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "mini-docker.h"
+
+struct registry;
+
+/* Find how to talk to HOST (https, or http for loopback / --insecure-registry), ping /v2/ and log in for REPO. */
+int registry_open(struct registry **out, const struct md_opts *o, const char *host, const char *repo, struct md_error *err);
+void registry_close(struct registry *r);
+/* GET /v2/REPO/manifests/REFERENCE with the four manifest media types in Accept. */
+int registry_manifest(struct registry *r, const char *reference, char **body, size_t *len, char *ctype,
+		      size_t ctlen, struct md_error *err);
+
+typedef void (*progress_fn)(void *ctx, uint64_t done);
+/* GET /v2/REPO/blobs/DIGEST into DEST (created), checking SIZE and sha256 while it streams. */
+int registry_blob(struct registry *r, const char *digest, int64_t size, const char *dest, progress_fn fn, void *ctx,
+		  struct md_error *err);
+/* Check USER/PASS against HOST's /v2/ and keep them in auth.json. */
+int registry_login(const struct md_opts *o, const char *host, const char *user, const char *pass, struct md_error *err);
+
+/* the media types of manifests we read */
+#define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
+#define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
+#define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
+
+#endif
