@@ -13,6 +13,7 @@ setup() {
 	section "Step 02: cgroups"
 	make_rootfs
 	require_cgroup_controllers
+	box_cgroups >"$BATS_TEST_TMPDIR/cgroups.before"
 }
 
 teardown() {
@@ -65,11 +66,20 @@ expect_no_cgroup_left() {
 	done
 }
 
-# Kill what a failed test left in box's cgroups, then remove them.
+# Every box cgroup on this host: /sys/fs/cgroup/[.../]box/ID.
+box_cgroups() {
+	find /sys/fs/cgroup -maxdepth 6 -type d -path '*/box/[0-9]*' 2>/dev/null | sort
+}
+
+# Kill what a failed test left in box's cgroups, then remove them: those it
+# recorded, and the new ones whose box (ID is its PID) is gone.
 remove_leftover_cgroups() {
 	local d pid
-	[ -f "$BATS_TEST_TMPDIR/cgroups" ] || return 0
+	touch "$BATS_TEST_TMPDIR/cgroups"
 	[ -f "$BATS_TEST_TMPDIR/box.err" ] && cgroups_made "$(cat "$BATS_TEST_TMPDIR/box.err")" >>"$BATS_TEST_TMPDIR/cgroups"
+	box_cgroups | comm -13 "$BATS_TEST_TMPDIR/cgroups.before" - | while read -r d; do
+		kill -0 "${d##*/}" 2>/dev/null || echo "$d"
+	done >>"$BATS_TEST_TMPDIR/cgroups"
 	while read -r d; do
 		[ -n "$d" ] && [ -d "$d" ] || continue
 		for _ in $(seq 50); do
