@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "image.h"
+#include "ref.h"
 #include "unpack.h"
 
 static void fail(struct md_error *err)
@@ -177,7 +178,12 @@ int cmd_rmi(const struct md_opts *o, int argc, char **argv)
 		const char *name = json_string_value(json_object_get(json_object_get(desc, "annotations"), REF_NAME_ANNOTATION));
 		char *id = xstrdup(json_string_value(json_object_get(json_object_get(m, "config"), "digest")));
 		/* by name: that name; by ID: every name of that image */
-		int by_name = name && (strstr(name, argv[a]) != NULL);
+		struct image_ref r;
+		char full[600] = "";
+		struct md_error ignored;
+		if (ref_parse(argv[a], &r, &ignored) == 0)
+			ref_string(&r, full, sizeof(full));
+		int by_name = name && (!strcmp(name, full) || !strcmp(name, argv[a]));
 		for (i = json_array_size(list); i-- > 0;) {
 			json_t *dm, *dc, *dd;
 			d = json_array_get(list, i);
