@@ -1,0 +1,982 @@
+/*
+ * box, step 04: network namespaces
+ *
+ * chroot (step 01) changed what "/" means and nothing else. A namespace gives
+ * a process its own copy of one kind of global resource: its own PID numbers,
+ * its own mount table, hostname, SysV IPC, cgroup root, clocks and user ids.
+ * The talk does it by hand:
+ *
+ *     $ unshare --pid --fork --mount-proc bash      # ps shows only bash
+ *     $ unshare -U --map-root-user bash             # root, yet ls /root is denied
+ *     $ unshare -T --boottime 100000000 bash        # uptime -s moves back in time
+ *     $ lsns; ls -l /proc/$$/ns
+ *
+ * box clones the child into new PID, mount, UTS, IPC, cgroup (and, when asked,
+ * user and time) namespaces, then swaps its root with pivot_root(2): unlike
+ * chroot, the host's tree is unmounted from the container's view, so the step 01
+ * escape finds nothing to climb to. The command is PID 1 and sees only its own
+ * processes in a fresh /proc. Not root? box runs rootless, in a user namespace
+ * where you are root but the host's files are not yours.
+ *
+ * Step 04 adds a network namespace: the container gets its own interfaces,
+ * addresses, routes and ports, starting with nothing but a loopback that is
+ * down. The talk wires one up by hand:
+ *
+ *     $ ip netns add pippo
+ *     $ ip netns exec pippo ip link set lo up
+ *     $ ip link add veth0 type veth peer veth1 netns pippo
+ *     $ ip link set veth0 up
+ *     $ ping6 fe80::...%veth0
+ *
+ * box does the same over rtnetlink (libnl-route): a veth pair, one end on the
+ * host (veth-boxN), the other as eth0 inside, IPv4 addresses from a /30 of
+ * --subnet and a default route via the host end; IPv6 link-local works by
+ * itself. --network none leaves only lo, --network host shares the host's.
+ *
+ * Usage: box [-v] [--hostname NAME] [--userns] [--init] [--boottime-offset SECS]
+ *            [--monotonic-offset SECS] [--network veth|none|host] [--subnet CIDR]
+ *            ROOTFS [CMD [ARG...]]      (CMD defaults to /bin/sh)
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <linux/sched.h>
+#include <net/if.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/veth.h>
+#include <netlink/route/route.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* box's own failures exit 125, as docker run does; 126/127/128+N are the command's */
+#define EXIT_BOX 125
+
+struct config {
+	int verbose;
+	const char *rootfs;
+	char **argv; /* the command to run inside */
+	char id[13];          /* a short random id: the default hostname */
+	const char *hostname; /* --hostname NAME, else id */
+	int userns;           /* --userns, or not root (rootless): a user namespace */
+	int init;             /* --init: a tiny init is PID 1, the command PID 2 */
+	int timens;           /* a time namespace with these offsets (seconds) */
+	long long boottime_offset, monotonic_offset;
+	int network;              /* --network: NET_VETH, NET_NONE or NET_HOST */
+	struct in_addr subnet;    /* --subnet: carved into one /30 per container */
+	int subnet_prefix;
+};
+
+static int verbose;
+static volatile pid_t child_pid;
+static ino_t host_mnt_ns; /* the host's mount namespace, never to be pivoted */
+
+/* Print "box: MESSAGE" (with %m for errno) and exit: the single-file steps stop at the first error. */
+static void die(const char *fmt, ...)
+{
+	int saved = errno;
+	va_list ap;
+	fputs("box: ", stderr);
+	va_start(ap, fmt);
+	errno = saved;
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(EXIT_BOX);
+}
+
+/*
+ * -v narrates each kernel operation next to the shell command that does the same:
+ *     => chroot("rootfs")                          $ chroot rootfs
+ * Both formats take the same arguments, from the first.
+ */
+static void say(const char *call, const char *shell, ...)
+{
+	char buf[512];
+	va_list ap, again;
+	if (!verbose)
+		return;
+	va_start(ap, shell);
+	va_copy(again, ap);
+	vsnprintf(buf, sizeof(buf), call, ap);
+	fprintf(stderr, "=> %-44s", buf);
+	vsnprintf(buf, sizeof(buf), shell, again);
+	va_end(again);
+	va_end(ap);
+	fprintf(stderr, " $ %s\n", buf);
+}
+
+/* --network veth|none|host, as docker run --network bridge|none|host */
+enum network { NET_VETH = 1, NET_NONE, NET_HOST };
+static const char *const network_names[] = {[NET_VETH] = "veth", [NET_NONE] = "none", [NET_HOST] = "host"};
+
+static int parse_network(const char *text)
+{
+	for (int i = NET_VETH; i <= NET_HOST; i++)
+		if (strcmp(text, network_names[i]) == 0)
+			return i;
+	die("--network %s: unknown mode: use veth (the default), none (only lo) or host", text);
+	return 0;
+}
+
+/* --subnet ADDRESS/PREFIX: a private IPv4 range (RFC 1918), one /30 of it per container */
+static void parse_subnet(const char *text, struct config *cfg)
+{
+	char ip[INET_ADDRSTRLEN];
+	const char *slash = strchr(text, '/');
+	char *end = NULL;
+	long prefix = slash ? strtol(slash + 1, &end, 10) : -1;
+	struct in_addr addr;
+
+	if (!slash || (size_t)(slash - text) >= sizeof(ip) || end == slash + 1 || *end || prefix < 8 ||
+	    prefix > 30)
+		die("--subnet %s: give an IPv4 range as ADDRESS/PREFIX, the prefix from 8 to 30, "
+		    "e.g. 10.200.0.0/16", text);
+	memcpy(ip, text, slash - text);
+	ip[slash - text] = '\0';
+	if (inet_pton(AF_INET, ip, &addr) != 1)
+		die("--subnet %s: %s is not an IPv4 address", text, ip);
+	uint32_t a = ntohl(addr.s_addr), mask = ~0u << (32 - prefix);
+	if (a & ~mask) {
+		addr.s_addr = htonl(a & mask);
+		die("--subnet %s: the address has bits set past the prefix: did you mean %s/%ld?", text,
+		    inet_ntop(AF_INET, &addr, ip, sizeof(ip)), prefix);
+	}
+	/* never take addresses that are somebody else's on the internet */
+	if (!((a >> 24) == 10) && !((a >> 20) == (172 << 4 | 1) && prefix >= 12) &&
+	    !((a >> 16) == (192 << 8 | 168) && prefix >= 16))
+		die("--subnet %s is not a private range: use one inside 10.0.0.0/8, 172.16.0.0/12 "
+		    "or 192.168.0.0/16", text);
+	cfg->subnet = addr;
+	cfg->subnet_prefix = (int)prefix;
+}
+
+static void usage(FILE *out, int status)
+{
+	fprintf(out, "usage: box [OPTIONS] ROOTFS [CMD [ARG...]]\n"
+		     "\n"
+		     "Run CMD (default /bin/sh) with ROOTFS as its root directory,\n"
+		     "in new PID, mount, UTS, IPC and cgroup namespaces.\n"
+		     "\n"
+		     "  --hostname NAME          the container's hostname (default: a short id)\n"
+		     "  --userns                 a user namespace: root inside is you outside\n"
+		     "                           (automatic when box is not run as root)\n"
+		     "  --init                   a tiny init as PID 1: forwards signals, reaps zombies\n"
+		     "  --boottime-offset SECS   a time namespace: CLOCK_BOOTTIME (uptime) + SECS\n"
+		     "  --monotonic-offset SECS  a time namespace: CLOCK_MONOTONIC + SECS\n"
+		     "  --network veth           a network namespace, with a veth pair to the host (default)\n"
+		     "  --network none           a network namespace with only lo (default when rootless)\n"
+		     "  --network host           the host's network\n"
+		     "  --subnet CIDR            the private range of the veths' /30s (default 10.200.0.0/16)\n"
+		     "  -v, --verbose   narrate each system call with the matching shell command\n"
+		     "  -h, --help      show this help\n");
+	exit(status);
+}
+
+/* A number of seconds for --*-offset, or a clear error. */
+static long long parse_seconds(const char *option, const char *text)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(text, &end, 10);
+	if (errno || end == text || *end)
+		die("%s %s: give a whole number of seconds, e.g. %s 86400", option, text, option);
+	return v;
+}
+
+static struct config parse_args(int argc, char **argv)
+{
+	static char *default_cmd[] = {"/bin/sh", NULL};
+	enum { OPT_HOSTNAME = 256, OPT_USERNS, OPT_INIT, OPT_BOOTTIME, OPT_MONOTONIC, OPT_NETWORK, OPT_SUBNET };
+	static const struct option options[] = {
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{"hostname", required_argument, NULL, OPT_HOSTNAME},
+		{"userns", no_argument, NULL, OPT_USERNS},
+		{"init", no_argument, NULL, OPT_INIT},
+		{"boottime-offset", required_argument, NULL, OPT_BOOTTIME},
+		{"monotonic-offset", required_argument, NULL, OPT_MONOTONIC},
+		{"network", required_argument, NULL, OPT_NETWORK},
+		{"subnet", required_argument, NULL, OPT_SUBNET},
+		{0},
+	};
+	struct config cfg = {0};
+	int opt;
+	parse_subnet("10.200.0.0/16", &cfg);
+
+	/* "+": stop at ROOTFS, so options of CMD stay CMD's */
+	while ((opt = getopt_long(argc, argv, "+vh", options, NULL)) != -1) {
+		switch (opt) {
+		case 'v':
+			cfg.verbose = 1;
+			break;
+		case 'h':
+			usage(stdout, 0);
+			break;
+		case OPT_HOSTNAME:
+			cfg.hostname = optarg;
+			break;
+		case OPT_USERNS:
+			cfg.userns = 1;
+			break;
+		case OPT_INIT:
+			cfg.init = 1;
+			break;
+		case OPT_BOOTTIME:
+			cfg.timens = 1;
+			cfg.boottime_offset = parse_seconds("--boottime-offset", optarg);
+			break;
+		case OPT_MONOTONIC:
+			cfg.timens = 1;
+			cfg.monotonic_offset = parse_seconds("--monotonic-offset", optarg);
+			break;
+		case OPT_NETWORK:
+			cfg.network = parse_network(optarg);
+			break;
+		case OPT_SUBNET:
+			parse_subnet(optarg, &cfg);
+			break;
+		default:
+			usage(stderr, EXIT_BOX);
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "box: missing ROOTFS: give the directory to use as /, e.g. "
+				"sudo box build/rootfs /bin/sh\n");
+		exit(EXIT_BOX);
+	}
+	cfg.rootfs = argv[optind++];
+	cfg.argv = optind < argc ? &argv[optind] : default_cmd;
+
+	/* a short random id, as docker's container ids: the hostname unless given */
+	unsigned char bytes[6];
+	if (getrandom(bytes, sizeof(bytes), 0) != sizeof(bytes))
+		die("getrandom: %m");
+	for (size_t i = 0; i < sizeof(bytes); i++)
+		snprintf(cfg.id + 2 * i, 3, "%02x", bytes[i]);
+	return cfg;
+}
+
+static void check_rootfs(const char *rootfs)
+{
+	struct stat st;
+	if (stat(rootfs, &st) < 0)
+		die("rootfs %s: %m: give a directory holding a root filesystem (make builds "
+		    "one in build/rootfs)",
+		    rootfs);
+	if (!S_ISDIR(st.st_mode))
+		die("rootfs %s is not a directory", rootfs);
+}
+
+/* Write TEXT into a file of /proc or /sys (uid_map, timens_offsets ...). */
+static void write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		die("open %s: %m", path);
+	ssize_t len = strlen(text);
+	if (write(fd, text, len) != len)
+		die("write \"%s\" to %s: %m", text, path);
+	close(fd);
+}
+
+/* The names of MS_* flags, for the narration of mount(2). */
+static const char *mount_flags(unsigned long flags)
+{
+	static const struct { unsigned long flag; const char *name; } names[] = {
+		{MS_REC, "MS_REC"}, {MS_PRIVATE, "MS_PRIVATE"}, {MS_BIND, "MS_BIND"},
+		{MS_RDONLY, "MS_RDONLY"}, {MS_NOSUID, "MS_NOSUID"}, {MS_NODEV, "MS_NODEV"},
+		{MS_NOEXEC, "MS_NOEXEC"}, {MS_STRICTATIME, "MS_STRICTATIME"},
+	};
+	static char buf[160];
+	buf[0] = 0;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (flags & names[i].flag)
+			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s",
+				 buf[0] ? "|" : "", names[i].name);
+	return buf[0] ? buf : "0";
+}
+
+/* mount(2), narrated with the mount(8) command that does the same. */
+static void do_mount(const char *source, const char *target, const char *type,
+		     unsigned long flags, const char *data, const char *shell)
+{
+	/* "%.0s" skips an argument: the shell command is the last one */
+	say("mount(\"%s\", \"%s\", %s, %s)%.0s", "%.0s%.0s%.0s%.0s%s", source ? source : "none",
+	    target, type ? type : "NULL", mount_flags(flags), shell);
+	if (mount(source, target, type, flags, data) < 0)
+		die("mount %s on %s (%s): %m", source ? source : "none", target,
+		    type ? type : mount_flags(flags));
+}
+
+/* Runs in the child: wait until the parent has set us up (uid_map ...), or died. */
+static void wait_for_parent(int sync_fd)
+{
+	char go;
+	ssize_t n;
+	while ((n = read(sync_fd, &go, 1)) < 0 && errno == EINTR)
+		;
+	if (n != 1)
+		_exit(EXIT_BOX); /* box failed (it said why) or was killed */
+	close(sync_fd);
+}
+
+/*
+ * A time namespace gives the container its own CLOCK_MONOTONIC and CLOCK_BOOTTIME
+ * (uptime), shifted by offsets: the talk's `unshare -T --boottime N`.
+ */
+static void enter_time_namespace(const struct config *cfg)
+{
+	char offsets[128];
+	snprintf(offsets, sizeof(offsets), "monotonic %lld 0\nboottime %lld 0\n",
+		 cfg->monotonic_offset, cfg->boottime_offset);
+	/* EXERCISE 03.6: enter a new time namespace with the offsets
+	 * hint: unshare(CLONE_NEWTIME) moves only our future children (as CLONE_NEWPID): it
+	 * hint: makes /proc/self/ns/time_for_children; write the offsets into
+	 * hint: /proc/self/timens_offsets while no process is inside (later: EACCES), then
+	 * hint: setns(open("/proc/self/ns/time_for_children"), CLONE_NEWTIME) moves us in
+	 * stub: die("TODO 03.6: the time namespace (offsets %s) is not written yet", offsets);
+	 */
+	say("unshare(CLONE_NEWTIME)", "unshare --time --boottime %lld --monotonic %lld",
+	    cfg->boottime_offset, cfg->monotonic_offset);
+	if (unshare(CLONE_NEWTIME) < 0)
+		die("unshare(CLONE_NEWTIME): %m%s",
+		    errno == EINVAL ? " (time namespaces need Linux 5.6 with CONFIG_TIME_NS)" : "");
+	say("write(\"/proc/self/timens_offsets\", ...)", "echo 'boottime %lld 0' > /proc/self/timens_offsets",
+	    cfg->boottime_offset);
+	write_file("/proc/self/timens_offsets", offsets);
+	/* unlike `unshare --fork`, box does not fork again: it joins the namespace itself */
+	say("setns(time_for_children, CLONE_NEWTIME)", "nsenter --time=/proc/self/ns/time_for_children");
+	int fd = open("/proc/self/ns/time_for_children", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWTIME) < 0)
+		die("setns(time_for_children): %m");
+	close(fd);
+	/* END EXERCISE */
+}
+
+/* Make sure CMD is not about to remount the host's "/" (CLONE_NEWNS missing). */
+static void check_own_mount_namespace(void)
+{
+	struct stat st;
+	if (stat("/proc/self/ns/mnt", &st) < 0)
+		die("stat /proc/self/ns/mnt: %m");
+	if (st.st_ino == host_mnt_ns)
+		die("still in the host's mount namespace: refusing to change its mounts "
+		    "(is CLONE_NEWNS missing from the clone flags?)");
+}
+
+/*
+ * A minimal /dev, as runc and crun make it: a tmpfs with the six nodes every
+ * program expects, a private devpts for terminals, shm and mqueue. Inside a user
+ * namespace mknod(2) is not allowed (a device node is a key to the hardware),
+ * so the host's nodes are bind-mounted instead, as rootless podman does.
+ */
+static void mount_dev(const struct config *cfg)
+{
+	static const struct { const char *name; unsigned major, minor; } nodes[] = {
+		{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7},
+		{"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
+	};
+	static const char *links[][2] = {
+		{"/proc/self/fd", "dev/fd"}, {"/proc/self/fd/0", "dev/stdin"},
+		{"/proc/self/fd/1", "dev/stdout"}, {"/proc/self/fd/2", "dev/stderr"},
+		{"pts/ptmx", "dev/ptmx"},
+	};
+	char path[64], host[64], shell[256];
+
+	do_mount("tmpfs", "dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k",
+		 "mount -t tmpfs -o nosuid,strictatime,mode=755 tmpfs dev");
+	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+		snprintf(path, sizeof(path), "dev/%s", nodes[i].name);
+		if (!cfg->userns) {
+			say("mknod(\"%s\", S_IFCHR|0666, %u:%u)", "mknod -m 666 %s c %u %u", path,
+			    nodes[i].major, nodes[i].minor);
+			if (mknod(path, S_IFCHR | 0666, makedev(nodes[i].major, nodes[i].minor)) < 0 ||
+			    chmod(path, 0666) < 0)
+				die("mknod %s: %m", path);
+			continue;
+		}
+		snprintf(host, sizeof(host), "/dev/%s", nodes[i].name);
+		int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+		if (fd < 0)
+			die("create %s: %m", path);
+		close(fd);
+		snprintf(shell, sizeof(shell), "touch %s; mount --bind %s %s", path, host, path);
+		do_mount(host, path, NULL, MS_BIND, NULL, shell);
+	}
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++)
+		if (symlink(links[i][0], links[i][1]) < 0)
+			die("symlink %s -> %s: %m", links[i][1], links[i][0]);
+
+	/* newinstance: the container's own ptys, not the host's (gid 5 is "tty") */
+	if (mkdir("dev/pts", 0755) < 0)
+		die("mkdir dev/pts: %m");
+	do_mount("devpts", "dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+		 cfg->userns ? "newinstance,ptmxmode=0666,mode=0620"
+			     : "newinstance,ptmxmode=0666,mode=0620,gid=5",
+		 "mount -t devpts -o newinstance,ptmxmode=0666 devpts dev/pts");
+	if (mkdir("dev/shm", 01777) < 0)
+		die("mkdir dev/shm: %m");
+	do_mount("shm", "dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k",
+		 "mount -t tmpfs -o mode=1777 shm dev/shm");
+	/* the POSIX message queues of our own IPC namespace */
+	if (mkdir("dev/mqueue", 0755) < 0)
+		die("mkdir dev/mqueue: %m");
+	do_mount("mqueue", "dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
+		 "mount -t mqueue mqueue dev/mqueue");
+}
+
+/*
+ * /sys, read-only: the container may look at the kernel's devices, not change
+ * them. A fresh sysfs (its /sys/class/net lists the interfaces of the network
+ * namespace) can be mounted only by whoever owns the network namespace: ours,
+ * unless --network host. There, in a user namespace, bind the host's /sys
+ * instead and make every mount under it read-only.
+ */
+static void mount_sys(const struct config *cfg)
+{
+	if (!cfg->userns || cfg->network != NET_HOST) {
+		do_mount("sysfs", "sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
+			 "mount -t sysfs -o ro sysfs sys");
+		return;
+	}
+	do_mount("/sys", "sys", NULL, MS_BIND | MS_REC, NULL, "mount --rbind /sys sys");
+	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
+	say("mount_setattr(\"sys\", AT_RECURSIVE, MOUNT_ATTR_RDONLY)", "mount -o remount,bind,ro sys  # and each mount below");
+	if (mount_setattr(AT_FDCWD, "sys", AT_RECURSIVE, &ro, sizeof(ro)) < 0)
+		die("mount_setattr(sys, read-only): %m (needs Linux 5.12)");
+}
+
+/* Runs in the child: the namespaces' content, then ROOTFS as the root. */
+static void enter_rootfs(const struct config *cfg)
+{
+	check_own_mount_namespace();
+	/* EXERCISE 03.3: make every mount private, then bind ROOTFS onto itself
+	 * hint: mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL): our mounts must not
+	 * hint: propagate to the host (systemd makes "/" shared) and pivot_root(2) refuses shared mounts
+	 * hint: pivot_root needs the new root to be a mount point: mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL)
+	 * stub: die("TODO 03.3: make / private and bind-mount %s onto itself", cfg->rootfs);
+	 */
+	do_mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL, "mount --make-rprivate /");
+	char shell[512];
+	snprintf(shell, sizeof(shell), "mount --rbind %s %s", cfg->rootfs, cfg->rootfs);
+	do_mount(cfg->rootfs, cfg->rootfs, NULL, MS_BIND | MS_REC, NULL, shell);
+	/* END EXERCISE */
+	say("chdir(\"%s\")", "cd %s", cfg->rootfs);
+	if (chdir(cfg->rootfs) < 0)
+		die("chdir(%s): %m", cfg->rootfs);
+
+	/* EXERCISE 03.4: mount a fresh /proc for our PID namespace
+	 * hint: mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL), as
+	 * hint: `unshare --mount-proc` does; a proc mount shows the PID namespace of whoever mounts it.
+	 * hint: Mount it before pivot_root drops the host's /proc: in a user namespace the kernel
+	 * hint: allows a new proc only where a full one is already visible
+	 * stub: die("TODO 03.4: mount /proc inside %s", cfg->rootfs);
+	 */
+	do_mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
+		 "mount -t proc proc proc  # unshare --mount-proc");
+	/* END EXERCISE */
+	mount_dev(cfg);
+	mount_sys(cfg);
+
+	/* EXERCISE 03.5: make ROOTFS the root with pivot_root(2), then detach the old root
+	 * hint: pivot_root(".", ".") stacks the old root on top of the new one (syscall(SYS_pivot_root, ...));
+	 * hint: umount2(".", MNT_DETACH) then takes it away: nothing of the host stays reachable
+	 * hint: (chroot only moved "/": the escape climbed back). Finish with chdir("/")
+	 * stub: die("TODO 03.5: pivot_root into %s is not written yet", cfg->rootfs);
+	 */
+	say("pivot_root(\".\", \".\")", "pivot_root . .");
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		die("pivot_root(%s): %m", cfg->rootfs);
+	say("umount2(\".\", MNT_DETACH)", "umount -l .");
+	if (umount2(".", MNT_DETACH) < 0)
+		die("umount2(old root): %m");
+	say("chdir(\"/\")", "cd /");
+	if (chdir("/") < 0)
+		die("chdir(/) inside %s: %m", cfg->rootfs);
+	/* END EXERCISE */
+}
+
+/*
+ * --init: PID 1 of a namespace is special. The kernel delivers it only the
+ * signals it has a handler for (from inside; from the host, SIGKILL too), so a
+ * command that never expected to be init ignores `kill -TERM`; and every
+ * orphan of the namespace becomes its child, a zombie until it waits for it.
+ * This tiny init (as tini, or docker run --init) runs the command as PID 2,
+ * passes every signal on to it and reaps whatever exits. It returns in the
+ * command's process; the init itself exits with the command's status.
+ */
+static void run_init(void)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	say("fork()", "(the command becomes PID 2, box's init stays PID 1)");
+	pid_t cmd = fork();
+	if (cmd < 0)
+		die("fork: %m");
+	if (cmd == 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return;
+	}
+	/* blocked signals are queued even for PID 1: take them one by one */
+	for (;;) {
+		int sig = sigwaitinfo(&all, NULL);
+		if (sig > 0 && sig != SIGCHLD) {
+			kill(cmd, sig);
+			continue;
+		}
+		int status;
+		pid_t pid;
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+			if (pid == cmd)
+				_exit(WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status));
+	}
+}
+
+/*
+ * The network is configured over rtnetlink, the socket interface that ip(8)
+ * itself speaks: each request below is one `ip` command. libnl-route builds
+ * the messages. A netlink socket belongs to the network namespace it was made
+ * in, so the same calls configure the host or the container.
+ */
+static struct nl_sock *rtnl_open(void)
+{
+	struct nl_sock *sock = nl_socket_alloc();
+	int err;
+	if (!sock)
+		die("nl_socket_alloc: out of memory");
+	if ((err = nl_connect(sock, NETLINK_ROUTE)) < 0)
+		die("netlink socket (NETLINK_ROUTE): %s", nl_geterror(err));
+	return sock;
+}
+
+/* ip link set NAME up (libnl returns -NLE_* codes, not errno: nl_geterror() spells them out) */
+static void link_up(struct nl_sock *sock, const char *name)
+{
+	struct rtnl_link *link, *change;
+	int err;
+	say("RTM_NEWLINK %s IFF_UP", "ip link set %s up", name);
+	if ((err = rtnl_link_get_kernel(sock, 0, name, &link)) < 0)
+		die("ip link show %s: %s", name, nl_geterror(err));
+	change = rtnl_link_alloc();
+	rtnl_link_set_flags(change, IFF_UP);
+	if ((err = rtnl_link_change(sock, link, change, 0)) < 0)
+		die("ip link set %s up: %s", name, nl_geterror(err));
+	rtnl_link_put(change);
+	rtnl_link_put(link);
+}
+
+/* ip addr add ADDRESS/PREFIX dev NAME */
+static void addr_add(struct nl_sock *sock, const char *name, struct in_addr ip, int prefix)
+{
+	char text[INET_ADDRSTRLEN];
+	struct rtnl_addr *addr = rtnl_addr_alloc();
+	struct nl_addr *local = nl_addr_build(AF_INET, &ip, sizeof(ip));
+	int err;
+
+	inet_ntop(AF_INET, &ip, text, sizeof(text));
+	say("RTM_NEWADDR %s/%d dev %s", "ip addr add %s/%d dev %s", text, prefix, name);
+	nl_addr_set_prefixlen(local, prefix);
+	rtnl_addr_set_ifindex(addr, if_nametoindex(name));
+	rtnl_addr_set_local(addr, local);
+	if ((err = rtnl_addr_add(sock, addr, 0)) < 0)
+		die("ip addr add %s/%d dev %s: %s", text, prefix, name, nl_geterror(err));
+	nl_addr_put(local);
+	rtnl_addr_put(addr);
+}
+
+/* Runs in the child, in its new network namespace: there is only lo, and it is down. */
+static void lo_up(void)
+{
+	struct nl_sock *sock = rtnl_open();
+	/* EXERCISE 04.2: bring lo up inside: without it not even 127.0.0.1 answers
+	 * hint: the slides' `ip netns exec pippo ip link set lo up`: we are inside already,
+	 * hint: so link_up(sock, "lo") (an RTM_NEWLINK request with IFF_UP set)
+	 * stub: (void)sock;
+	 */
+	link_up(sock, "lo");
+	/* END EXERCISE */
+	nl_socket_free(sock);
+}
+
+/* The host end of a container's veth pair: veth-box<N> for the N-th /30 of --subnet. */
+static void host_end_name(char name[IFNAMSIZ], unsigned slot)
+{
+	/* a /8 has 2^22 /30s: "veth-box" and at most 7 digits fit in IFNAMSIZ */
+	snprintf(name, IFNAMSIZ, "veth-box%u", slot & 0x3fffff);
+}
+
+/* Do the prefixes A/ALEN and B/BLEN share an address? (host byte order) */
+static int overlaps(uint32_t a, int alen, uint32_t b, int blen)
+{
+	int len = alen < blen ? alen : blen;
+	uint32_t mask = len ? ~0u << (32 - len) : 0;
+	return ((a ^ b) & mask) == 0;
+}
+
+/*
+ * Is the /30 at NET (number SLOT of --subnet) taken on this host? It is when
+ * an IPv4 address of any link falls in it (another box's host end, or a
+ * network of the host's own), or when veth-box<SLOT> exists: another box made
+ * it and is about to give it its address.
+ */
+static int slot_taken(struct nl_cache *addrs, struct nl_cache *links, uint32_t net, unsigned slot)
+{
+	char name[IFNAMSIZ];
+	host_end_name(name, slot);
+	struct rtnl_link *link = rtnl_link_get_by_name(links, name);
+	if (link) {
+		rtnl_link_put(link);
+		return 1;
+	}
+	for (struct nl_object *o = nl_cache_get_first(addrs); o; o = nl_cache_get_next(o)) {
+		struct rtnl_addr *addr = (struct rtnl_addr *)o;
+		struct nl_addr *local = rtnl_addr_get_local(addr);
+		uint32_t a;
+		if (rtnl_addr_get_family(addr) != AF_INET || !local)
+			continue;
+		memcpy(&a, nl_addr_get_binary_addr(local), sizeof(a));
+		if (overlaps(ntohl(a), rtnl_addr_get_prefixlen(addr), net, 30))
+			return 1;
+	}
+	return 0;
+}
+
+/* A container's /30: network .0, the host end .1, the container .2, broadcast .3 */
+struct netconf {
+	char host_end[IFNAMSIZ]; /* the host end of the veth pair */
+	struct in_addr gateway;  /* the host end's address: the container's default route */
+	struct in_addr addr;     /* the container's address, on eth0 */
+};
+
+/*
+ * Runs in box: configure the container's end from inside its network namespace,
+ * as the slides' `ip netns exec pippo ip ...` does: setns(2) into it, a netlink
+ * socket made there, and back to the host's namespace.
+ */
+static void eth0_configure(pid_t pid, const struct netconf *nc)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
+	int host = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	int container = open(path, O_RDONLY | O_CLOEXEC);
+	if (host < 0 || container < 0)
+		die("open %s: %m", host < 0 ? "/proc/self/ns/net" : path);
+	say("setns(\"%s\", CLONE_NEWNET)", "nsenter --net=%s  # ip netns exec", path);
+	if (setns(container, CLONE_NEWNET) < 0)
+		die("setns(%s): %m", path);
+	struct nl_sock *sock = rtnl_open();
+
+	/* EXERCISE 04.4: configure eth0: its address, up, and the default route via the host end
+	 * hint: addr_add(sock, "eth0", nc->addr, 30) and link_up(sock, "eth0"); then the route:
+	 * hint: an rtnl_route to "default" (0.0.0.0/0) with one next hop, gateway nc->gateway
+	 * hint: through eth0: `ip route add default via GATEWAY dev eth0`
+	 * stub: (void)nc;
+	 */
+	addr_add(sock, "eth0", nc->addr, 30);
+	link_up(sock, "eth0");
+
+	char gateway[INET_ADDRSTRLEN];
+	struct rtnl_route *route = rtnl_route_alloc();
+	struct rtnl_nexthop *hop = rtnl_route_nh_alloc();
+	struct nl_addr *any, *via = nl_addr_build(AF_INET, &nc->gateway, sizeof(nc->gateway));
+	int err;
+	inet_ntop(AF_INET, &nc->gateway, gateway, sizeof(gateway));
+	say("RTM_NEWROUTE default via %s", "ip route add default via %s dev eth0", gateway);
+	nl_addr_parse("default", AF_INET, &any);
+	rtnl_route_set_family(route, AF_INET);
+	rtnl_route_set_dst(route, any);
+	rtnl_route_nh_set_gateway(hop, via);
+	rtnl_route_nh_set_ifindex(hop, if_nametoindex("eth0"));
+	rtnl_route_add_nexthop(route, hop);
+	if ((err = rtnl_route_add(sock, route, NLM_F_CREATE | NLM_F_EXCL)) < 0)
+		die("ip route add default via %s dev eth0: %s", gateway, nl_geterror(err));
+	nl_addr_put(any);
+	nl_addr_put(via);
+	rtnl_route_put(route);
+	/* END EXERCISE */
+
+	nl_socket_free(sock);
+	say("setns(host's /proc/self/ns/net)", "exit  # back in the host's network namespace");
+	if (setns(host, CLONE_NEWNET) < 0)
+		die("setns(back to the host's network namespace): %m");
+	close(container);
+	close(host);
+}
+
+/*
+ * Runs in box, once the child exists in its own network namespace: the veth
+ * pair, a virtual cable with one end here and the other, eth0, in there. The
+ * host end gets .1 of a /30 that no link of the host uses, eth0 gets .2.
+ * Nothing deletes the pair later: when the last process of the container is
+ * gone, the kernel destroys its network namespace and the veth with it (one
+ * end gone takes the other), even when box itself was killed.
+ */
+static void veth_create(const struct config *cfg, pid_t pid)
+{
+	struct nl_sock *sock = rtnl_open();
+	uint32_t base = ntohl(cfg->subnet.s_addr);
+	unsigned slots = 1u << (30 - cfg->subnet_prefix);
+	struct netconf nc = {0};
+	char text[INET_ADDRSTRLEN];
+
+	for (unsigned slot = 0;; slot++) {
+		struct nl_cache *addrs, *links;
+		int err;
+
+		/* the links and addresses of the host: take the first /30 nobody uses */
+		if ((err = rtnl_addr_alloc_cache(sock, &addrs)) < 0 ||
+		    (err = rtnl_link_alloc_cache(sock, AF_UNSPEC, &links)) < 0)
+			die("ip addr show: %s", nl_geterror(err));
+		while (slot < slots && slot_taken(addrs, links, base + 4 * slot, slot))
+			slot++;
+		nl_cache_free(addrs);
+		nl_cache_free(links);
+		if (slot >= slots)
+			die("no free /30 left in --subnet %s/%d: each one is in use on this host "
+			    "(ip -4 addr): give another or a larger private range",
+			    inet_ntop(AF_INET, &cfg->subnet, text, sizeof(text)), cfg->subnet_prefix);
+		host_end_name(nc.host_end, slot);
+		nc.gateway.s_addr = htonl(base + 4 * slot + 1);
+		nc.addr.s_addr = htonl(base + 4 * slot + 2);
+		say("RTM_GETADDR: %s/30 is free", "ip -4 addr  # %s/30 is free",
+		    inet_ntop(AF_INET, &(struct in_addr){htonl(base + 4 * slot)}, text, sizeof(text)));
+
+		/* EXERCISE 04.3: create the veth pair: nc.host_end here, its peer "eth0" in the netns of pid
+		 * hint: the slides' `ip link add veth0 type veth peer veth1 netns pippo`, with the peer
+		 * hint: named eth0 and the namespace given by a PID: rtnl_link_veth_add(sock, NAME,
+		 * hint: "eth0", pid) sends that RTM_NEWLINK; it returns 0 or -NLE_*
+		 * stub: die("TODO 04.3: create the veth pair %s <-> eth0 (in the netns of %d)", nc.host_end, pid);
+		 */
+		say("RTM_NEWLINK %s type veth", "ip link add %s type veth peer name eth0 netns %d",
+		    nc.host_end, pid);
+		err = rtnl_link_veth_add(sock, nc.host_end, "eth0", pid);
+		/* END EXERCISE */
+		/* the name is the lock: another box made veth-box<slot> since we looked */
+		if (err == -NLE_EXIST)
+			continue;
+		if (err < 0)
+			die("ip link add %s type veth peer name eth0 netns %d: %s%s", nc.host_end, pid,
+			    nl_geterror(err),
+			    err == -NLE_OPNOTSUPP ? " (no veth in this kernel? modprobe veth)" : "");
+		break;
+	}
+	addr_add(sock, nc.host_end, nc.gateway, 30);
+	link_up(sock, nc.host_end);
+	nl_socket_free(sock);
+	eth0_configure(pid, &nc);
+}
+
+/* Runs in the child: enter the rootfs, then become the command. */
+static void child(const struct config *cfg, int sync_fd)
+{
+	/* Ctrl-C and Ctrl-\ are the command's to handle, not ignored as in box */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGQUIT, SIG_DFL);
+
+	/* if box dies, even of SIGKILL, we die too: and with PID 1 the whole namespace */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	wait_for_parent(sync_fd);
+
+	/* now (after step 02 put us into our cgroup): that cgroup is "/" in here */
+	say("unshare(CLONE_NEWCGROUP)", "unshare --cgroup");
+	if (unshare(CLONE_NEWCGROUP) < 0)
+		die("unshare(CLONE_NEWCGROUP): %m");
+	if (cfg->network != NET_HOST)
+		lo_up();
+	if (cfg->timens)
+		enter_time_namespace(cfg);
+	say("sethostname(\"%s\")", "hostname %s", cfg->hostname);
+	if (sethostname(cfg->hostname, strlen(cfg->hostname)) < 0)
+		die("sethostname(%s): %m", cfg->hostname);
+	enter_rootfs(cfg);
+	if (cfg->init)
+		run_init();
+
+	say("execvp(\"%s\", ...)", "exec %s", cfg->argv[0]);
+	execvp(cfg->argv[0], cfg->argv);
+	/* exit statuses as a shell's: 127 not found, 126 found but not executable */
+	fprintf(stderr, "box: %s: %s (inside %s)\n", cfg->argv[0], strerror(errno), cfg->rootfs);
+	_exit(errno == ENOENT || errno == ENOTDIR ? 127 : 126);
+}
+
+/* The namespaces the child is cloned into, each narrated with its unshare(1) option. */
+static unsigned long namespace_flags(const struct config *cfg)
+{
+	static const struct { unsigned long flag; const char *name, *shell; } namespaces[] = {
+		{CLONE_NEWUSER, "CLONE_NEWUSER", "unshare --user --map-root-user"},
+		{CLONE_NEWPID, "CLONE_NEWPID", "unshare --pid --fork"},
+		{CLONE_NEWNS, "CLONE_NEWNS", "unshare --mount"},
+		{CLONE_NEWUTS, "CLONE_NEWUTS", "unshare --uts"},
+		{CLONE_NEWIPC, "CLONE_NEWIPC", "unshare --ipc"},
+		{CLONE_NEWNET, "CLONE_NEWNET", "unshare --net"},
+	};
+	unsigned long flags = 0;
+	/* EXERCISE 03.1: the clone flags: new PID, mount, UTS and IPC namespaces (and user with --userns)
+	 * hint: CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC, plus CLONE_NEWUSER
+	 * hint: when cfg->userns: clone(2) makes the user namespace first, and it owns the others
+	 * stub: die("TODO 03.1: the namespaces of clone(2) are not chosen yet");
+	 */
+	flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
+	if (cfg->userns)
+		flags |= CLONE_NEWUSER;
+	/* END EXERCISE */
+	/* EXERCISE 04.1: a network namespace of its own, unless --network host
+	 * hint: CLONE_NEWNET in the clone flags, the `unshare --net` of the slides: the child
+	 * hint: starts with its own interfaces (only lo), addresses, routes and ports
+	 * stub: die("TODO 04.1: no network namespace for --network %s yet", network_names[cfg->network]);
+	 */
+	if (cfg->network != NET_HOST)
+		flags |= CLONE_NEWNET;
+	/* END EXERCISE */
+	for (size_t i = 0; i < sizeof(namespaces) / sizeof(namespaces[0]); i++)
+		if (flags & namespaces[i].flag)
+			say("clone3(%s)%.0s", "%.0s%s", namespaces[i].name, namespaces[i].shell);
+	return flags;
+}
+
+/* fork(2) with namespaces: clone3(2) with no new stack returns twice, as fork does. */
+static pid_t clone_child(unsigned long flags)
+{
+	struct clone_args args = {.flags = flags, .exit_signal = SIGCHLD};
+	return syscall(SYS_clone3, &args, sizeof(args));
+}
+
+/*
+ * Runs in box: a new user namespace starts with no ids at all (the command
+ * would be nobody, 65534, as after `unshare -U`). Map root inside to our uid
+ * and gid outside, as `unshare --map-root-user` does. Without privilege one
+ * line mapping our own id is all we may write, and only after denying
+ * setgroups(2), which could otherwise drop a group that denies us access.
+ */
+static void write_id_maps(pid_t pid)
+{
+	char path[64], map[64];
+	/* EXERCISE 03.2: map root inside the user namespace to our uid and gid outside
+	 * hint: write "0 UID 1" to /proc/PID/uid_map (UID = geteuid()); when not root write
+	 * hint: "deny" to /proc/PID/setgroups first, then "0 GID 1" to /proc/PID/gid_map
+	 * stub: die("TODO 03.2: uid_map and gid_map of %d are not written yet", pid);
+	 */
+	snprintf(path, sizeof(path), "/proc/%d/uid_map", pid);
+	snprintf(map, sizeof(map), "0 %d 1", geteuid());
+	say("write(\"%s\", \"%s\")", "echo '%2$s' > %1$s", path, map);
+	write_file(path, map);
+	if (geteuid() != 0) {
+		snprintf(path, sizeof(path), "/proc/%d/setgroups", pid);
+		say("write(\"%s\", \"deny\")", "echo deny > %s", path);
+		write_file(path, "deny");
+	}
+	snprintf(path, sizeof(path), "/proc/%d/gid_map", pid);
+	snprintf(map, sizeof(map), "0 %d 1", getegid());
+	say("write(\"%s\", \"%s\")", "echo '%2$s' > %1$s", path, map);
+	write_file(path, map);
+	/* END EXERCISE */
+}
+
+/* Signals sent to box (kill PID-OF-BOX) are passed on to the command. */
+static void forward_signal(int sig)
+{
+	if (child_pid > 0)
+		kill(child_pid, sig);
+}
+
+static void setup_signals(void)
+{
+	static const int forwarded[] = {SIGTERM, SIGHUP, SIGUSR1, SIGUSR2};
+	struct sigaction sa = {.sa_handler = forward_signal, .sa_flags = SA_RESTART};
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaction(forwarded[i], &sa, NULL);
+	/* the terminal sends Ctrl-C to the whole foreground group: the command gets it itself */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+}
+
+/* Wait for the command; its exit status becomes box's (128+N when killed by signal N). */
+static int wait_for(pid_t pid)
+{
+	int status;
+	say("waitpid(%d)", "wait %d", pid);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			die("waitpid(%d): %m", pid);
+	/* EXERCISE 01.2: turn the wait status into box's exit status, as a shell does
+	 * hint: WIFEXITED(status): the command's WEXITSTATUS(status);
+	 * hint: WIFSIGNALED(status): 128 + WTERMSIG(status) (137 for SIGKILL)
+	 * stub: return EXIT_BOX;
+	 */
+	if (WIFSIGNALED(status)) {
+		say("command killed by signal %d (%s)", "echo $?  # 128+%d", WTERMSIG(status),
+		    strsignal(WTERMSIG(status)));
+		return 128 + WTERMSIG(status);
+	}
+	say("command exited with status %d", "echo $?  # %d", WEXITSTATUS(status));
+	return WEXITSTATUS(status);
+	/* END EXERCISE */
+}
+
+int main(int argc, char **argv)
+{
+	struct config cfg = parse_args(argc, argv);
+	verbose = cfg.verbose;
+	/* not root: rootless, in a user namespace where we are root (and nobody else) */
+	if (geteuid() != 0)
+		cfg.userns = 1;
+	/* a veth needs root on the host (CAP_NET_ADMIN there): rootless, only lo */
+	if (!cfg.network)
+		cfg.network = geteuid() == 0 ? NET_VETH : NET_NONE;
+	if (cfg.network == NET_VETH && geteuid() != 0)
+		die("--network veth needs root: only root on the host may add its end of a veth "
+		    "pair (run with sudo, or use --network none)");
+	if (!cfg.hostname)
+		cfg.hostname = cfg.id;
+	check_rootfs(cfg.rootfs);
+
+	struct stat mnt_ns;
+	if (stat("/proc/self/ns/mnt", &mnt_ns) < 0)
+		die("stat /proc/self/ns/mnt: %m (is /proc mounted?)");
+	host_mnt_ns = mnt_ns.st_ino;
+	/* the child waits on this pipe until box has written its uid_map (and cgroup) */
+	int sync_pipe[2];
+	if (pipe2(sync_pipe, O_CLOEXEC) < 0)
+		die("pipe: %m");
+
+	setup_signals();
+	unsigned long flags = namespace_flags(&cfg);
+	pid_t pid = clone_child(flags);
+	if (pid < 0)
+		die("clone3(namespaces): %m%s", errno == EPERM || errno == ENOSPC || errno == EUSERS
+			? " (user namespaces disabled? see sysctl user.max_user_namespaces and "
+			  "kernel.unprivileged_userns_clone)" : "");
+	if (pid == 0) {
+		close(sync_pipe[1]);
+		child(&cfg, sync_pipe[0]);
+	}
+	child_pid = pid;
+	close(sync_pipe[0]);
+	if (cfg.userns)
+		write_id_maps(pid);
+	if (cfg.network == NET_VETH)
+		veth_create(&cfg, pid);
+	/* the child may go on: it reads this byte (or EOF if box died) */
+	if (write(sync_pipe[1], "1", 1) != 1)
+		die("wake the child: %m");
+	close(sync_pipe[1]);
+	return wait_for(pid);
+}
