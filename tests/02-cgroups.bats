@@ -337,3 +337,38 @@ spin_ratio() {
 	run --separate-stderr nocg "$ROOTFS" /bin/probe exit 7
 	expect_status 7 "the command to run when no limit needs a cgroup"
 }
+
+@test "cgroup v2: the child is born in /sys/fs/cgroup/box/ID, and the cgroup goes at exit" {
+	hint "statfs(/sys/fs/cgroup) says CGROUP2_SUPER_MAGIC: one tree; clone3(CLONE_INTO_CGROUP) or cgroup.procs; cgroup.kill; rmdir"
+	# On a hybrid host the v2 tree (/sys/fs/cgroup/unified) has no cpu, memory or
+	# pids, but box's v2 path still runs there: bind it over /sys/fs/cgroup in a
+	# mount namespace of this test's own. On a v2 host this is the host's tree.
+	if [ "$(cgroup_mode)" = v1 ]; then
+		[ "$(stat -fc %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ] ||
+			skip "requires cgroup v2 (a legacy host has no unified hierarchy)"
+		command -v unshare >/dev/null || skip "requires unshare (util-linux)"
+		bind='mount --bind /sys/fs/cgroup/unified /sys/fs/cgroup &&'
+	else
+		bind=''
+	fi
+	word=$(random_word)
+	# the command leaves a process behind, which box must kill before rmdir
+	run --separate-stderr unshare --mount --propagation private -- sh -c "$bind"'
+		timeout 20 "$1" -v "$2" /bin/sh -c "/bin/probe sleep 300 & /bin/probe spin 0.5 >/dev/null; echo $3" 2>"$4"
+		echo "status $?"
+		for d in $(sed -nE "s/.*\\$ mkdir (\/sys\/fs\/cgroup\/box\/[0-9]+)\$/\1/p" "$4"); do
+			echo "made $d"
+			[ -d "$d" ] && echo "left $d"
+		done' sh "$BOX" "$ROOTFS" "$word" "$BATS_TEST_TMPDIR/v2.err"
+	stderr=$(cat "$BATS_TEST_TMPDIR/v2.err")
+	expect_match "^$word"$'\n'"status 0" "$output" "the command's output, then box's exit status 0" || { show_run; return 1; }
+	expect_match "statfs.*cgroup2" "$stderr" "box -v to say the host is cgroup v2 (statfs: cgroup2)"
+	expect_match "made /sys/fs/cgroup/box/[0-9]+" "$output" "box -v to narrate mkdir /sys/fs/cgroup/box/ID"
+	# the command spun for 0.5 s: its cgroup counted that CPU time if the command was in it
+	used=$(sed -nE 's/.*cgroup used ([0-9.]+)s of CPU.*/\1/p' <<<"$stderr")
+	expect_between 0.1 10 "${used:-none}" "the CPU seconds the cgroup counted (cpu.stat usage_usec) for a command that spun 0.5 s"
+	if [[ $output == *"left "* ]]; then
+		echo "expected box to remove its cgroup, got: $(grep left <<<"$output")"
+		return 1
+	fi
+}
