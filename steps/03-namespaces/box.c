@@ -724,7 +724,7 @@ static void enter_time_namespace(const struct config *cfg)
 	 * hint: makes /proc/self/ns/time_for_children; write the offsets into
 	 * hint: /proc/self/timens_offsets while no process is inside (later: EACCES), then
 	 * hint: setns(open("/proc/self/ns/time_for_children"), CLONE_NEWTIME) moves us in
-	 * stub: die("TODO 03.6: the time namespace (offsets %s) is not written yet", offsets);
+	 * stub: (void)offsets; die("TODO 03.6: the time namespace (--boottime-offset, --monotonic-offset) is not written yet");
 	 */
 	say("unshare(CLONE_NEWTIME)", "unshare --time --boottime %lld --monotonic %lld",
 	    cfg->boottime_offset, cfg->monotonic_offset);
@@ -973,7 +973,7 @@ static unsigned long namespace_flags(const struct config *cfg)
 	/* EXERCISE 03.1: the clone flags: new PID, mount, UTS and IPC namespaces (and user with --userns)
 	 * hint: CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC, plus CLONE_NEWUSER
 	 * hint: when cfg->userns: clone(2) makes the user namespace first, and it owns the others
-	 * stub: die("TODO 03.1: the namespaces of clone(2) are not chosen yet");
+	 * stub: (void)cfg; die("TODO 03.1: the namespaces of clone(2) are not chosen yet");
 	 */
 	flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
 	if (cfg->userns)
@@ -998,7 +998,7 @@ static void write_id_maps(pid_t pid)
 	/* EXERCISE 03.2: map root inside the user namespace to our uid and gid outside
 	 * hint: write "0 UID 1" to /proc/PID/uid_map (UID = geteuid()); when not root write
 	 * hint: "deny" to /proc/PID/setgroups first, then "0 GID 1" to /proc/PID/gid_map
-	 * stub: die("TODO 03.2: uid_map and gid_map of %d are not written yet", pid);
+	 * stub: (void)path; (void)map; die("TODO 03.2: uid_map and gid_map of %d are not written yet", pid);
 	 */
 	snprintf(path, sizeof(path), "/proc/%d/uid_map", pid);
 	snprintf(map, sizeof(map), "0 %d 1", geteuid());
