@@ -27,7 +27,7 @@ CFLAGS_04-netns := $$($(PKG) --cflags libnl-route-3.0)
 WORKSPACE := workspace
 
 .PHONY: all help deps check check-vm demo doctor diff format clean exercises solution \
-	fixtures mini-docker
+	fixtures mini-docker bench bench-smoke
 
 all: fixtures $(BOXES) mini-docker
 
@@ -41,6 +41,7 @@ help:
 	@echo "make exercises  write a learner workspace (workspace/) with TODOs to fill in"
 	@echo "make solution EX=01.1  put one reference solution back into the workspace"
 	@echo "make format     apply .clang-format to every C file"
+	@echo "make bench      side by side with crun, runc, bwrap, skopeo + umoci; needs root"
 	@echo "make clean      remove what the build made"
 
 # --- steps -------------------------------------------------------------------
@@ -114,3 +115,11 @@ clean:
 
 doctor:
 	@scripts/doctor
+
+# --- benchmarks: side by side with crun, runc, bwrap, skopeo + umoci (bench/README.md)
+
+bench: all
+	bench/run
+
+bench-smoke: all
+	bench/run --smoke
