@@ -47,8 +47,12 @@ help:
 # --- steps -------------------------------------------------------------------
 
 # A pattern rule, so the learner's workspace/steps/NN-*/box builds the same way.
+# There, a TODO stub may leave a helper unused: a warning, not an error.
+STUB_CFLAGS := -Wno-error=unused-function -Wno-error=unused-variable -Wno-error=unused-parameter \
+	-Wno-error=unused-but-set-variable -Wno-error=unused-label
 %/box: %/box.c
-	$(CC) $(CFLAGS) $(CFLAGS_$(notdir $*)) -o $@ $< $(LDFLAGS) $(LIBS_$(notdir $*))
+	$(CC) $(CFLAGS) $(if $(filter steps/%,$*),,$(STUB_CFLAGS)) $(CFLAGS_$(notdir $*)) -o $@ $< \
+		$(LDFLAGS) $(LIBS_$(notdir $*))
 
 mini-docker:
 	@if [ -f steps/05-mini-docker/Makefile ]; then \

@@ -681,10 +681,16 @@ int registry_blob(struct registry *r, const char *digest, int64_t size, const ch
 		goto out;
 	}
 	sha256_final(&hash, got);
+	/* EXERCISE 05.1: content addressing: refuse a blob whose sha256 is not its digest
+	 * hint: got holds "sha256:HEX" of what arrived; digest is what we asked for.
+	 * hint: a registry (or a CDN, or anyone on the way) must not be able to change an image
+	 * stub: md_fail(err, "TODO 05.1: verify blob %s (hash %s)", digest, got); goto out;
+	 */
 	if (strcmp(got, digest)) {
 		md_fail(err, "blob %s: its content hashes to %s: refusing it (the registry served wrong data)", digest, got);
 		goto out;
 	}
+	/* END EXERCISE */
 	if (fsync(h.fd) < 0) {
 		md_fail_errno(err, "fsync %s", dest);
 		goto out;

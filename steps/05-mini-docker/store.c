@@ -289,6 +289,11 @@ int chain_ids(json_t *config, char (*out)[DIGEST_LEN], size_t max, size_t *n, st
 		const char *diff = json_string_value(v);
 		if (!digest_valid(diff))
 			return md_fail(err, "the image config has a bad diff_id '%s'", diff ? diff : "(not a string)");
+		/* EXERCISE 05.2: the ChainID of layers 0..i, the key of an unpacked layer dir
+		 * hint: ChainID(L0) = DiffID(L0)
+		 * hint: ChainID(L0..Li) = sha256 of the string "ChainID(L0..Li-1) DiffID(Li)"
+		 * stub: (void)out; return md_fail(err, "TODO 05.2: ChainID of %s", diff);
+		 */
 		if (i == 0) {
 			snprintf(out[0], DIGEST_LEN, "%s", diff);
 		} else {
@@ -298,6 +303,7 @@ int chain_ids(json_t *config, char (*out)[DIGEST_LEN], size_t max, size_t *n, st
 			if (rc < 0)
 				return -1;
 		}
+		/* END EXERCISE */
 	}
 	*n = json_array_size(ids);
 	return 0;
