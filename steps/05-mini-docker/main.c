@@ -30,6 +30,7 @@
 #include "image.h"
 #include "mini-docker.h"
 #include "registry.h"
+#include "run.h"
 
 int cmd_pull(const struct md_opts *o, int argc, char **argv);
 int cmd_load(const struct md_opts *o, int argc, char **argv);
@@ -52,6 +53,9 @@ static const struct command commands[] = {
 	{"load", cmd_load, "load -i PATH                                  import an OCI layout (dir or tar) or a docker save tar"},
 	{"save", cmd_save, "save -o FILE IMAGE...                         write images as an OCI layout tar (docker load reads it)"},
 	{"login", cmd_login, "login [-u USER] [-p PASS | --password-stdin] HOST   check and keep credentials"},
+	{"run", cmd_run, "run [OPTIONS] IMAGE|--rootfs DIR [CMD...]        run a command in a new container (run --help)"},
+	{"rm", cmd_rm, "rm [-f] [-v] CONTAINER...                     remove containers (their writes, cgroup, anonymous volumes with -v)"},
+	{"ps", cmd_ps, "ps [-a]                                       list containers (-a: stopped ones too)"},
 	{NULL, NULL, NULL},
 };
 

@@ -1,0 +1,366 @@
+/*
+ * cgroups.c: --cpus, --memory, --pids-limit, as in step 02.
+ *
+ *   v2, one tree:    /sys/fs/cgroup/PARENT/ID/{cpu.max,memory.max,pids.max}
+ *   v1, one per controller: /sys/fs/cgroup/cpu/OWN/PARENT/ID/cpu.cfs_quota_us ...
+ * PARENT is --cgroup-parent (default mini-docker), ID the engine's PID: unique
+ * while it runs (state.json keeps the paths, so rm finds them after a crash).
+ * The child is born inside (clone3 CLONE_INTO_CGROUP on v2) or moved in before
+ * it runs a line of the command. At the end whatever is left in the cgroup is
+ * killed and the cgroup removed.
+ * Without limits a cgroup is still made when possible (to measure, and to
+ * kill every process of the container at the end); a rootless engine that may
+ * not make one runs without.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include "run.h"
+#include "util.h"
+
+#define CGROUP_ROOT "/sys/fs/cgroup"
+#define CPU_PERIOD 100000
+
+static struct {
+	int v2, n;
+	char dir[4][PATH_MAX];
+	const char *cpu, *cpuacct, *memory, *pids;
+	int fd, created;
+	pid_t owner;
+	char list[4 * PATH_MAX + 8];
+} cg = {.fd = -1};
+
+static int cg_write(const char *dir, const char *file, const char *value)
+{
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	narrate("write(%s, \"%s\")", "echo \"%2$s\" > %3$s", file, value, path);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = write(fd, value, strlen(value));
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	return n == (ssize_t)strlen(value) ? 0 : -1;
+}
+
+static int cg_write_err(const char *dir, const char *file, const char *value, struct md_error *err)
+{
+	if (cg_write(dir, file, value) == 0)
+		return 0;
+	return md_fail_errno(err, "echo \"%s\" > %s/%s", value, dir, file);
+}
+
+static char *cg_read(const char *dir, const char *file, char *buf, size_t size)
+{
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	ssize_t n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return NULL;
+	buf[n] = '\0';
+	return buf;
+}
+
+static long long cg_key(const char *dir, const char *file, const char *key)
+{
+	char buf[4096];
+	size_t len = strlen(key);
+	if (!cg_read(dir, file, buf, sizeof(buf)))
+		return -1;
+	for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+		if (!strncmp(line, key, len) && line[len] == ' ')
+			return atoll(line + len + 1);
+	return -1;
+}
+
+static void own_cgroup(const char *controller, char *out, size_t size)
+{
+	char line[PATH_MAX + 128];
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	snprintf(out, size, "/");
+	while (f && fgets(line, sizeof(line), f)) {
+		char *list = strchr(line, ':'), *path = list ? strchr(list + 1, ':') : NULL;
+		if (!path)
+			continue;
+		*path++ = '\0';
+		path[strcspn(path, "\n")] = '\0';
+		for (char *c = strtok(list + 1, ","); c; c = strtok(NULL, ","))
+			if (!strcmp(c, controller))
+				snprintf(out, size, "%s", path);
+	}
+	if (f)
+		fclose(f);
+}
+
+static int find(const struct run_config *rc, const char *parent, struct md_error *err)
+{
+	static const char *const names[] = {"cpu", "cpuacct", "memory", "pids"};
+	const char **where[] = {&cg.cpu, &cg.cpuacct, &cg.memory, &cg.pids};
+	const char *flag[] = {rc->cpus > 0 ? "--cpus" : NULL, NULL, rc->memory > 0 ? "--memory" : NULL,
+			      rc->pids > 0 ? "--pids-limit" : NULL};
+	char real[4][PATH_MAX];
+	struct statfs fs;
+	cg.owner = getpid();
+	if (statfs(CGROUP_ROOT, &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC) {
+		char have[512] = "", padded[520];
+		cg.v2 = 1;
+		narrate("statfs(\"" CGROUP_ROOT "\"): cgroup2, unified", "stat -fc %%T " CGROUP_ROOT "  # cgroup2fs");
+		cg_read(CGROUP_ROOT, "cgroup.controllers", have, sizeof(have));
+		have[strcspn(have, "\n")] = '\0';
+		snprintf(padded, sizeof(padded), " %s ", have);
+		cg.n = 1;
+		snprintf(cg.dir[0], PATH_MAX, CGROUP_ROOT "/%s/%d", parent, (int)cg.owner);
+		for (int i = 0; i < 4; i++) {
+			char word[32];
+			snprintf(word, sizeof(word), " %s ", names[i]);
+			if (i == 1 || strstr(padded, word))
+				*where[i] = cg.dir[0];
+			else if (flag[i])
+				return md_fail(err, "%s needs the cgroup v2 %s controller, and " CGROUP_ROOT
+						    "/cgroup.controllers lists only \"%s\"", flag[i], names[i], have);
+		}
+		return 0;
+	}
+	narrate("statfs(\"" CGROUP_ROOT "\"): not cgroup2: controllers on v1", "stat -fc %%T " CGROUP_ROOT);
+	for (int i = 0; i < 4; i++) {
+		char mount[64], own[PATH_MAX];
+		snprintf(mount, sizeof(mount), CGROUP_ROOT "/%s", names[i]);
+		if (statfs(mount, &fs) < 0 || fs.f_type != CGROUP_SUPER_MAGIC || !realpath(mount, real[cg.n])) {
+			if (flag[i])
+				return md_fail(err, "%s needs the cgroup v1 %s controller, not mounted at %s (or boot with "
+						    "cgroup v2)", flag[i], names[i], mount);
+			continue;
+		}
+		for (int j = 0; j < cg.n; j++)
+			if (!strcmp(real[j], real[cg.n]))
+				*where[i] = cg.dir[j];
+		if (*where[i])
+			continue;
+		own_cgroup(names[i], own, sizeof(own));
+		if (snprintf(cg.dir[cg.n], PATH_MAX, "%s%s/%s/%d", real[cg.n], strcmp(own, "/") ? own : "", parent,
+			     (int)cg.owner) >= PATH_MAX)
+			return md_fail(err, "the cgroup path under %s%s is too long", real[cg.n], own);
+		*where[i] = cg.dir[cg.n++];
+	}
+	return 0;
+}
+
+static int mkdir_narrated(const char *path, int exist_ok)
+{
+	if (exist_ok && access(path, F_OK) == 0)
+		return 0;
+	narrate("mkdir(\"%s\")", "mkdir %s", path, path);
+	if (mkdir(path, 0755) < 0 && !(exist_ok && errno == EEXIST))
+		return -1;
+	return 0;
+}
+
+static int create(const struct run_config *rc, const char *parent, struct md_error *err)
+{
+	char value[64], path[PATH_MAX];
+	if (cg.v2) {
+		snprintf(path, sizeof(path), CGROUP_ROOT "/%s", parent);
+		const char *enable[] = {cg.cpu ? "+cpu" : NULL, cg.memory ? "+memory" : NULL, cg.pids ? "+pids" : NULL};
+		const char *tops[] = {CGROUP_ROOT, path};
+		for (int t = 0; t < 2; t++) {
+			if (t == 1 && mkdir_narrated(path, 1) < 0)
+				return md_fail_errno(err, "mkdir %s", path);
+			for (int i = 0; i < 3; i++)
+				if (enable[i] && cg_write_err(tops[t], "cgroup.subtree_control", enable[i], err) < 0)
+					return -1;
+		}
+	} else {
+		for (int i = 0; i < cg.n; i++) {
+			snprintf(path, sizeof(path), "%s", cg.dir[i]);
+			*strrchr(path, '/') = '\0';
+			if (mkdir_narrated(path, 1) < 0)
+				return md_fail_errno(err, "mkdir %s", path);
+		}
+	}
+	for (int i = 0; i < cg.n; i++) {
+		if (mkdir_narrated(cg.dir[i], 0) < 0)
+			return md_fail_errno(err, "mkdir %s", cg.dir[i]);
+		cg.created = i + 1;
+	}
+	if (rc->cpus > 0) {
+		long quota = (long)(rc->cpus * CPU_PERIOD + 0.5);
+		if (cg.v2) {
+			snprintf(value, sizeof(value), "%ld %d", quota, CPU_PERIOD);
+			if (cg_write_err(cg.cpu, "cpu.max", value, err) < 0)
+				return -1;
+		} else {
+			snprintf(value, sizeof(value), "%d", CPU_PERIOD);
+			if (cg_write_err(cg.cpu, "cpu.cfs_period_us", value, err) < 0)
+				return -1;
+			snprintf(value, sizeof(value), "%ld", quota);
+			if (cg_write_err(cg.cpu, "cpu.cfs_quota_us", value, err) < 0)
+				return -1;
+		}
+	}
+	if (rc->memory > 0) {
+		/* swap too, or the kernel swaps the excess out instead of stopping it */
+		snprintf(value, sizeof(value), "%lld", rc->memory);
+		if (cg_write_err(cg.memory, cg.v2 ? "memory.max" : "memory.limit_in_bytes", value, err) < 0)
+			return -1;
+		if (cg.v2 && cg_write(cg.memory, "memory.swap.max", "0") < 0 && errno != ENOENT)
+			return md_fail_errno(err, "echo 0 > %s/memory.swap.max", cg.memory);
+		if (!cg.v2 && cg_write(cg.memory, "memory.memsw.limit_in_bytes", value) < 0 && errno != ENOENT)
+			return md_fail_errno(err, "echo %s > %s/memory.memsw.limit_in_bytes", value, cg.memory);
+	}
+	if (rc->pids > 0) {
+		snprintf(value, sizeof(value), "%ld", rc->pids);
+		if (cg_write_err(cg.pids, "pids.max", value, err) < 0)
+			return -1;
+	}
+	if (cg.v2 && (cg.fd = open(cg.dir[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return md_fail_errno(err, "open %s", cg.dir[0]);
+	return 0;
+}
+
+int cgroup_setup(const struct run_config *rc, struct md_error *err)
+{
+	const char *parent = rc->cgroup_parent ? rc->cgroup_parent : "mini-docker";
+	int limits = rc->cpus > 0 || rc->memory > 0 || rc->pids > 0;
+	if (find(rc, parent, err) < 0)
+		return -1;
+	if (!cg.n) {
+		narrate("no cgroup controller found: no limits, no cgroup", "ls " CGROUP_ROOT "  # empty");
+		return 0;
+	}
+	if (create(rc, parent, err) == 0)
+		return 0;
+	cgroup_remove();
+	if (limits || geteuid() == 0 || (err->errnum != EACCES && err->errnum != EROFS && err->errnum != EPERM))
+		return md_context(err, "the container's cgroup%s", geteuid() ? " (rootless: no cgroup of ours is "
+									   "delegated to us)" : "");
+	narrate("cgroups are not ours to make (rootless): no cgroup", "# %s", err->msg);
+	cg.n = 0;
+	return 0;
+}
+
+int cgroup_clone_fd(void)
+{
+	return cg.fd;
+}
+
+int cgroup_add(pid_t pid, struct md_error *err)
+{
+	char value[16];
+	snprintf(value, sizeof(value), "%d", (int)pid);
+	for (int i = 0; i < cg.created; i++)
+		if (cg_write_err(cg.dir[i], "cgroup.procs", value, err) < 0)
+			return -1;
+	return 0;
+}
+
+void cgroup_report(double wall)
+{
+	char line[256], files[3 * PATH_MAX], cpu[32] = "?", mem[32] = "?", pids[32] = "?", buf[64];
+	long long v;
+	if (!md_verbose || !cg.created)
+		return;
+	if (cg.cpuacct && cg.v2 && (v = cg_key(cg.cpuacct, "cpu.stat", "usage_usec")) >= 0)
+		snprintf(cpu, sizeof(cpu), "%.3fs", v / 1e6);
+	if (cg.cpuacct && !cg.v2 && cg_read(cg.cpuacct, "cpuacct.usage", buf, sizeof(buf)))
+		snprintf(cpu, sizeof(cpu), "%.3fs", atoll(buf) / 1e9);
+	const char *peak = cg.v2 ? "memory.peak" : "memory.max_usage_in_bytes";
+	if (cg.memory && cg_read(cg.memory, peak, buf, sizeof(buf)))
+		snprintf(mem, sizeof(mem), "%.1fM", atoll(buf) / 1048576.0);
+	if (cg.pids && cg_read(cg.pids, "pids.peak", buf, sizeof(buf)))
+		snprintf(pids, sizeof(pids), "%lld", atoll(buf));
+	snprintf(line, sizeof(line), "cgroup used %s of CPU in %.3fs, memory peak %s, pids peak %s", cpu, wall, mem, pids);
+	snprintf(files, sizeof(files), "cat %s/%s %s/%s %s/pids.peak", cg.cpuacct ? cg.cpuacct : "?",
+		 cg.v2 ? "cpu.stat" : "cpuacct.usage", cg.memory ? cg.memory : "?", peak, cg.pids ? cg.pids : "?");
+	narrate("%s", "%s", line, files);
+}
+
+int cgroup_oom_killed(void)
+{
+	if (!cg.created || !cg.memory)
+		return 0;
+	if (cg.v2)
+		return cg_key(cg.memory, "memory.events", "oom_kill") > 0;
+	long long kills = cg_key(cg.memory, "memory.oom_control", "oom_kill");
+	if (kills >= 0)
+		return kills > 0;
+	char buf[32];
+	return cg_read(cg.memory, "memory.failcnt", buf, sizeof(buf)) && atoll(buf) > 0;
+}
+
+/* kill what is left in DIR (cgroup.kill on v2 5.14+, else one by one), then rmdir it */
+static void remove_one(const char *dir)
+{
+	char path[PATH_MAX + 16];
+	struct stat st;
+	if (stat(dir, &st) < 0)
+		return;
+	if (cg_write(dir, "cgroup.kill", "1") < 0 && errno != ENOENT)
+		fprintf(stderr, "mini-docker: echo 1 > %s/cgroup.kill: %s\n", dir, strerror(errno));
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	for (int round = 0; round < 500; round++) {
+		FILE *f = fopen(path, "re");
+		int pid, left = 0;
+		while (f && fscanf(f, "%d", &pid) == 1) {
+			left++;
+			narrate("kill(%d, SIGKILL)", "kill -9 %d  # still in the cgroup", pid, pid);
+			kill(pid, SIGKILL);
+		}
+		if (f)
+			fclose(f);
+		if (!left)
+			break;
+		usleep(10000);
+	}
+	narrate("rmdir(\"%s\")", "rmdir %s", dir, dir);
+	int gone, tries = 0;
+	while (!(gone = rmdir(dir) == 0) && errno == EBUSY && tries++ < 200)
+		usleep(10000);
+	if (!gone && errno != ENOENT)
+		fprintf(stderr, "mini-docker: rmdir %s: %s (remove it by hand)\n", dir, strerror(errno));
+}
+
+void cgroup_remove(void)
+{
+	if (!cg.created || getpid() != cg.owner)
+		return;
+	int n = cg.created;
+	cg.created = 0;
+	if (cg.fd >= 0) {
+		close(cg.fd);
+		cg.fd = -1;
+	}
+	for (int i = 0; i < n; i++)
+		remove_one(cg.dir[i]);
+}
+
+const char *cgroup_dirs(void)
+{
+	cg.list[0] = 0;
+	for (int i = 0; i < cg.created; i++)
+		snprintf(cg.list + strlen(cg.list), sizeof(cg.list) - strlen(cg.list), "%s%s", i ? " " : "", cg.dir[i]);
+	return cg.list;
+}
+
+void cgroup_remove_dirs(const char *dirs)
+{
+	char *copy = xstrdup(dirs ? dirs : ""), *save, *p;
+	for (p = strtok_r(copy, " ", &save); p; p = strtok_r(NULL, " ", &save))
+		if (!strncmp(p, CGROUP_ROOT "/", strlen(CGROUP_ROOT) + 1) && !strstr(p, "/../"))
+			remove_one(p);
+	free(copy);
+}

@@ -1,0 +1,385 @@
+/*
+ * mounts.c: what a container sees besides its image.
+ *
+ * In the child, in its own mount namespace, with the rootfs as the current
+ * directory (before pivot_root), as runc and crun do:
+ *   /proc      a fresh proc for the PID namespace; some files hidden (masked:
+ *              /dev/null or an empty read-only tmpfs over them) and some made
+ *              read-only (/proc/sys: sysctls are the host kernel's!)
+ *   /dev       a tmpfs with a few nodes, its own devpts, shm and mqueue
+ *   /sys       read-only (--privileged: writable; nothing masked)
+ *   volumes    -v SRC:DST[:ro]: bind mounts, recursive and private; named and
+ *              anonymous volumes are directories of the store; --tmpfs DST
+ * The mount point of a volume is made inside the rootfs one component at a
+ * time, never following a symlink: an image cannot point DST at the host.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <linux/mount.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "run.h"
+#include "util.h"
+
+static const char *mount_flags(unsigned long flags)
+{
+	static const struct { unsigned long flag; const char *name; } names[] = {
+		{MS_REC, "MS_REC"}, {MS_PRIVATE, "MS_PRIVATE"}, {MS_BIND, "MS_BIND"}, {MS_RDONLY, "MS_RDONLY"},
+		{MS_NOSUID, "MS_NOSUID"}, {MS_NODEV, "MS_NODEV"}, {MS_NOEXEC, "MS_NOEXEC"},
+		{MS_STRICTATIME, "MS_STRICTATIME"}, {MS_REMOUNT, "MS_REMOUNT"},
+	};
+	static char buf[200];
+	buf[0] = 0;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (flags & names[i].flag)
+			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s", buf[0] ? "|" : "", names[i].name);
+	return buf[0] ? buf : "0";
+}
+
+void mount_or_die(const char *src, const char *dst, const char *type, unsigned long flags, const char *data,
+		  const char *shell)
+{
+	narrate("mount(\"%s\", \"%s\", %s, %s)%.0s", "%.0s%.0s%.0s%.0s%s", src ? src : "none", dst,
+		type ? type : "NULL", mount_flags(flags), shell);
+	if (mount(src, dst, type, flags, data) < 0)
+		child_die("mount %s on %s (%s): %m", src ? src : "none", dst, type ? type : mount_flags(flags));
+}
+
+/* ---- the engine: -v, --tmpfs and the image's Volumes into rc->volumes ---- */
+
+static int add_volume(struct run_config *rc, char *src, const char *dst, int ro, int anon, int tmpfs,
+		      struct md_error *err)
+{
+	if (dst[0] != '/' || !strcmp(dst, "/") || strstr(dst, "/../") || !strcmp(dst + strlen(dst) - 3, "/.."))
+		return md_fail(err, "volume target '%s': give an absolute path other than / (and without ..)", dst);
+	for (int i = 0; i < rc->n_volumes; i++)
+		if (!strcmp(rc->volumes[i].dst, dst))
+			return md_fail(err, "two volumes at %s", dst);
+	if (rc->n_volumes >= (int)(sizeof(rc->volumes) / sizeof(rc->volumes[0])))
+		return md_fail(err, "too many volumes");
+	struct volume *v = &rc->volumes[rc->n_volumes++];
+	v->src = src;
+	v->dst = xstrdup(dst);
+	v->ro = ro;
+	v->anon = anon;
+	v->tmpfs = tmpfs;
+	return 0;
+}
+
+/* ROOT/volumes/NAME/_data, made when missing, as docker's named volumes */
+static char *volume_dir(const struct md_opts *o, const char *name, struct md_error *err)
+{
+	char *d = xasprintf("%s/volumes/%s/_data", o->root, name);
+	if (mkdir_p(d, 0755, err) < 0) {
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+static int volume_name_ok(const char *s)
+{
+	if (!isalnum((unsigned char)*s))
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("_.-", *s))
+			return 0;
+	return 1;
+}
+
+static int anonymous(struct run_config *rc, struct container *c, const char *dst, struct md_error *err)
+{
+	char name[65];
+	random_hex(name, 32);
+	char *d = volume_dir(rc->o, name, err);
+	if (!d)
+		return -1;
+	char *top = xasprintf("%s/volumes/%s", rc->o->root, name);
+	char *state = xasprintf("%s/state.json", c->dir), *list = NULL, *old = NULL;
+	/* remember it, so rm -v and --rm remove it */
+	json_t *j = json_load_file(state, 0, NULL);
+	const char *prev = json_string_value(json_object_get(j, "anon_volumes"));
+	old = xstrdup(prev ? prev : "");
+	list = *old ? xasprintf("%s %s", old, top) : xstrdup(top);
+	json_decref(j);
+	int r = container_state(c, err, "anon_volumes", list, NULL);
+	free(state);
+	free(list);
+	free(old);
+	free(top);
+	return r < 0 ? r : add_volume(rc, d, dst, 0, 1, 0, err);
+}
+
+int volumes_parse(struct run_config *rc, struct container *c, json_t *image_volumes, struct md_error *err)
+{
+	for (int i = 0; i < rc->n_volume_args; i++) {
+		char *spec = xstrdup(rc->volume_args[i]);
+		char *parts[4] = {0};
+		int n = 0;
+		for (char *p = spec, *save; n < 4 && (p = strtok_r(n ? NULL : p, ":", &save));)
+			parts[n++] = p;
+		int ro = 0;
+		if (n == 3 && (!strcmp(parts[2], "ro") || !strcmp(parts[2], "rw")))
+			ro = !strcmp(parts[2], "ro");
+		else if (n != 2 && n != 1)
+			return md_fail(err, "-v %s: give SRC:DST[:ro|rw], NAME:DST or DST", rc->volume_args[i]);
+		if (n == 1) {
+			if (anonymous(rc, c, parts[0], err) < 0)
+				return -1;
+			continue;
+		}
+		char *src;
+		if (parts[0][0] == '/' || parts[0][0] == '.' || parts[0][0] == '~') {
+			/* a host path: docker makes it when it is missing */
+			if (access(parts[0], F_OK) < 0 && mkdir_p(parts[0], 0755, err) < 0)
+				return md_context(err, "-v %s", rc->volume_args[i]);
+			if (!(src = realpath(parts[0], NULL)))
+				return md_fail_errno(err, "-v %s: %s", rc->volume_args[i], parts[0]);
+		} else if (volume_name_ok(parts[0])) {
+			if (!(src = volume_dir(rc->o, parts[0], err)))
+				return md_context(err, "volume %s", parts[0]);
+		} else {
+			return md_fail(err, "-v %s: '%s' is neither a path (/..., ./...) nor a volume name", rc->volume_args[i],
+				       parts[0]);
+		}
+		if (add_volume(rc, src, parts[1], ro, 0, 0, err) < 0)
+			return md_context(err, "-v %s", rc->volume_args[i]);
+		free(spec);
+	}
+	for (int i = 0; i < rc->n_tmpfs_args; i++) {
+		char *dst = xstrdup(rc->tmpfs_args[i]);
+		dst[strcspn(dst, ":")] = 0;
+		if (add_volume(rc, NULL, dst, 0, 0, 1, err) < 0)
+			return md_context(err, "--tmpfs %s", rc->tmpfs_args[i]);
+	}
+	/* the image's Volumes: an anonymous volume each, unless -v already put something there */
+	const char *dst;
+	json_t *ignored;
+	json_object_foreach(image_volumes, dst, ignored)
+	{
+		int taken = 0;
+		for (int i = 0; i < rc->n_volumes; i++)
+			taken |= !strcmp(rc->volumes[i].dst, dst);
+		if (!taken && anonymous(rc, c, dst, err) < 0)
+			return md_context(err, "the image's volume %s", dst);
+	}
+	return 0;
+}
+
+
+/* ---- the child ---- */
+
+/*
+ * Open (making what is missing) PATH inside the directory ROOTFD, one
+ * component at a time with O_NOFOLLOW: a symlink in the image cannot send us
+ * outside. The last component is a directory, or a file when FILE.
+ */
+static int open_target(int rootfd, const char *path, int file)
+{
+	char *copy = xstrdup(path), *save, *part, *next;
+	int fd = dup(rootfd);
+	part = strtok_r(copy, "/", &save);
+	while (fd >= 0 && part) {
+		next = strtok_r(NULL, "/", &save);
+		int last = next == NULL, nfd;
+		if (!strcmp(part, ".") || !strcmp(part, "..")) {
+			close(fd);
+			fd = -1;
+			errno = EINVAL;
+			break;
+		}
+		if (last && file) {
+			nfd = openat(fd, part, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0644);
+		} else {
+			if (mkdirat(fd, part, 0755) < 0 && errno != EEXIST)
+				nfd = -1;
+			else
+				nfd = openat(fd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		}
+		close(fd);
+		fd = nfd;
+		part = next;
+	}
+	free(copy);
+	return fd;
+}
+
+static void bind_volume(int rootfd, const struct volume *v)
+{
+	struct stat st;
+	if (stat(v->src, &st) < 0)
+		child_die("volume %s: %m", v->src);
+	int target = open_target(rootfd, v->dst, !S_ISDIR(st.st_mode));
+	if (target < 0)
+		child_die("volume target %s inside the container: %m (a symlink there is not followed)", v->dst);
+	/* the new mount API: a copy of SRC's tree, made private (and read-only), moved onto the fd */
+	narrate("open_tree(\"%s\", OPEN_TREE_CLONE|AT_RECURSIVE)", "mount --rbind --make-rprivate %s .%s%s", v->src,
+		v->src, v->dst, v->ro ? "; mount -o remount,bind,ro ..." : "");
+	int tree = syscall(SYS_open_tree, AT_FDCWD, v->src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	if (tree < 0)
+		child_die("open_tree(%s): %m", v->src);
+	struct mount_attr attr = {.propagation = MS_PRIVATE, .attr_set = v->ro ? MOUNT_ATTR_RDONLY : 0};
+	if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+		child_die("mount_setattr(%s%s): %m", v->src, v->ro ? ", read-only" : "");
+	if (syscall(SYS_move_mount, tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		child_die("move_mount(%s onto %s): %m", v->src, v->dst);
+	close(tree);
+	close(target);
+}
+
+static void tmpfs_volume(int rootfd, const struct volume *v)
+{
+	int target = open_target(rootfd, v->dst, 0);
+	if (target < 0)
+		child_die("--tmpfs %s inside the container: %m", v->dst);
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", target);
+	char shell[PATH_MAX];
+	snprintf(shell, sizeof(shell), "mount -t tmpfs -o nosuid,nodev tmpfs .%s", v->dst);
+	mount_or_die("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", shell);
+	close(target);
+}
+
+/* A minimal /dev, as in step 03 (bind the host's nodes in a user namespace: no mknod there). */
+static void mount_dev(const struct container *c)
+{
+	static const struct { const char *name; unsigned major, minor; } nodes[] = {
+		{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
+	};
+	static const char *links[][2] = {
+		{"/proc/self/fd", "dev/fd"}, {"/proc/self/fd/0", "dev/stdin"}, {"/proc/self/fd/1", "dev/stdout"},
+		{"/proc/self/fd/2", "dev/stderr"}, {"pts/ptmx", "dev/ptmx"},
+	};
+	char path[64], host[64], shell[256];
+	mkdir("dev", 0755);
+	mount_or_die("tmpfs", "dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k",
+		     "mount -t tmpfs -o nosuid,strictatime,mode=755 tmpfs dev");
+	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+		snprintf(path, sizeof(path), "dev/%s", nodes[i].name);
+		if (!c->userns) {
+			narrate("mknod(\"%s\", S_IFCHR|0666, %u:%u)", "mknod -m 666 %s c %u %u", path, nodes[i].major,
+				nodes[i].minor, path, nodes[i].major, nodes[i].minor);
+			if (mknod(path, S_IFCHR | 0666, makedev(nodes[i].major, nodes[i].minor)) < 0 || chmod(path, 0666) < 0)
+				child_die("mknod %s: %m", path);
+			continue;
+		}
+		snprintf(host, sizeof(host), "/dev/%s", nodes[i].name);
+		int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+		if (fd < 0)
+			child_die("create %s: %m", path);
+		close(fd);
+		snprintf(shell, sizeof(shell), "touch %s; mount --bind %s %s", path, host, path);
+		mount_or_die(host, path, NULL, MS_BIND, NULL, shell);
+	}
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++)
+		if (symlink(links[i][0], links[i][1]) < 0)
+			child_die("symlink %s -> %s: %m", links[i][1], links[i][0]);
+	if (mkdir("dev/pts", 0755) < 0)
+		child_die("mkdir dev/pts: %m");
+	mount_or_die("devpts", "dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+		     c->userns ? "newinstance,ptmxmode=0666,mode=0620" : "newinstance,ptmxmode=0666,mode=0620,gid=5",
+		     "mount -t devpts -o newinstance,ptmxmode=0666 devpts dev/pts");
+	if (mkdir("dev/shm", 01777) < 0)
+		child_die("mkdir dev/shm: %m");
+	mount_or_die("shm", "dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k",
+		     "mount -t tmpfs -o mode=1777 shm dev/shm");
+	if (mkdir("dev/mqueue", 0755) < 0)
+		child_die("mkdir dev/mqueue: %m");
+	mount_or_die("mqueue", "dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
+		     "mount -t mqueue mqueue dev/mqueue");
+}
+
+/* /sys read-only; in a user namespace sharing the host's network, a recursive bind instead (step 04) */
+static void mount_sys(const struct container *c, const struct run_config *rc)
+{
+	unsigned long ro = rc->privileged ? 0 : MS_RDONLY;
+	mkdir("sys", 0555);
+	if (!c->userns || rc->network != NET_HOST) {
+		mount_or_die("sysfs", "sys", "sysfs", ro | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
+			     ro ? "mount -t sysfs -o ro sysfs sys" : "mount -t sysfs sysfs sys");
+		return;
+	}
+	mount_or_die("/sys", "sys", NULL, MS_BIND | MS_REC, NULL, "mount --rbind /sys sys");
+	struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+	narrate("mount_setattr(\"sys\", AT_RECURSIVE, MOUNT_ATTR_RDONLY)", "mount -o remount,bind,ro sys  # and below");
+	if (!rc->privileged && syscall(SYS_mount_setattr, AT_FDCWD, "sys", AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+		child_die("mount_setattr(sys, read-only): %m (needs Linux 5.12)");
+}
+
+/* runc's and Docker's lists (REFERENCE.md) */
+static const char *const masked[] = {
+	"proc/acpi", "proc/asound", "proc/kcore", "proc/keys", "proc/latency_stats", "proc/timer_list",
+	"proc/timer_stats", "proc/sched_debug", "proc/scsi", "sys/firmware", "sys/devices/virtual/powercap",
+};
+static const char *const readonly[] = {"proc/bus", "proc/fs", "proc/irq", "proc/sys", "proc/sysrq-trigger"};
+
+static void mask_paths(void)
+{
+	for (size_t i = 0; i < sizeof(masked) / sizeof(masked[0]); i++) {
+		struct stat st;
+		char shell[128];
+		if (lstat(masked[i], &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			snprintf(shell, sizeof(shell), "mount -t tmpfs -o ro tmpfs %s  # masked", masked[i]);
+			mount_or_die("tmpfs", masked[i], "tmpfs", MS_RDONLY, "size=0", shell);
+		} else {
+			snprintf(shell, sizeof(shell), "mount --bind /dev/null %s  # masked", masked[i]);
+			mount_or_die("dev/null", masked[i], NULL, MS_BIND, NULL, shell);
+		}
+	}
+	for (size_t i = 0; i < sizeof(readonly) / sizeof(readonly[0]); i++) {
+		char shell[128];
+		if (access(readonly[i], F_OK) < 0)
+			continue;
+		snprintf(shell, sizeof(shell), "mount --bind %s %s", readonly[i], readonly[i]);
+		mount_or_die(readonly[i], readonly[i], NULL, MS_BIND | MS_REC, NULL, shell);
+		struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+		narrate("mount_setattr(\"%s\", MOUNT_ATTR_RDONLY)", "mount -o remount,bind,ro %s", readonly[i], readonly[i]);
+		if (syscall(SYS_mount_setattr, AT_FDCWD, readonly[i], AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+			child_die("read-only %s: %m", readonly[i]);
+	}
+}
+
+void mounts_setup(const struct container *c, const struct run_config *rc)
+{
+	/* a proc mount shows the PID namespace of whoever mounts it (before pivot_root: see step 03) */
+	mkdir("proc", 0555);
+	mount_or_die("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
+		     "mount -t proc proc proc  # unshare --mount-proc");
+	mount_dev(c);
+	mount_sys(c, rc);
+	int rootfd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		child_die("open the rootfs: %m");
+	for (int i = 0; i < rc->n_volumes; i++) {
+		if (rc->volumes[i].tmpfs)
+			tmpfs_volume(rootfd, &rc->volumes[i]);
+		else
+			bind_volume(rootfd, &rc->volumes[i]);
+	}
+	close(rootfd);
+	if (!rc->privileged)
+		mask_paths();
+}
+
+void mounts_finish(const struct run_config *rc)
+{
+	if (!rc->read_only)
+		return;
+	/* only "/" itself: the volumes, /dev, /proc ... are mounts of their own and stay as they are */
+	struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+	narrate("mount_setattr(\"/\", MOUNT_ATTR_RDONLY)", "mount -o remount,bind,ro /");
+	if (syscall(SYS_mount_setattr, AT_FDCWD, "/", 0, &attr, sizeof(attr)) < 0)
+		child_die("--read-only: make / read-only: %m");
+}

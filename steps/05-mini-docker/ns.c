@@ -1,0 +1,381 @@
+/*
+ * ns.c: the container process, from clone(2) to execve(2).
+ *
+ * The engine clones one child into new PID, mount, UTS, IPC, network (and,
+ * rootless or with --userns, user) namespaces, born in its cgroup
+ * (CLONE_INTO_CGROUP). The child waits on a pipe until the engine has written
+ * its uid_map and made its veth, then, in this order (runc and crun's):
+ *
+ *   cgroup namespace, time namespace, hostname, network inside
+ *   mount --make-rprivate /; the rootfs (overlay or bind); /proc /dev /sys;
+ *   volumes; masked paths; the pty; pivot_root . .; umount -l .
+ *   --read-only; the user from /etc/passwd inside; WorkingDir; Env
+ *   capabilities and no_new_privs; --init; seccomp; execve
+ *
+ * A failure in the child prints "mini-docker: ..." and exits 125; the engine
+ * then removes what it made (cgroup, veth, and with --rm the container dir).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "run.h"
+#include "util.h"
+
+ino_t host_mnt_ns;
+
+void child_die(const char *fmt, ...)
+{
+	int saved = errno;
+	va_list ap;
+	fputs("mini-docker: ", stderr);
+	va_start(ap, fmt);
+	errno = saved;
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	_exit(EXIT_ENGINE);
+}
+
+static int write_text(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t len = strlen(text);
+	int rc = write(fd, text, len) == len ? 0 : -1;
+	int e = errno;
+	close(fd);
+	errno = e;
+	return rc;
+}
+
+/* unshare -T --boottime N: only our children enter it, so we setns into it ourselves (step 03) */
+static void enter_time_namespace(const struct run_config *rc)
+{
+	char offsets[128];
+	snprintf(offsets, sizeof(offsets), "monotonic %lld 0\nboottime %lld 0\n", rc->monotonic_offset,
+		 rc->boottime_offset);
+	narrate("unshare(CLONE_NEWTIME)", "unshare --time --boottime %lld --monotonic %lld", rc->boottime_offset,
+		rc->monotonic_offset);
+	if (unshare(CLONE_NEWTIME) < 0)
+		child_die("unshare(CLONE_NEWTIME): %m%s",
+			  errno == EINVAL ? " (time namespaces need Linux 5.6 with CONFIG_TIME_NS)" : "");
+	narrate("write(\"/proc/self/timens_offsets\", ...)", "echo 'boottime %lld 0' > /proc/self/timens_offsets",
+		rc->boottime_offset);
+	if (write_text("/proc/self/timens_offsets", offsets) < 0)
+		child_die("write /proc/self/timens_offsets: %m");
+	narrate("setns(time_for_children, CLONE_NEWTIME)", "nsenter --time=/proc/self/ns/time_for_children");
+	int fd = open("/proc/self/ns/time_for_children", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWTIME) < 0)
+		child_die("setns(time_for_children): %m");
+	close(fd);
+}
+
+/* --init: a tiny init as PID 1 (tini, docker run --init): forwards signals, reaps orphans (step 03) */
+static void run_init(void)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	narrate("fork()", "(the command becomes PID 2, the init stays PID 1)");
+	pid_t cmd = fork();
+	if (cmd < 0)
+		child_die("fork: %m");
+	if (cmd == 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return;
+	}
+	for (;;) {
+		int sig = sigwaitinfo(&all, NULL);
+		if (sig > 0 && sig != SIGCHLD) {
+			kill(cmd, sig);
+			continue;
+		}
+		int status;
+		pid_t pid;
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+			if (pid == cmd)
+				_exit(WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status));
+	}
+}
+
+/* mkdir -p inside the container (after pivot_root: "/" is the container's) */
+static void make_workdir(const char *dir)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s", dir);
+	for (char *p = path + 1;; p++) {
+		if (*p == '/' || !*p) {
+			char c = *p;
+			*p = 0;
+			if (mkdir(path, 0755) < 0 && errno != EEXIST)
+				child_die("WorkingDir %s: mkdir %s: %m", dir, path);
+			*p = c;
+			if (!c)
+				break;
+		}
+	}
+}
+
+static void child_main(struct container *c, struct run_config *rc, int sync_fd, int sock)
+{
+	struct net_info ni;
+	ssize_t n;
+	signal(SIGINT, SIG_DFL);
+	signal(SIGQUIT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGUSR1, SIG_DFL);
+	signal(SIGUSR2, SIG_DFL);
+	/* if the engine dies, even of SIGKILL, we die too: and with PID 1 the whole namespace */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	while ((n = read(sync_fd, &ni, sizeof(ni))) < 0 && errno == EINTR)
+		;
+	if (n != sizeof(ni))
+		_exit(EXIT_ENGINE); /* the engine failed (it said why) or was killed */
+	close(sync_fd);
+
+	narrate("unshare(CLONE_NEWCGROUP)", "unshare --cgroup");
+	if (unshare(CLONE_NEWCGROUP) < 0)
+		child_die("unshare(CLONE_NEWCGROUP): %m");
+	if (rc->timens)
+		enter_time_namespace(rc);
+	narrate("sethostname(\"%s\")", "hostname %s", rc->hostname, rc->hostname);
+	if (sethostname(rc->hostname, strlen(rc->hostname)) < 0)
+		child_die("sethostname(%s): %m", rc->hostname);
+	if (rc->network != NET_HOST)
+		net_setup_child(rc, &ni);
+
+	struct stat st;
+	if (stat("/proc/self/ns/mnt", &st) < 0 || st.st_ino == host_mnt_ns)
+		child_die("still in the host's mount namespace: refusing to change its mounts");
+	/* our mounts must not propagate to the host (systemd makes "/" shared) */
+	mount_or_die(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL, "mount --make-rprivate /");
+	rootfs_enter(c, rc);
+	mounts_setup(c, rc);
+	int slave = -1;
+	if (rc->tty)
+		slave = pty_child_open(sock);
+	else if (!rc->interactive) {
+		/* no -i: the command reads nothing, as docker run without -i */
+		int null = open("dev/null", O_RDONLY | O_CLOEXEC);
+		if (null < 0 || dup2(null, 0) < 0)
+			child_die("stdin from /dev/null: %m");
+		close(null);
+	}
+	if (sock >= 0)
+		close(sock);
+
+	narrate("pivot_root(\".\", \".\")", "pivot_root . .");
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		child_die("pivot_root(%s): %m", c->rootfs);
+	narrate("umount2(\".\", MNT_DETACH)", "umount -l .");
+	if (umount2(".", MNT_DETACH) < 0)
+		child_die("umount2(old root): %m");
+	if (chdir("/") < 0)
+		child_die("chdir(/): %m");
+	mounts_finish(rc);
+
+	/* as whom, where, with what: from inside the container's own files */
+	uid_t uid = 0;
+	gid_t gid = 0, groups[64];
+	int n_groups = 0;
+	char *home = NULL;
+	user_resolve(rc, &uid, &gid, groups, &n_groups, &home);
+	make_workdir(rc->cwd);
+	narrate("chdir(\"%s\")", "cd %s", rc->cwd, rc->cwd);
+	if (chdir(rc->cwd) < 0)
+		child_die("chdir %s: %m", rc->cwd);
+	clearenv();
+	for (char **e = rc->envp; *e; e++)
+		putenv(*e);
+	if (!getenv("HOME"))
+		setenv("HOME", home ? home : "/", 1);
+	if (!getenv("HOSTNAME"))
+		setenv("HOSTNAME", rc->hostname, 1);
+	if (slave >= 0)
+		pty_child_attach(slave);
+
+	security_apply(rc, uid, gid, groups, n_groups);
+	seccomp_apply(rc);
+	if (rc->init)
+		run_init();
+	narrate("execvp(\"%s\", ...)", "exec %s", rc->argv[0], rc->argv[0]);
+	execvp(rc->argv[0], rc->argv);
+	/* as docker: 127 not found, 126 found but not executable */
+	int e = errno;
+	fprintf(stderr, "mini-docker: exec \"%s\": %s%s\n", rc->argv[0], strerror(e),
+		e == ENOENT && !strchr(rc->argv[0], '/') ? " (not in the container's $PATH)" : "");
+	_exit(e == ENOENT || e == ENOTDIR ? 127 : 126);
+}
+
+static unsigned long namespace_flags(const struct run_config *rc)
+{
+	static const struct { unsigned long flag; const char *name, *shell; } namespaces[] = {
+		{CLONE_NEWUSER, "CLONE_NEWUSER", "unshare --user --map-root-user"},
+		{CLONE_NEWPID, "CLONE_NEWPID", "unshare --pid --fork"},
+		{CLONE_NEWNS, "CLONE_NEWNS", "unshare --mount"},
+		{CLONE_NEWUTS, "CLONE_NEWUTS", "unshare --uts"},
+		{CLONE_NEWIPC, "CLONE_NEWIPC", "unshare --ipc"},
+		{CLONE_NEWNET, "CLONE_NEWNET", "unshare --net"},
+	};
+	unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
+	if (rc->userns)
+		flags |= CLONE_NEWUSER;
+	if (rc->network != NET_HOST)
+		flags |= CLONE_NEWNET;
+	for (size_t i = 0; i < sizeof(namespaces) / sizeof(namespaces[0]); i++)
+		if (flags & namespaces[i].flag)
+			narrate("clone3(%s)%.0s", "%.0s%s", namespaces[i].name, namespaces[i].shell);
+	return flags;
+}
+
+/* map root inside to us outside, as unshare --map-root-user (step 03) */
+static int write_id_maps(pid_t pid, struct md_error *err)
+{
+	char path[64], map[64];
+	snprintf(path, sizeof(path), "/proc/%d/uid_map", pid);
+	snprintf(map, sizeof(map), "0 %d 1", geteuid());
+	narrate("write(\"%s\", \"%s\")", "echo '%2$s' > %1$s", path, map);
+	if (write_text(path, map) < 0)
+		return md_fail_errno(err, "write %s", path);
+	if (geteuid() != 0) {
+		snprintf(path, sizeof(path), "/proc/%d/setgroups", pid);
+		narrate("write(\"%s\", \"deny\")", "echo deny > %s", path);
+		if (write_text(path, "deny") < 0)
+			return md_fail_errno(err, "write %s", path);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/gid_map", pid);
+	snprintf(map, sizeof(map), "0 %d 1", getegid());
+	narrate("write(\"%s\", \"%s\")", "echo '%2$s' > %1$s", path, map);
+	if (write_text(path, map) < 0)
+		return md_fail_errno(err, "write %s", path);
+	return 0;
+}
+
+/* field 22 of /proc/PID/stat: with the PID, it names this process and no later one */
+static void start_time(pid_t pid, char *out, size_t len)
+{
+	char path[64], buf[1024];
+	snprintf(out, len, "0");
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	char *p = strrchr(buf, ')');
+	for (int field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	if (p)
+		snprintf(out, len, "%lld", atoll(p + 1));
+}
+
+pid_t ns_start(struct container *c, struct run_config *rc, struct md_error *err)
+{
+	int sync_pipe[2], sock[2] = {-1, -1};
+	struct stat st;
+	struct net_info ni = {.slot = -1};
+	c->master = -1;
+	if (stat("/proc/self/ns/mnt", &st) < 0)
+		return md_fail_errno(err, "stat /proc/self/ns/mnt (is /proc mounted?)");
+	host_mnt_ns = st.st_ino;
+	if (pipe2(sync_pipe, O_CLOEXEC) < 0)
+		return md_fail_errno(err, "pipe");
+	if (rc->tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sock) < 0)
+		return md_fail_errno(err, "socketpair");
+
+	unsigned long flags = namespace_flags(rc);
+	int cgfd = cgroup_clone_fd();
+	struct clone_args args = {.flags = flags, .exit_signal = SIGCHLD};
+	if (cgfd >= 0) {
+		args.flags |= CLONE_INTO_CGROUP;
+		args.cgroup = cgfd;
+		narrate("clone3(CLONE_INTO_CGROUP)", "(born in its cgroup)");
+	}
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = syscall(SYS_clone3, &args, sizeof(args));
+	if (pid < 0 && cgfd >= 0 && (errno == ENOSYS || errno == E2BIG || errno == EINVAL)) {
+		args.flags &= ~(unsigned long)CLONE_INTO_CGROUP;
+		cgfd = -1;
+		pid = syscall(SYS_clone3, &args, sizeof(args));
+	}
+	if (pid < 0) {
+		md_fail_errno(err, "clone3(namespaces)");
+		if (errno == EPERM || errno == ENOSPC || errno == EUSERS)
+			md_context(err, "user namespaces disabled? (sysctl user.max_user_namespaces, "
+					"kernel.unprivileged_userns_clone)");
+		goto fail_early;
+	}
+	if (pid == 0) {
+		close(sync_pipe[1]);
+		if (sock[0] >= 0)
+			close(sock[0]);
+		child_main(c, rc, sync_pipe[0], sock[1]);
+	}
+	c->pid = pid;
+	close(sync_pipe[0]);
+	if (sock[1] >= 0)
+		close(sock[1]);
+	if (cgfd < 0 && cgroup_add(pid, err) < 0)
+		goto fail;
+	if (rc->userns && write_id_maps(pid, err) < 0)
+		goto fail;
+	if (rc->network == NET_VETH && net_setup_host(rc, pid, &ni, err) < 0)
+		goto fail;
+	char num[32], start[32];
+	snprintf(num, sizeof(num), "%d", pid);
+	start_time(pid, start, sizeof(start));
+	if (container_state(c, err, "status", "running", "pid", num, "pid_start", start, "cgroups", cgroup_dirs(), "veth",
+			    ni.slot >= 0 ? ni.host_end : "", NULL) < 0)
+		goto fail;
+	/* go: the child reads this (or EOF if we died) */
+	if (write(sync_pipe[1], &ni, sizeof(ni)) != sizeof(ni)) {
+		md_fail_errno(err, "wake the container");
+		goto fail;
+	}
+	close(sync_pipe[1]);
+	if (rc->tty) {
+		c->master = pty_receive(sock[0], err);
+		close(sock[0]);
+		if (c->master < 0)
+			goto fail_killed;
+	}
+	return pid;
+fail:
+	close(sync_pipe[1]);
+	if (sock[0] >= 0)
+		close(sock[0]);
+fail_killed:
+	kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (ni.slot >= 0)
+		net_remove(ni.host_end);
+	return -1;
+fail_early:
+	close(sync_pipe[0]);
+	close(sync_pipe[1]);
+	if (sock[0] >= 0) {
+		close(sock[0]);
+		close(sock[1]);
+	}
+	return -1;
+}

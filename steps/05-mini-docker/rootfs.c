@@ -1,0 +1,184 @@
+/*
+ * rootfs.c: the container's root filesystem.
+ *
+ * An image is a stack of read-only layers (ROOT/layers/CHAINID, unpacked once
+ * by pull). Each container gets its own writable layer on top with overlayfs:
+ *
+ *     $ mount -t overlay overlay \
+ *         -o lowerdir=TOP:...:BOTTOM,upperdir=ID/upper,workdir=ID/work ID/rootfs
+ *
+ * Reads fall through to the layers; a write copies the file up into upper/;
+ * a delete leaves a whiteout there. The layers stay shared by every container
+ * of the image, and `rm` (or --rm) removes exactly what this container wrote.
+ * The mount is made inside the container's mount namespace, so it disappears
+ * with the container even when mini-docker is killed.
+ *
+ * When overlayfs cannot be used (an old kernel without unprivileged overlay,
+ * a filesystem it refuses as upper), the layers are copied (unpacked again)
+ * into ID/rootfs instead: slower and bigger, and we say so.
+ * --rootfs DIR skips all this: DIR itself becomes "/", as box does.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "run.h"
+#include "unpack.h"
+#include "util.h"
+
+static char *overlay_options(const struct container *c, int userxattr)
+{
+	/* lowerdir is relative to ROOT/layers (we chdir there): 64 hex digits a layer keep it short */
+	return xasprintf("lowerdir=%s,upperdir=%s/upper,workdir=%s/work%s", c->lower, c->dir, c->dir,
+			 userxattr ? ",userxattr" : "");
+}
+
+/* mount(2) the overlay on c->rootfs; -1 with errno on failure. */
+static int overlay_mount(const struct container *c, int userns, int quiet)
+{
+	int saved = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = -1;
+	if (saved < 0 || chdir(c->layers) < 0)
+		goto out;
+	/* in a user namespace overlayfs keeps its whiteouts and opaque marks in user.* xattrs */
+	for (int userxattr = userns; userxattr >= 0 && rc < 0; userxattr--) {
+		char *opts = overlay_options(c, userxattr);
+		if (!quiet)
+			narrate("mount(\"overlay\", \"%s\", \"overlay\", %s)", "cd %s; mount -t overlay overlay -o %s %s",
+				c->rootfs, opts, c->layers, opts, c->rootfs);
+		rc = mount("overlay", c->rootfs, "overlay", 0, opts);
+		free(opts);
+	}
+	int e = errno;
+	if (fchdir(saved) < 0)
+		rc = -1;
+	errno = e;
+out:
+	if (saved >= 0)
+		close(saved);
+	return rc;
+}
+
+static void write_text(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (write(fd, text, strlen(text)) < 0) {
+			/* the probe then fails, and says nothing: the copy is the answer */
+		}
+		close(fd);
+	}
+}
+
+/*
+ * Can this container's overlay be mounted? Try it, in a throwaway process with
+ * a mount namespace of its own (and a user namespace when rootless, as the
+ * container will have): nothing of the try stays behind.
+ */
+static int overlay_works(const struct container *c)
+{
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	pid_t p = fork();
+	if (p < 0)
+		return 0;
+	if (p == 0) {
+		char map[64];
+		if (unshare(CLONE_NEWNS | (c->userns ? CLONE_NEWUSER : 0)) < 0)
+			_exit(1);
+		if (c->userns) {
+			snprintf(map, sizeof(map), "0 %u 1", uid);
+			write_text("/proc/self/uid_map", map);
+			write_text("/proc/self/setgroups", "deny");
+			snprintf(map, sizeof(map), "0 %u 1", gid);
+			write_text("/proc/self/gid_map", map);
+		}
+		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+			_exit(1);
+		_exit(overlay_mount(c, c->userns, 1) < 0 ? 1 : 0);
+	}
+	int status;
+	while (waitpid(p, &status, 0) < 0)
+		if (errno != EINTR)
+			return 0;
+	/* the try wrote a work/ dir owned by the try's root: empty it for the real mount */
+	char *work = xasprintf("%s/work", c->dir);
+	rm_rf(work);
+	mkdir(work, 0700);
+	free(work);
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* The fallback: unpack every layer, bottom first, into ID/rootfs (whiteouts delete). */
+static int copy_layers(struct container *c, struct md_error *err)
+{
+	int fd = open(c->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return md_fail_errno(err, "open %s", c->rootfs);
+	for (int i = 0; i < c->n_blobs; i++) {
+		char label[64], got[DIGEST_LEN];
+		struct unpack_opts uo = {.mode = UNPACK_FLATTEN, .max_bytes = c->o->max_unpack,
+					 .max_entries = c->o->max_entries, .label = label};
+		snprintf(label, sizeof(label), "layer %d", i + 1);
+		narrate("unpack(layer %d)", "tar -xf %s -C %s", i + 1, c->blobs[i], c->rootfs);
+		if (unpack_blob(c->blobs[i], fd, &uo, got, err) < 0) {
+			close(fd);
+			return md_context(err, "copying the image into %s", c->rootfs);
+		}
+	}
+	close(fd);
+	return 0;
+}
+
+int rootfs_prepare(struct container *c, struct run_config *rc, struct md_error *err)
+{
+	(void)rc;
+	if (c->plain)
+		return 0;
+	char *upper = xasprintf("%s/upper", c->dir), *work = xasprintf("%s/work", c->dir);
+	c->rootfs = xasprintf("%s/rootfs", c->dir);
+	int r = mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0 || mkdir(c->rootfs, 0755) < 0;
+	free(upper);
+	free(work);
+	if (r)
+		return md_fail_errno(err, "mkdir under %s", c->dir);
+	if (!c->lower) { /* no layers at all: an empty directory is the image */
+		c->plain = 1;
+		return 0;
+	}
+	const char *no = getenv("MINI_DOCKER_NO_OVERLAY");
+	if ((!no || !*no || !strcmp(no, "0")) && overlay_works(c))
+		return 0;
+	fprintf(stderr, "mini-docker: overlayfs cannot be used here%s: copying the image's layers into %s "
+			"instead (slower, and it takes disk space)\n",
+		no && *no && strcmp(no, "0") ? " (MINI_DOCKER_NO_OVERLAY is set)" : "", c->rootfs);
+	free(c->lower);
+	c->lower = NULL;
+	c->plain = 1;
+	return copy_layers(c, err);
+}
+
+void rootfs_enter(struct container *c, const struct run_config *rc)
+{
+	(void)rc;
+	if (c->lower) {
+		if (overlay_mount(c, c->userns, 0) < 0)
+			child_die("mount overlay on %s: %m (try MINI_DOCKER_NO_OVERLAY=1 to copy the layers instead)",
+				  c->rootfs);
+	} else {
+		/* pivot_root needs the new root to be a mount point: bind it onto itself */
+		char shell[PATH_MAX + 64];
+		snprintf(shell, sizeof(shell), "mount --rbind %s %s", c->rootfs, c->rootfs);
+		mount_or_die(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL, shell);
+	}
+	narrate("chdir(\"%s\")", "cd %s", c->rootfs, c->rootfs);
+	if (chdir(c->rootfs) < 0)
+		child_die("chdir(%s): %m", c->rootfs);
+}
