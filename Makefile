@@ -26,7 +26,7 @@ CFLAGS_04-netns := $$($(PKG) --cflags libnl-route-3.0)
 # Workspace of the learner (make exercises): graded instead of the reference when present.
 WORKSPACE := workspace
 
-.PHONY: all help deps check check-vm demo doctor diff format clean exercises solution \
+.PHONY: all help deps check check-vm check-vm-selftest demo doctor diff format clean exercises solution \
 	fixtures mini-docker bench bench-smoke
 
 all: fixtures $(BOXES) mini-docker
@@ -35,6 +35,7 @@ help:
 	@echo "make            build every step and the test fixtures"
 	@echo "make deps       install the Debian packages the project needs (apt)"
 	@echo "make check      deps + build + grade every step (./runner); needs root"
+	@echo "make check-vm   the same inside a throwaway VM with pure cgroup v2 (vm/README.md)"
 	@echo "make demo       presenter mode: a narrated walk through the steps; needs root"
 	@echo "make doctor     can this machine run the workshop? what to fix, per step"
 	@echo "make diff STEP=N  the lesson of step N: diff of box.c against step N-1"
@@ -87,6 +88,9 @@ check: deps
 check-vm: deps
 	@$(MAKE) --no-print-directory all
 	./runner --vm
+
+check-vm-selftest: deps
+	bats tests/tools/vm-lane.bats
 
 demo: deps
 	@$(MAKE) --no-print-directory all
