@@ -11,8 +11,8 @@
  *     $ unshare -T --boottime 100000000 bash        # uptime -s moves back in time
  *     $ lsns; ls -l /proc/$$/ns
  *
- * box clones the child into new PID, mount, UTS, IPC, cgroup (and, when asked,
- * user and time) namespaces, then swaps its root with pivot_root(2): unlike
+ * box (step 02's, with its cgroup limits) now clones the child into new PID,
+ * mount, UTS, IPC, cgroup (and, when asked, user and time) namespaces, then swaps its root with pivot_root(2): unlike
  * chroot, the host's tree is unmounted from the container's view, so the step 01
  * escape finds nothing to climb to. The command is PID 1 and sees only its own
  * processes in a fresh /proc. Not root? box runs rootless, in a user namespace
@@ -33,15 +33,19 @@
  * --subnet and a default route via the host end; IPv6 link-local works by
  * itself. --network none leaves only lo, --network host shares the host's.
  *
- * Usage: box [-v] [--hostname NAME] [--userns] [--init] [--boottime-offset SECS]
- *            [--monotonic-offset SECS] [--network veth|none|host] [--subnet CIDR]
+ * Usage: box [-v] [--cpus N] [-m SIZE] [--pids-limit N] [--hostname NAME] [--userns]
+ *            [--init] [--boottime-offset SECS] [--monotonic-offset SECS]
+ *            [--network veth|none|host] [--subnet CIDR]
  *            ROOTFS [CMD [ARG...]]      (CMD defaults to /bin/sh)
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
+#include <linux/magic.h>
 #include <linux/sched.h>
 #include <net/if.h>
 #include <netlink/route/addr.h>
@@ -58,10 +62,12 @@
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* box's own failures exit 125, as docker run does; 126/127/128+N are the command's */
@@ -71,6 +77,9 @@ struct config {
 	int verbose;
 	const char *rootfs;
 	char **argv; /* the command to run inside */
+	double cpus;      /* --cpus: CPUs' worth of time, 0 = no limit */
+	long long memory; /* --memory: bytes, 0 = no limit */
+	long pids;        /* --pids-limit: tasks, 0 = no limit */
 	char id[13];          /* a short random id: the default hostname */
 	const char *hostname; /* --hostname NAME, else id */
 	int userns;           /* --userns, or not root (rootless): a user namespace */
@@ -84,7 +93,8 @@ struct config {
 
 static int verbose;
 static volatile pid_t child_pid;
-static ino_t host_mnt_ns; /* the host's mount namespace, never to be pivoted */
+static ino_t host_mnt_ns, host_uts_ns; /* the host's: never to be changed by the child */
+static volatile sig_atomic_t ended_by; /* the signal box ended a PID 1 with (no handler) */
 
 /* Print "box: MESSAGE" (with %m for errno) and exit: the single-file steps stop at the first error. */
 static void die(const char *fmt, ...)
@@ -119,6 +129,93 @@ static void say(const char *call, const char *shell, ...)
 	va_end(again);
 	va_end(ap);
 	fprintf(stderr, " $ %s\n", buf);
+}
+
+static void usage(FILE *out, int status)
+{
+	fprintf(out, "usage: box [OPTIONS] ROOTFS [CMD [ARG...]]\n"
+		     "\n"
+		     "Run CMD (default /bin/sh) with ROOTFS as its root directory, in a cgroup,\n"
+		     "in new PID, mount, UTS, IPC, cgroup and network namespaces.\n"
+		     "\n"
+		     "  --cpus N          at most N CPUs' worth of time (0.5: half a CPU)\n"
+		     "  -m, --memory SIZE at most SIZE of memory, swap included (64M, 1g ...)\n"
+		     "  --pids-limit N    at most N tasks (processes and threads) at once\n"
+		     "  --hostname NAME          the container's hostname (default: a short id)\n"
+		     "  --userns                 a user namespace: root inside is you outside\n"
+		     "                           (automatic when box is not run as root)\n"
+		     "  --init                   a tiny init as PID 1: forwards signals, reaps zombies\n"
+		     "  --boottime-offset SECS   a time namespace: CLOCK_BOOTTIME (uptime) + SECS\n"
+		     "  --monotonic-offset SECS  a time namespace: CLOCK_MONOTONIC + SECS\n"
+		     "  --network veth           a network namespace, with a veth pair to the host (default)\n"
+		     "  --network none           a network namespace with only lo (default when rootless)\n"
+		     "  --network host           the host's network\n"
+		     "  --subnet CIDR            the private range of the veths' /30s (default 10.200.0.0/16)\n"
+		     "  -v, --verbose   narrate each system call with the matching shell command\n"
+		     "  -h, --help      show this help\n");
+	exit(status);
+}
+
+/* --cpus 0.5: a share of one CPU's time, as docker run --cpus (0.01 up to every CPU). */
+static double parse_cpus(const char *s)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	char *end = (char *)s;
+	errno = 0;
+	double v = *s && !s[strspn(s, "0123456789.")] ? strtod(s, &end) : -1;
+	if (v < 0 || *end || errno || v < 0.01 || v > ncpu)
+		die("--cpus '%s': give a number of CPUs from 0.01 to %ld (this host has %ld), "
+		    "e.g. --cpus 0.5 for half a CPU",
+		    s, ncpu, ncpu);
+	return v;
+}
+
+/* --memory 64M: bytes, with an optional unit k, m, g (and an optional b: 64mb), as docker. */
+static long long parse_memory(const char *s)
+{
+	const long long min = 6 << 20; /* docker's minimum: less cannot even start a shell */
+	unsigned long long v = 0;
+	int shift = 0;
+	char *end = (char *)s;
+	errno = 0;
+	if (isdigit((unsigned char)*s))
+		v = strtoull(s, &end, 10);
+	switch (tolower((unsigned char)*end)) {
+	case 'k': shift = 10; end++; break;
+	case 'm': shift = 20; end++; break;
+	case 'g': shift = 30; end++; break;
+	}
+	if (tolower((unsigned char)*end) == 'b')
+		end++;
+	if (end == s || !isdigit((unsigned char)*s) || *end || errno || v > (unsigned long long)LLONG_MAX >> shift)
+		die("--memory '%s': give a size in bytes, with k, m or g for KiB, MiB, GiB "
+		    "(e.g. --memory 64M)",
+		    s);
+	if ((long long)(v << shift) < min)
+		die("--memory '%s': the smallest memory limit is 6M (as docker's)", s);
+	return (long long)(v << shift);
+}
+
+/* --pids-limit 20: how many tasks may exist at once in the cgroup. */
+static long parse_pids(const char *s)
+{
+	char *end = (char *)s;
+	errno = 0;
+	long v = isdigit((unsigned char)*s) ? strtol(s, &end, 10) : 0;
+	if (*end || errno || v < 1 || v > 4194304) /* PID_MAX_LIMIT */
+		die("--pids-limit '%s': give a number of tasks from 1 to 4194304 (e.g. --pids-limit 100)", s);
+	return v;
+}
+
+/* A number of seconds for --*-offset, or a clear error. */
+static long long parse_seconds(const char *option, const char *text)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(text, &end, 10);
+	if (errno || end == text || *end)
+		die("%s %s: give a whole number of seconds, e.g. %s 86400", option, text, option);
+	return v;
 }
 
 /* --network veth|none|host, as docker run --network bridge|none|host */
@@ -166,46 +263,17 @@ static void parse_subnet(const char *text, struct config *cfg)
 	cfg->subnet_prefix = (int)prefix;
 }
 
-static void usage(FILE *out, int status)
-{
-	fprintf(out, "usage: box [OPTIONS] ROOTFS [CMD [ARG...]]\n"
-		     "\n"
-		     "Run CMD (default /bin/sh) with ROOTFS as its root directory,\n"
-		     "in new PID, mount, UTS, IPC and cgroup namespaces.\n"
-		     "\n"
-		     "  --hostname NAME          the container's hostname (default: a short id)\n"
-		     "  --userns                 a user namespace: root inside is you outside\n"
-		     "                           (automatic when box is not run as root)\n"
-		     "  --init                   a tiny init as PID 1: forwards signals, reaps zombies\n"
-		     "  --boottime-offset SECS   a time namespace: CLOCK_BOOTTIME (uptime) + SECS\n"
-		     "  --monotonic-offset SECS  a time namespace: CLOCK_MONOTONIC + SECS\n"
-		     "  --network veth           a network namespace, with a veth pair to the host (default)\n"
-		     "  --network none           a network namespace with only lo (default when rootless)\n"
-		     "  --network host           the host's network\n"
-		     "  --subnet CIDR            the private range of the veths' /30s (default 10.200.0.0/16)\n"
-		     "  -v, --verbose   narrate each system call with the matching shell command\n"
-		     "  -h, --help      show this help\n");
-	exit(status);
-}
-
-/* A number of seconds for --*-offset, or a clear error. */
-static long long parse_seconds(const char *option, const char *text)
-{
-	char *end;
-	errno = 0;
-	long long v = strtoll(text, &end, 10);
-	if (errno || end == text || *end)
-		die("%s %s: give a whole number of seconds, e.g. %s 86400", option, text, option);
-	return v;
-}
-
 static struct config parse_args(int argc, char **argv)
 {
 	static char *default_cmd[] = {"/bin/sh", NULL};
-	enum { OPT_HOSTNAME = 256, OPT_USERNS, OPT_INIT, OPT_BOOTTIME, OPT_MONOTONIC, OPT_NETWORK, OPT_SUBNET };
+	enum { OPT_CPUS = 256, OPT_PIDS, OPT_HOSTNAME, OPT_USERNS, OPT_INIT, OPT_BOOTTIME, OPT_MONOTONIC };
+	enum { OPT_NETWORK = 512, OPT_SUBNET };
 	static const struct option options[] = {
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
+		{"cpus", required_argument, NULL, OPT_CPUS},
+		{"memory", required_argument, NULL, 'm'},
+		{"pids-limit", required_argument, NULL, OPT_PIDS},
 		{"hostname", required_argument, NULL, OPT_HOSTNAME},
 		{"userns", no_argument, NULL, OPT_USERNS},
 		{"init", no_argument, NULL, OPT_INIT},
@@ -220,13 +288,22 @@ static struct config parse_args(int argc, char **argv)
 	parse_subnet("10.200.0.0/16", &cfg);
 
 	/* "+": stop at ROOTFS, so options of CMD stay CMD's */
-	while ((opt = getopt_long(argc, argv, "+vh", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+vhm:", options, NULL)) != -1) {
 		switch (opt) {
 		case 'v':
 			cfg.verbose = 1;
 			break;
 		case 'h':
 			usage(stdout, 0);
+			break;
+		case OPT_CPUS:
+			cfg.cpus = parse_cpus(optarg);
+			break;
+		case 'm':
+			cfg.memory = parse_memory(optarg);
+			break;
+		case OPT_PIDS:
+			cfg.pids = parse_pids(optarg);
 			break;
 		case OPT_HOSTNAME:
 			cfg.hostname = optarg;
@@ -283,6 +360,398 @@ static void check_rootfs(const char *rootfs)
 		die("rootfs %s is not a directory", rootfs);
 }
 
+/*
+ * cgroups. A cgroup is a directory of a special filesystem; its files are
+ * the knobs (cgroup(7), Documentation/admin-guide/cgroup-v2.rst):
+ *   v2, one tree:  /sys/fs/cgroup/box/ID/{cpu.max,memory.max,pids.max,cgroup.procs}
+ *   v1, one tree per controller: /sys/fs/cgroup/cpu/.../box/ID/cpu.cfs_quota_us,
+ *     /sys/fs/cgroup/memory/.../box/ID/memory.limit_in_bytes, /sys/fs/cgroup/pids/...
+ * ID is box's PID: unique while box runs.
+ */
+#define CGROUP_ROOT "/sys/fs/cgroup"
+#define CPU_PERIOD 100000 /* microseconds: --cpus 0.5 is 50000 of every 100000 */
+
+static struct cgroup {
+	int v2;               /* 1: the unified hierarchy (v2); 0: v1 hierarchies */
+	int n;                /* how many directories: 1 on v2, one per hierarchy on v1 */
+	char dir[4][PATH_MAX];
+	/* the directory holding each controller's files, NULL when there is none */
+	const char *cpu, *cpuacct, *memory, *pids;
+	int fd;               /* v2: dir[0] opened, for clone3(CLONE_INTO_CGROUP) */
+	int created;          /* something to remove at exit */
+	pid_t owner;          /* box, not its child (exit handlers run in both) */
+} cg = {.fd = -1};
+
+/* echo VALUE > DIR/FILE, narrated as such; -1 with errno on failure. */
+static int cg_write(const char *dir, const char *file, const char *value)
+{
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	say("write(%s, \"%s\")", "echo \"%2$s\" > %3$s", file, value, path);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = write(fd, value, strlen(value));
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	return n == (ssize_t)strlen(value) ? 0 : -1;
+}
+
+static void cg_write_or_die(const char *dir, const char *file, const char *value)
+{
+	if (cg_write(dir, file, value) < 0)
+		die("echo \"%s\" > %s/%s: %m%s", value, dir, file,
+		    errno == EBUSY && !strcmp(file, "cgroup.subtree_control")
+			    ? " (the no-internal-processes rule: a cgroup that has processes cannot "
+			      "hand controllers to its children; move them into a child cgroup first)"
+			    : "");
+}
+
+/* The contents of DIR/FILE (small files), or NULL when it cannot be read. */
+static char *cg_read(const char *dir, const char *file, char *buf, size_t size)
+{
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	ssize_t n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return NULL;
+	buf[n] = '\0';
+	return buf;
+}
+
+/* The number after "KEY " in a flat-keyed file (cpu.stat, memory.events), or -1. */
+static long long cg_key(const char *dir, const char *file, const char *key)
+{
+	char buf[4096];
+	size_t len = strlen(key);
+	if (!cg_read(dir, file, buf, sizeof(buf)))
+		return -1;
+	for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+		if (!strncmp(line, key, len) && line[len] == ' ')
+			return atoll(line + len + 1);
+	return -1;
+}
+
+/* Is "/sys/fs/cgroup" v2, as runc and crun tell: statfs(2) and the filesystem's magic number. */
+static int cgroup_is_v2(void)
+{
+	struct statfs fs;
+	if (statfs(CGROUP_ROOT, &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC) {
+		say("statfs(\"" CGROUP_ROOT "\"): cgroup2, unified", "stat -fc %%T " CGROUP_ROOT "  # cgroup2fs");
+		return 1;
+	}
+	if (statfs(CGROUP_ROOT "/unified", &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC)
+		say("statfs(\"" CGROUP_ROOT "\"): tmpfs, hybrid: controllers on v1",
+		    "stat -fc %%T " CGROUP_ROOT "/unified  # cgroup2fs, but cpu, memory, pids are v1");
+	else
+		say("statfs(\"" CGROUP_ROOT "\"): legacy, cgroup v1", "mount -t cgroup  # one per controller");
+	return 0;
+}
+
+/* The cgroup box runs in, in the v1 hierarchy of CONTROLLER: "/" or "/some/path". */
+static void own_cgroup(const char *controller, char *out, size_t size)
+{
+	char line[PATH_MAX + 128];
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	snprintf(out, size, "/");
+	while (f && fgets(line, sizeof(line), f)) { /* "4:memory:/path" or "2:cpu,cpuacct:/path" */
+		char *list = strchr(line, ':'), *path = list ? strchr(list + 1, ':') : NULL;
+		if (!path)
+			continue;
+		*path++ = '\0';
+		path[strcspn(path, "\n")] = '\0';
+		for (char *c = strtok(list + 1, ","); c; c = strtok(NULL, ","))
+			if (!strcmp(c, controller))
+				snprintf(out, size, "%s", path);
+	}
+	if (f)
+		fclose(f);
+}
+
+/*
+ * Decide where the cgroup goes and which controllers it has. A limit whose
+ * controller this host lacks is an error; the others are optional (they only
+ * feed the numbers -v prints at exit).
+ */
+static void cgroup_find(const struct config *cfg)
+{
+	static const char *const names[] = {"cpu", "cpuacct", "memory", "pids"};
+	const char **where[] = {&cg.cpu, &cg.cpuacct, &cg.memory, &cg.pids};
+	const char *flag[] = {cfg->cpus > 0 ? "--cpus" : NULL, NULL,
+			      cfg->memory > 0 ? "--memory" : NULL, cfg->pids > 0 ? "--pids-limit" : NULL};
+	char real[4][PATH_MAX];
+
+	cg.owner = getpid();
+	if ((cg.v2 = cgroup_is_v2())) {
+		/* one tree: box's cgroups sit at its top, /sys/fs/cgroup/box/ID */
+		char have[512] = "";
+		cg_read(CGROUP_ROOT, "cgroup.controllers", have, sizeof(have));
+		have[strcspn(have, "\n")] = '\0';
+		say("read(cgroup.controllers): %s", "cat " CGROUP_ROOT "/cgroup.controllers", have);
+		cg.n = 1;
+		snprintf(cg.dir[0], PATH_MAX, CGROUP_ROOT "/box/%d", (int)cg.owner);
+		for (int i = 0; i < 4; i++) {
+			char word[32];
+			snprintf(word, sizeof(word), " %s ", names[i]);
+			char padded[520];
+			snprintf(padded, sizeof(padded), " %s ", have);
+			/* v2 counts CPU time in every cgroup (cpu.stat): no cpuacct needed */
+			if (i == 1 || strstr(padded, word))
+				*where[i] = cg.dir[0];
+			else if (flag[i])
+				die("%s needs the cgroup v2 %s controller, and " CGROUP_ROOT
+				    "/cgroup.controllers lists only \"%s\" (enable it in the kernel, or "
+				    "free it from v1: see WORKSHOP.md, Step 02)",
+				    flag[i], names[i], have);
+		}
+		return;
+	}
+	/* v1: one hierarchy per controller; box nests its cgroup under its own one */
+	for (int i = 0; i < 4; i++) {
+		char mount[64], own[PATH_MAX];
+		struct statfs fs;
+		snprintf(mount, sizeof(mount), CGROUP_ROOT "/%s", names[i]);
+		if (statfs(mount, &fs) < 0 || fs.f_type != CGROUP_SUPER_MAGIC || !realpath(mount, real[cg.n])) {
+			if (flag[i])
+				die("%s needs the cgroup v1 %s controller, not mounted at %s (mount -t cgroup "
+				    "-o %s cgroup %s, or boot with cgroup v2)",
+				    flag[i], names[i], mount, names[i], mount);
+			continue;
+		}
+		/* cpu and cpuacct often share one hierarchy (/sys/fs/cgroup/cpu,cpuacct) */
+		for (int j = 0; j < cg.n; j++)
+			if (!strcmp(real[j], real[cg.n]))
+				*where[i] = cg.dir[j];
+		if (*where[i])
+			continue;
+		own_cgroup(names[i], own, sizeof(own));
+		if (snprintf(cg.dir[cg.n], PATH_MAX, "%s%s/box/%d", real[cg.n], strcmp(own, "/") ? own : "",
+			     (int)cg.owner) >= PATH_MAX)
+			die("the cgroup path under %s%s is too long", real[cg.n], own);
+		*where[i] = cg.dir[cg.n++];
+	}
+	if (!cg.n)
+		say("no cgroup controller found: no limits, no cgroup", "ls " CGROUP_ROOT "  # empty");
+}
+
+/* mkdir PATH, narrated; an existing one is fine when EXIST_OK. */
+static void cg_mkdir(const char *path, int exist_ok)
+{
+	if (exist_ok && access(path, F_OK) == 0)
+		return;
+	say("mkdir(\"%s\")", "mkdir %s", path);
+	if (mkdir(path, 0755) < 0 && !(exist_ok && errno == EEXIST))
+		die("mkdir %s: %m%s", path,
+		    errno == EROFS ? " (cgroups are read-only here: inside a container, run it with "
+				     "--privileged or --cgroupns=private)" : "");
+}
+
+/*
+ * The parents: /sys/fs/cgroup/box on v2, whose files exist only for the
+ * controllers its parent "hands down" (+cpu in cgroup.subtree_control).
+ */
+static void cgroup_prepare(void)
+{
+	char parent[PATH_MAX];
+	if (!cg.v2) {
+		for (int i = 0; i < cg.n; i++) {
+			snprintf(parent, sizeof(parent), "%s", cg.dir[i]);
+			*strrchr(parent, '/') = '\0';
+			cg_mkdir(parent, 1);
+		}
+		return;
+	}
+	const char *tops[] = {CGROUP_ROOT, CGROUP_ROOT "/box"};
+	for (int t = 0; t < 2; t++) {
+		if (t == 1)
+			cg_mkdir(tops[1], 1);
+		const char *enable[] = {cg.cpu ? "+cpu" : NULL, cg.memory ? "+memory" : NULL, cg.pids ? "+pids" : NULL};
+		for (int i = 0; i < 3; i++)
+			if (enable[i])
+				cg_write_or_die(tops[t], "cgroup.subtree_control", enable[i]);
+	}
+}
+
+/* "64M": a size as the user would write it. */
+static const char *human(long long bytes, char *buf, size_t size)
+{
+	const char *unit = "KMG";
+	int u = -1;
+	while (u < 2 && bytes >= 1024 && bytes % 1024 == 0)
+		bytes /= 1024, u++;
+	snprintf(buf, size, "%lld%.*s", bytes, u >= 0, u >= 0 ? unit + u : "");
+	return buf;
+}
+
+/* Make the cgroup and write the limits: after this, cgroup_remove() must run. */
+static void cgroup_create(const struct config *cfg)
+{
+	char value[64];
+	cgroup_prepare();
+	/* EXERCISE 02.1: make the cgroup (mkdir) and write the limits into its files
+	 * hint: the slides: mkdir /sys/fs/cgroup/pippo; cg_mkdir() each of cg.dir[0 .. cg.n-1]
+	 * hint: v2: cpu.max "QUOTA 100000", memory.max BYTES (and memory.swap.max 0), pids.max N
+	 * hint: v1: cpu.cfs_period_us + cpu.cfs_quota_us, memory.limit_in_bytes
+	 * hint: (then memory.memsw.limit_in_bytes, when it exists), pids.max: cg_write_or_die()
+	 * stub: (void)cfg; (void)value; die("TODO 02.1: mkdir %s and write the limits", cg.dir[0]);
+	 */
+	for (int i = 0; i < cg.n; i++)
+		cg_mkdir(cg.dir[i], 0);
+	cg.created = 1;
+	if (cfg->cpus > 0) {
+		long quota = (long)(cfg->cpus * CPU_PERIOD + 0.5);
+		if (cg.v2) {
+			snprintf(value, sizeof(value), "%ld %d", quota, CPU_PERIOD);
+			cg_write_or_die(cg.cpu, "cpu.max", value);
+		} else {
+			snprintf(value, sizeof(value), "%d", CPU_PERIOD);
+			cg_write_or_die(cg.cpu, "cpu.cfs_period_us", value);
+			snprintf(value, sizeof(value), "%ld", quota);
+			cg_write_or_die(cg.cpu, "cpu.cfs_quota_us", value);
+		}
+	}
+	if (cfg->memory > 0) {
+		/* limit swap too, or the kernel swaps the excess out instead of stopping it */
+		snprintf(value, sizeof(value), "%lld", cfg->memory);
+		cg_write_or_die(cg.memory, cg.v2 ? "memory.max" : "memory.limit_in_bytes", value);
+		if (cg.v2 && cg_write(cg.memory, "memory.swap.max", "0") < 0 && errno != ENOENT)
+			die("echo 0 > %s/memory.swap.max: %m", cg.memory);
+		if (!cg.v2 && cg_write(cg.memory, "memory.memsw.limit_in_bytes", value) < 0 && errno != ENOENT)
+			die("echo %s > %s/memory.memsw.limit_in_bytes: %m", value, cg.memory);
+	}
+	if (cfg->pids > 0) {
+		snprintf(value, sizeof(value), "%ld", cfg->pids);
+		cg_write_or_die(cg.pids, "pids.max", value);
+	}
+	/* END EXERCISE */
+	if (cg.v2 && (cg.fd = open(cg.dir[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		die("open %s: %m", cg.dir[0]);
+}
+
+/*
+ * Start the child inside the cgroup. It must never run a line of the command
+ * outside: a fork bomb is fast. The child waits on a pipe until main() says
+ * go (see there), so it is enough that it is inside by then.
+ */
+static pid_t fork_into_cgroup(unsigned long flags)
+{
+	/* EXERCISE 02.2: start the child inside the cgroup (the slides: echo PID > cgroup.procs)
+	 * hint: v2 (cg.fd >= 0): clone3(2) with CLONE_INTO_CGROUP and .cgroup = cg.fd: born inside
+	 * hint: otherwise (or when clone3 says ENOSYS or E2BIG: kernel before 5.7) fork(2), and
+	 * hint: the parent writes the child's PID into cgroup.procs of every cg.dir[]
+	 * stub: (void)flags; return fork();
+	 */
+	if (cg.fd >= 0) {
+		struct clone_args args = {.flags = CLONE_INTO_CGROUP | flags, .exit_signal = SIGCHLD, .cgroup = cg.fd};
+		say("clone3(CLONE_INTO_CGROUP, %s)", "(a new process, born in %s)", cg.dir[0]);
+		pid_t pid = syscall(SYS_clone3, &args, sizeof(args));
+		if (pid >= 0)
+			return pid;
+		if (errno != ENOSYS && errno != E2BIG)
+			die("clone3(CLONE_INTO_CGROUP, %s): %m", cg.dir[0]);
+	}
+	/* fork(2) with namespaces: clone3(2) with no new stack returns twice, as fork does */
+	struct clone_args args = {.flags = flags, .exit_signal = SIGCHLD};
+	say("clone3(namespaces)", "(a new process for the command, in new namespaces)");
+	pid_t pid = syscall(SYS_clone3, &args, sizeof(args));
+	if (pid > 0) {
+		char value[16];
+		snprintf(value, sizeof(value), "%d", (int)pid);
+		for (int i = 0; i < cg.n; i++)
+			cg_write_or_die(cg.dir[i], "cgroup.procs", value);
+	}
+	return pid;
+	/* END EXERCISE */
+}
+
+/* -v: what the cgroup measured (cpu.stat / cpuacct.usage, memory peak, pids peak). */
+static void cgroup_report(double wall)
+{
+	char line[256], files[3 * PATH_MAX], cpu[32] = "?", mem[32] = "?", pids[32] = "?", buf[64];
+	long long v;
+	if (!verbose || !cg.created || !cg.n)
+		return;
+	if (cg.cpuacct && cg.v2 && (v = cg_key(cg.cpuacct, "cpu.stat", "usage_usec")) >= 0)
+		snprintf(cpu, sizeof(cpu), "%.3fs", v / 1e6);
+	if (cg.cpuacct && !cg.v2 && cg_read(cg.cpuacct, "cpuacct.usage", buf, sizeof(buf)))
+		snprintf(cpu, sizeof(cpu), "%.3fs", atoll(buf) / 1e9);
+	const char *peak = cg.v2 ? "memory.peak" : "memory.max_usage_in_bytes";
+	if (cg.memory && cg_read(cg.memory, peak, buf, sizeof(buf)))
+		snprintf(mem, sizeof(mem), "%.1fM", atoll(buf) / 1048576.0);
+	if (cg.pids && cg_read(cg.pids, "pids.peak", buf, sizeof(buf)))
+		snprintf(pids, sizeof(pids), "%lld", atoll(buf));
+	snprintf(line, sizeof(line), "cgroup used %s of CPU in %.3fs, memory peak %s, pids peak %s",
+		 cpu, wall, mem, pids);
+	snprintf(files, sizeof(files), "cat %s/%s %s/%s %s/pids.peak", cg.cpuacct ? cg.cpuacct : "?",
+		 cg.v2 ? "cpu.stat" : "cpuacct.usage", cg.memory ? cg.memory : "?", peak,
+		 cg.pids ? cg.pids : "?");
+	say(line, "%s", files);
+}
+
+/* Did the kernel's OOM killer kill something in the cgroup? (memory.events / memory.oom_control) */
+static int cgroup_oom_killed(void)
+{
+	if (!cg.created || !cg.memory)
+		return 0;
+	if (cg.v2)
+		return cg_key(cg.memory, "memory.events", "oom_kill") > 0;
+	long long kills = cg_key(cg.memory, "memory.oom_control", "oom_kill");
+	if (kills >= 0)
+		return kills > 0;
+	char buf[32]; /* kernels before 4.13 have no counter: the limit was hit at least */
+	return cg_read(cg.memory, "memory.failcnt", buf, sizeof(buf)) && atoll(buf) > 0;
+}
+
+/*
+ * Kill whatever is still in the cgroup (the command's own children outlive it
+ * otherwise), then remove it: a cgroup with tasks in it cannot be removed.
+ * Runs at the end of main() and at exit (die() after the cgroup exists).
+ */
+static void cgroup_remove(void)
+{
+	if (!cg.created || getpid() != cg.owner)
+		return;
+	cg.created = 0;
+	/* EXERCISE 02.3: kill what is left in the cgroup, then rmdir(2) it
+	 * hint: v2: echo 1 > cgroup.kill kills them all (Linux 5.14); else, as on v1:
+	 * hint: read cgroup.procs, kill(PID, SIGKILL) each, again until it is empty,
+	 * hint: then rmdir each cg.dir[] (retry a little: EBUSY while the tasks finish dying)
+	 * stub: return;
+	 */
+	if (cg.v2 && cg_write(cg.dir[0], "cgroup.kill", "1") < 0 && errno != ENOENT)
+		fprintf(stderr, "box: echo 1 > %s/cgroup.kill: %s\n", cg.dir[0], strerror(errno));
+	for (int i = 0; i < cg.n; i++) {
+		char path[PATH_MAX + 16];
+		snprintf(path, sizeof(path), "%s/cgroup.procs", cg.dir[i]);
+		for (int round = 0; round < 500; round++) { /* 5 s at most */
+			FILE *f = fopen(path, "re");
+			int pid, left = 0;
+			while (f && fscanf(f, "%d", &pid) == 1) {
+				left++;
+				say("kill(%d, SIGKILL)", "kill -9 %d  # still in the cgroup", pid);
+				kill(pid, SIGKILL);
+			}
+			if (f)
+				fclose(f);
+			if (!left)
+				break;
+			usleep(10000);
+		}
+		say("rmdir(\"%s\")", "rmdir %s", cg.dir[i]);
+		int gone, tries = 0;
+		while (!(gone = rmdir(cg.dir[i]) == 0) && errno == EBUSY && tries++ < 200)
+			usleep(10000);
+		if (!gone && errno != ENOENT)
+			fprintf(stderr, "box: rmdir %s: %s (remove it by hand)\n", cg.dir[i], strerror(errno));
+	}
+	/* END EXERCISE */
+}
+
 /* Write TEXT into a file of /proc or /sys (uid_map, timens_offsets ...). */
 static void write_file(const char *path, const char *text)
 {
@@ -324,18 +793,6 @@ static void do_mount(const char *source, const char *target, const char *type,
 		    type ? type : mount_flags(flags));
 }
 
-/* Runs in the child: wait until the parent has set us up (uid_map ...), or died. */
-static void wait_for_parent(int sync_fd)
-{
-	char go;
-	ssize_t n;
-	while ((n = read(sync_fd, &go, 1)) < 0 && errno == EINTR)
-		;
-	if (n != 1)
-		_exit(EXIT_BOX); /* box failed (it said why) or was killed */
-	close(sync_fd);
-}
-
 /*
  * A time namespace gives the container its own CLOCK_MONOTONIC and CLOCK_BOOTTIME
  * (uptime), shifted by offsets: the talk's `unshare -T --boottime N`.
@@ -350,7 +807,7 @@ static void enter_time_namespace(const struct config *cfg)
 	 * hint: makes /proc/self/ns/time_for_children; write the offsets into
 	 * hint: /proc/self/timens_offsets while no process is inside (later: EACCES), then
 	 * hint: setns(open("/proc/self/ns/time_for_children"), CLONE_NEWTIME) moves us in
-	 * stub: die("TODO 03.6: the time namespace (offsets %s) is not written yet", offsets);
+	 * stub: (void)offsets; die("TODO 03.6: the time namespace (--boottime-offset, --monotonic-offset) is not written yet");
 	 */
 	say("unshare(CLONE_NEWTIME)", "unshare --time --boottime %lld --monotonic %lld",
 	    cfg->boottime_offset, cfg->monotonic_offset);
@@ -369,15 +826,25 @@ static void enter_time_namespace(const struct config *cfg)
 	/* END EXERCISE */
 }
 
-/* Make sure CMD is not about to remount the host's "/" (CLONE_NEWNS missing). */
-static void check_own_mount_namespace(void)
+/*
+ * Never change the host's mounts or hostname: if a clone flag is missing (a
+ * learner's exercise), the child is still in the host's namespace and
+ * pivot_root would swap the root of the whole machine.
+ */
+static void check_namespaces(void)
 {
+	static const struct { const char *path; const ino_t *host; const char *flag; } ns[] = {
+		{"/proc/self/ns/mnt", &host_mnt_ns, "CLONE_NEWNS"},
+		{"/proc/self/ns/uts", &host_uts_ns, "CLONE_NEWUTS"},
+	};
 	struct stat st;
-	if (stat("/proc/self/ns/mnt", &st) < 0)
-		die("stat /proc/self/ns/mnt: %m");
-	if (st.st_ino == host_mnt_ns)
-		die("still in the host's mount namespace: refusing to change its mounts "
-		    "(is CLONE_NEWNS missing from the clone flags?)");
+	for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+		if (stat(ns[i].path, &st) < 0)
+			die("stat %s: %m", ns[i].path);
+		if (st.st_ino == *ns[i].host)
+			die("still in the host's namespace %s: refusing to change it "
+			    "(is %s missing from the clone flags?)", ns[i].path, ns[i].flag);
+	}
 }
 
 /*
@@ -465,7 +932,6 @@ static void mount_sys(const struct config *cfg)
 /* Runs in the child: the namespaces' content, then ROOTFS as the root. */
 static void enter_rootfs(const struct config *cfg)
 {
-	check_own_mount_namespace();
 	/* EXERCISE 03.3: make every mount private, then bind ROOTFS onto itself
 	 * hint: mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL): our mounts must not
 	 * hint: propagate to the host (systemd makes "/" shared) and pivot_root(2) refuses shared mounts
@@ -784,16 +1250,13 @@ static void veth_create(const struct config *cfg, pid_t pid)
 }
 
 /* Runs in the child: enter the rootfs, then become the command. */
-static void child(const struct config *cfg, int sync_fd)
+static void child(const struct config *cfg)
 {
 	/* Ctrl-C and Ctrl-\ are the command's to handle, not ignored as in box */
 	signal(SIGINT, SIG_DFL);
 	signal(SIGQUIT, SIG_DFL);
 
-	/* if box dies, even of SIGKILL, we die too: and with PID 1 the whole namespace */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	wait_for_parent(sync_fd);
-
+	check_namespaces();
 	/* now (after step 02 put us into our cgroup): that cgroup is "/" in here */
 	say("unshare(CLONE_NEWCGROUP)", "unshare --cgroup");
 	if (unshare(CLONE_NEWCGROUP) < 0)
@@ -831,7 +1294,7 @@ static unsigned long namespace_flags(const struct config *cfg)
 	/* EXERCISE 03.1: the clone flags: new PID, mount, UTS and IPC namespaces (and user with --userns)
 	 * hint: CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC, plus CLONE_NEWUSER
 	 * hint: when cfg->userns: clone(2) makes the user namespace first, and it owns the others
-	 * stub: die("TODO 03.1: the namespaces of clone(2) are not chosen yet");
+	 * stub: (void)cfg; die("TODO 03.1: the namespaces of clone(2) are not chosen yet");
 	 */
 	flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
 	if (cfg->userns)
@@ -851,13 +1314,6 @@ static unsigned long namespace_flags(const struct config *cfg)
 	return flags;
 }
 
-/* fork(2) with namespaces: clone3(2) with no new stack returns twice, as fork does. */
-static pid_t clone_child(unsigned long flags)
-{
-	struct clone_args args = {.flags = flags, .exit_signal = SIGCHLD};
-	return syscall(SYS_clone3, &args, sizeof(args));
-}
-
 /*
  * Runs in box: a new user namespace starts with no ids at all (the command
  * would be nobody, 65534, as after `unshare -U`). Map root inside to our uid
@@ -871,7 +1327,7 @@ static void write_id_maps(pid_t pid)
 	/* EXERCISE 03.2: map root inside the user namespace to our uid and gid outside
 	 * hint: write "0 UID 1" to /proc/PID/uid_map (UID = geteuid()); when not root write
 	 * hint: "deny" to /proc/PID/setgroups first, then "0 GID 1" to /proc/PID/gid_map
-	 * stub: die("TODO 03.2: uid_map and gid_map of %d are not written yet", pid);
+	 * stub: (void)path; (void)map; die("TODO 03.2: uid_map and gid_map of %d are not written yet", pid);
 	 */
 	snprintf(path, sizeof(path), "/proc/%d/uid_map", pid);
 	snprintf(map, sizeof(map), "0 %d 1", geteuid());
@@ -889,11 +1345,57 @@ static void write_id_maps(pid_t pid)
 	/* END EXERCISE */
 }
 
-/* Signals sent to box (kill PID-OF-BOX) are passed on to the command. */
+/*
+ * Does PID catch, block or ignore SIG? The masks of /proc/PID/status (SigBlk,
+ * SigIgn, SigCgt, in hex), read with async-signal-safe calls only.
+ */
+static int takes_signal(pid_t pid, int sig)
+{
+	char path[32] = "/proc/", digits[16], buf[4096];
+	int n = 0, len = 6;
+	for (pid_t p = pid; p > 0; p /= 10)
+		digits[n++] = '0' + p % 10;
+	while (n > 0)
+		path[len++] = digits[--n];
+	memcpy(path + len, "/status", 8);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 1; /* gone, or unknown: just pass the signal on */
+	ssize_t got = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[got > 0 ? got : 0] = '\0';
+	static const char *const masks[] = {"SigBlk:", "SigIgn:", "SigCgt:"};
+	for (int m = 0; m < 3; m++) {
+		char *hex = strstr(buf, masks[m]);
+		unsigned long long bits = 0;
+		for (hex = hex ? hex + 7 : buf + got; *hex == '\t' || *hex == ' '; hex++)
+			;
+		for (; (*hex >= '0' && *hex <= '9') || (*hex >= 'a' && *hex <= 'f'); hex++)
+			bits = bits << 4 | (unsigned)(*hex <= '9' ? *hex - '0' : *hex - 'a' + 10);
+		if (bits & 1ULL << (sig - 1))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Signals sent to box (kill PID-OF-BOX) are passed on to the command. But the
+ * command is PID 1 of its namespace now, and the kernel spares a namespace's
+ * init every signal it has no handler for (kill -TERM does nothing to a PID 1
+ * `sleep`). So when PID 1 does not take the signal, box applies the default
+ * action itself: SIGKILL to PID 1 ends the whole namespace, and box reports
+ * 128+SIG as for any other process. (--init runs an init that takes them all.)
+ */
 static void forward_signal(int sig)
 {
-	if (child_pid > 0)
+	if (child_pid <= 0)
+		return;
+	if (takes_signal(child_pid, sig)) {
 		kill(child_pid, sig);
+		return;
+	}
+	ended_by = sig;
+	kill(child_pid, SIGKILL);
 }
 
 static void setup_signals(void)
@@ -947,36 +1449,69 @@ int main(int argc, char **argv)
 	if (!cfg.hostname)
 		cfg.hostname = cfg.id;
 	check_rootfs(cfg.rootfs);
+	/* rootless: no cgroup, box may not make one (a cgroup delegated to you is not used) */
+	if (geteuid() == 0)
+		cgroup_find(&cfg);
+	else if (cfg.cpus > 0 || cfg.memory > 0 || cfg.pids > 0)
+		die("rootless: --cpus, --memory and --pids-limit need a cgroup, and only root may make "
+		    "one under " CGROUP_ROOT ": run box with sudo, or without limits");
+	else
+		say("not root: rootless, no cgroup and no limits", "unshare --user --map-root-user ...");
+	atexit(cgroup_remove); /* also when box dies half-way */
+	cgroup_create(&cfg);
 
-	struct stat mnt_ns;
-	if (stat("/proc/self/ns/mnt", &mnt_ns) < 0)
+	struct stat ns;
+	if (stat("/proc/self/ns/mnt", &ns) < 0)
 		die("stat /proc/self/ns/mnt: %m (is /proc mounted?)");
-	host_mnt_ns = mnt_ns.st_ino;
-	/* the child waits on this pipe until box has written its uid_map (and cgroup) */
-	int sync_pipe[2];
-	if (pipe2(sync_pipe, O_CLOEXEC) < 0)
-		die("pipe: %m");
-
+	host_mnt_ns = ns.st_ino;
+	if (stat("/proc/self/ns/uts", &ns) < 0)
+		die("stat /proc/self/ns/uts: %m");
+	host_uts_ns = ns.st_ino;
 	setup_signals();
-	unsigned long flags = namespace_flags(&cfg);
-	pid_t pid = clone_child(flags);
+	/* the child waits for a byte on this pipe: it runs nothing before it is in the cgroup
+	 * and, with a user namespace, before box has written its uid_map and gid_map */
+	int go[2];
+	if (pipe2(go, O_CLOEXEC) < 0)
+		die("pipe: %m");
+	pid_t pid = fork_into_cgroup(namespace_flags(&cfg));
 	if (pid < 0)
 		die("clone3(namespaces): %m%s", errno == EPERM || errno == ENOSPC || errno == EUSERS
 			? " (user namespaces disabled? see sysctl user.max_user_namespaces and "
 			  "kernel.unprivileged_userns_clone)" : "");
 	if (pid == 0) {
-		close(sync_pipe[1]);
-		child(&cfg, sync_pipe[0]);
+		char byte;
+		close(go[1]);
+		/* if box dies, even of SIGKILL, we die too: and with PID 1 the whole namespace */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (read(go[0], &byte, 1) != 1)
+			_exit(EXIT_BOX); /* box died before saying go */
+		close(go[0]);
+		child(&cfg);
 	}
 	child_pid = pid;
-	close(sync_pipe[0]);
 	if (cfg.userns)
 		write_id_maps(pid);
 	if (cfg.network == NET_VETH)
 		veth_create(&cfg, pid);
-	/* the child may go on: it reads this byte (or EOF if box died) */
-	if (write(sync_pipe[1], "1", 1) != 1)
-		die("wake the child: %m");
-	close(sync_pipe[1]);
-	return wait_for(pid);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (write(go[1], "g", 1) != 1)
+		die("pipe: %m");
+	close(go[0]);
+	close(go[1]);
+	int status = wait_for(pid);
+	child_pid = 0;
+	if (ended_by && status == 128 + SIGKILL) {
+		say("PID 1 had no handler for signal %d: box ended it", "echo $?  # 128+%d", ended_by);
+		status = 128 + ended_by;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	cgroup_report(t1.tv_sec - t0.tv_sec + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+	if (status == 128 + SIGKILL && cfg.memory > 0 && cgroup_oom_killed()) {
+		char size[32];
+		fprintf(stderr, "box: killed: out of memory (memory limit %s)\n",
+			human(cfg.memory, size, sizeof(size)));
+	}
+	cgroup_remove();
+	return status;
 }
