@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lifecycle.h"
 #include "run.h"
 #include "store.h"
 
@@ -65,7 +66,10 @@ static void run_usage(FILE *f)
 		   "  --tmpfs DST               a tmpfs at DST\n"
 		   "  --read-only               / read-only (volumes and tmpfs stay writable)\n"
 		   "  --cpus N, -m/--memory SIZE, --pids-limit N, --cgroup-parent NAME   cgroup limits\n"
-		   "  --network veth|none|host  (default veth; none when rootless), --subnet CIDR\n"
+		   "  --network bridge|veth|none|host  (default bridge; none when rootless), --subnet CIDR (veth)\n"
+		   "  -d, --detach              run in the background: print the ID; a monitor keeps its logs\n"
+		   "  -p, --publish [IP:]HOSTPORT:CTRPORT[/udp]   publish a port of the bridge network\n"
+		   "  --network-alias NAME      one more name peers reach it by    --stop-signal SIG, --stop-timeout S\n"
 		   "  -i, --interactive         pass stdin on      -t, --tty   a pseudo-terminal\n"
 		   "  --init                    a tiny init as PID 1\n"
 		   "  --cap-add CAP, --cap-drop CAP (ALL too), --privileged\n"
@@ -199,11 +203,17 @@ static const struct {
 	{"network", 0, ARG}, {"net", 0, ARG}, {"subnet", 0, ARG}, {"cap-add", 0, ARG},
 	{"cap-drop", 0, ARG}, {"security-opt", 0, ARG}, {"rootfs", 0, ARG}, {"cgroup-parent", 0, ARG},
 	{"boottime-offset", 0, ARG}, {"monotonic-offset", 0, ARG},
+	/* lifecycle.c */
+	{"detach", 'd', NOARG}, {"publish", 'p', ARG}, {"network-alias", 0, ARG}, {"stop-signal", 0, ARG},
+	{"stop-timeout", 0, ARG},
 };
 #define N_OPTIONS (sizeof(run_options) / sizeof(run_options[0]))
 
 static int option(struct run_config *rc, const char *lng, const char *shown, const char *v, struct md_error *err)
 {
+	int mine = lifecycle_option(rc, lng, shown, v, err); /* -d, -p ... */
+	if (mine)
+		return mine < 0 ? -1 : 0;
 	if (!strcmp(lng, "rm")) rc->rm = 1;
 	else if (!strcmp(lng, "interactive")) rc->interactive = 1;
 	else if (!strcmp(lng, "tty")) rc->tty = 1;
@@ -236,14 +246,14 @@ static int option(struct run_config *rc, const char *lng, const char *shown, con
 	else if (!strcmp(lng, "memory")) return parse_memory(shown, v, &rc->memory, err);
 	else if (!strcmp(lng, "pids-limit")) return parse_long(shown, v, 1, 4194304, &rc->pids, err);
 	else if (!strcmp(lng, "network") || !strcmp(lng, "net")) {
-		if (!strcmp(v, "veth") || !strcmp(v, "bridge") || !strcmp(v, "default")) {
-			if (strcmp(v, "veth"))
-				return md_fail(err, "%s %s: mini-docker has no bridge: use veth (a veth pair, the default), none or host", shown, v);
+		if (!strcmp(v, "bridge") || !strcmp(v, "default"))
+			rc->network = NET_BRIDGE;
+		else if (!strcmp(v, "veth"))
 			rc->network = NET_VETH;
-		} else if (!strcmp(v, "none")) rc->network = NET_NONE;
+		else if (!strcmp(v, "none")) rc->network = NET_NONE;
 		else if (!strcmp(v, "host")) rc->network = NET_HOST;
 		else
-			return md_fail(err, "%s %s: unknown mode: use veth (the default), none (only lo) or host", shown, v);
+			return md_fail(err, "%s %s: unknown mode: use bridge (the default), veth, none (only lo) or host", shown, v);
 	} else if (!strcmp(lng, "subnet")) return net_parse_subnet(v, rc, err);
 	else if (!strcmp(lng, "cap-add") || !strcmp(lng, "cap-drop")) {
 		int add = lng[4] == 'a';
@@ -506,18 +516,23 @@ out:
 	return cfg;
 }
 
-static void forward(int sig);
 static volatile pid_t child_pid;
+static volatile sig_atomic_t pending_sig;
+
+/* Signals sent to mini-docker (kill PID-OF-MINI-DOCKER) are passed on to the container. */
 static void forward(int sig)
 {
-	if (child_pid > 0)
+	if (child_pid > 0) {
 		kill(child_pid, sig);
+		pending_sig = sig;
+	}
 }
 
 static void setup_signals(void)
 {
 	static const int forwarded[] = {SIGTERM, SIGHUP, SIGUSR1, SIGUSR2};
-	struct sigaction sa = {.sa_handler = forward, .sa_flags = SA_RESTART};
+	/* no SA_RESTART: waitpid returns EINTR, so wait_for() can look at what the signal did */
+	struct sigaction sa = {.sa_handler = forward};
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
 		sigaction(forwarded[i], &sa, NULL);
@@ -525,17 +540,52 @@ static void setup_signals(void)
 	signal(SIGQUIT, SIG_IGN);
 }
 
+/* Does PID catch (or block, as --init's sigwaitinfo does) SIG? From /proc/PID/status. */
+static int handles(pid_t pid, int sig)
+{
+	char path[64], line[256];
+	unsigned long long mask = 0, m;
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	FILE *f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if ((sscanf(line, "SigCgt: %llx", &m) == 1 || sscanf(line, "SigBlk: %llx", &m) == 1))
+			mask |= m;
+	if (f)
+		fclose(f);
+	return (mask >> (sig - 1)) & 1;
+}
+
+/*
+ * Wait for the container's init; its exit status becomes ours (128+N when a
+ * signal N killed it). PID 1 of a namespace gets only the signals it has a
+ * handler for: a forwarded SIGTERM to a command that never expected to be
+ * init would be dropped, and mini-docker would hang. Then we do what the
+ * signal's default action would have done outside a PID namespace: end the
+ * container (SIGKILL), and report 128+N for the signal that was sent.
+ */
 static int wait_for(pid_t pid)
 {
-	int status;
+	int status, emulated = 0;
 	narrate("waitpid(%d)", "wait %d", pid, pid);
-	while (waitpid(pid, &status, 0) < 0)
+	while (waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR)
 			return EXIT_ENGINE;
+		int sig = pending_sig;
+		pending_sig = 0;
+		if (sig && !emulated && !handles(pid, sig)) {
+			usleep(100000); /* it may be installing a handler right now */
+			if (!handles(pid, sig)) {
+				narrate("PID 1 has no handler for signal %d: kill(%d, SIGKILL)", "kill -9 %d  # as SIG%s would",
+					sig, pid, pid, sigabbrev_np(sig));
+				emulated = sig;
+				kill(pid, SIGKILL);
+			}
+		}
+	}
 	if (WIFSIGNALED(status)) {
-		narrate("command killed by signal %d (%s)", "echo $?  # 128+%d", WTERMSIG(status),
-			strsignal(WTERMSIG(status)), WTERMSIG(status));
-		return 128 + WTERMSIG(status);
+		int sig = emulated && WTERMSIG(status) == SIGKILL ? emulated : WTERMSIG(status);
+		narrate("command killed by signal %d (%s)", "echo $?  # 128+%d", sig, strsignal(sig), sig);
+		return 128 + sig;
 	}
 	narrate("command exited with status %d", "echo $?  # %d", WEXITSTATUS(status), WEXITSTATUS(status));
 	return WEXITSTATUS(status);
@@ -560,13 +610,13 @@ int cmd_run(const struct md_opts *o, int argc, char **argv)
 	err.msg[0] = 0;
 	rc.o = o;
 	md_verbose = o->verbose;
-	rc.network = geteuid() == 0 ? NET_VETH : NET_NONE;
+	rc.network = geteuid() == 0 ? NET_BRIDGE : NET_NONE;
 	if (parse_args(&rc, argc, argv, &err) < 0)
 		return fail(&err);
 	if (geteuid() != 0)
 		rc.userns = 1; /* rootless: a user namespace where we are root (and nobody else) */
-	if (rc.network == NET_VETH && geteuid() != 0) {
-		fprintf(stderr, "mini-docker: --network veth needs root (a veth end in the host's namespace): rootless "
+	if ((rc.network == NET_VETH || rc.network == NET_BRIDGE) && geteuid() != 0) {
+		fprintf(stderr, "mini-docker: --network veth or bridge needs root (a veth end in the host's namespace): rootless "
 				"containers get --network none\n");
 		return EXIT_ENGINE;
 	}
@@ -600,6 +650,9 @@ int cmd_run(const struct md_opts *o, int argc, char **argv)
 		rc.hostname = shortid;
 	}
 	c.userns = rc.userns;
+	/* the bridge's address, /etc/hosts, -p's sockets; with -d the monitor goes on from here */
+	if (lifecycle_prepare(&c, &rc, &err) < 0)
+		goto out;
 	if (volumes_parse(&rc, &c, json_object_get(json_object_get(config, "config"), "Volumes"), &err) < 0 || rootfs_prepare(&c, &rc, &err) < 0)
 		goto out;
 	if (cgroup_setup(&rc, &err) < 0)
@@ -611,6 +664,7 @@ int cmd_run(const struct md_opts *o, int argc, char **argv)
 	if (pid < 0)
 		goto out;
 	child_pid = pid;
+	lifecycle_started(&c, &rc, pid);
 	if (c.master >= 0)
 		pty_pump(c.master, rc.interactive, pid);
 	status = wait_for(pid);
@@ -635,6 +689,8 @@ out:
 	cgroup_remove();
 	if (status == EXIT_ENGINE && err.msg[0])
 		fail(&err);
+	if (created)
+		lifecycle_end(&c, &rc, status);
 	if (created) {
 		if (rc.rm)
 			container_destroy(&c, &rc);
