@@ -30,6 +30,7 @@
 #include "image.h"
 #include "mini-docker.h"
 #include "registry.h"
+#include "lifecycle.h"
 #include "run.h"
 
 int cmd_pull(const struct md_opts *o, int argc, char **argv);
@@ -47,15 +48,20 @@ struct command {
 static const struct command commands[] = {
 	{"pull", cmd_pull, "pull [--platform OS/ARCH] [REGISTRY/]NAME[:TAG|@DIGEST]   fetch an image from a registry"},
 	{"images", cmd_images, "images [-q]                                   list images in the store"},
-	{"inspect", cmd_inspect, "inspect IMAGE...                              an image's config and layers, as JSON"},
+	{"inspect", cmd_container_inspect, "inspect CONTAINER|IMAGE...                    a container's state, or an image's config and layers, as JSON"},
 	{"rmi", cmd_rmi, "rmi IMAGE...                                  remove images (and what no other image needs)"},
 	{"unpack", cmd_unpack, "unpack IMAGE DIR                              flatten an image into a plain rootfs DIR"},
 	{"load", cmd_load, "load -i PATH                                  import an OCI layout (dir or tar) or a docker save tar"},
 	{"save", cmd_save, "save -o FILE IMAGE...                         write images as an OCI layout tar (docker load reads it)"},
 	{"login", cmd_login, "login [-u USER] [-p PASS | --password-stdin] HOST   check and keep credentials"},
 	{"run", cmd_run, "run [OPTIONS] IMAGE|--rootfs DIR [CMD...]        run a command in a new container (run --help)"},
-	{"rm", cmd_rm, "rm [-f] [-v] CONTAINER...                     remove containers (their writes, cgroup, anonymous volumes with -v)"},
-	{"ps", cmd_ps, "ps [-a]                                       list containers (-a: stopped ones too)"},
+	{"rm", cmd_container_rm, "rm [-f] [-v] CONTAINER...                     remove containers (their writes, cgroup, address, anonymous volumes)"},
+	{"ps", cmd_container_ps, "ps [-a] [-q] [--no-trunc]                     list running containers (-a: every one)"},
+	{"logs", cmd_logs, "logs [-f] [--tail N] [-t] CONTAINER           what a detached container wrote"},
+	{"stop", cmd_stop, "stop [-t SECS] CONTAINER...                   its StopSignal, then SIGKILL after SECS (10)"},
+	{"kill", cmd_kill, "kill [-s SIGNAL] CONTAINER...                 send a signal (default SIGKILL)"},
+	{"wait", cmd_wait, "wait CONTAINER...                             until they end; print their exit codes"},
+	{"exec", cmd_exec, "exec [-i] [-t] [-e K=V] [-w DIR] [-u USER] CONTAINER CMD...   run CMD in a running container"},
 	{NULL, NULL, NULL},
 };
 

@@ -33,6 +33,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lifecycle.h"
 #include "run.h"
 #include "util.h"
 
@@ -339,6 +340,8 @@ pid_t ns_start(struct container *c, struct run_config *rc, struct md_error *err)
 	if (rc->userns && write_id_maps(pid, err) < 0)
 		goto fail;
 	if (rc->network == NET_VETH && net_setup_host(rc, pid, &ni, err) < 0)
+		goto fail;
+	if (rc->network == NET_BRIDGE && bridge_attach(c, rc, pid, err) < 0)
 		goto fail;
 	char num[32], start[32];
 	snprintf(num, sizeof(num), "%d", pid);

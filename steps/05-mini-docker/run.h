@@ -26,7 +26,7 @@
 
 #define MAX_LIST 64
 
-enum network { NET_VETH = 1, NET_NONE, NET_HOST };
+enum network { NET_VETH = 1, NET_NONE, NET_HOST, NET_BRIDGE /* lifecycle.h: bridge.c */ };
 
 /* A mount the container asked for: -v, --tmpfs, an image's anonymous volume. */
 struct volume {

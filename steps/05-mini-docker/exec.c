@@ -1,0 +1,276 @@
+/*
+ * exec.c: `mini-docker exec`, a new process inside a running container.
+ *
+ *     $ docker exec <CONTAINER-ID> <COMANDO>        # the slides
+ *     $ mini-docker exec [-i] [-t] [-e K=V] [-w DIR] [-u USER] CONTAINER CMD...
+ *     $ nsenter -t PID --all setpriv ... CMD        # what it does, by hand
+ *
+ * A container is a process and the namespaces around it, so joining one is
+ * joining those namespaces, as nsenter(1) does, plus the rest of what makes it
+ * that container:
+ *   1. its cgroup: we write our PID into its cgroup.procs (limits apply to us too)
+ *   2. its namespaces: setns(2) on a pidfd of its PID 1 with every flag at once
+ *      (Linux 5.8; one file of /proc/PID/ns at a time before that); a new PID
+ *      namespace holds only the children made after setns, hence the fork
+ *   3. its user, environment and working directory (from the container's own
+ *      /etc/passwd: the mount namespace is joined by then)
+ *   4. its capabilities, no_new_privs and seccomp filter, made again from the
+ *      options run was given (security.c), in the same order as run
+ * The exit status is the command's, as docker exec's.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lifecycle.h"
+#include "util.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+static const struct {
+	int flag;
+	const char *name;
+} all_ns[] = {
+	{CLONE_NEWUSER, "user"}, {CLONE_NEWCGROUP, "cgroup"}, {CLONE_NEWIPC, "ipc"}, {CLONE_NEWUTS, "uts"},
+	{CLONE_NEWNET, "net"},   {CLONE_NEWPID, "pid"},       {CLONE_NEWTIME, "time"}, {CLONE_NEWNS, "mnt"},
+};
+
+/* The namespaces where PID differs from us: joining one's own user namespace is an error. */
+static int ns_flags(pid_t pid)
+{
+	int flags = 0;
+	for (size_t i = 0; i < sizeof(all_ns) / sizeof(all_ns[0]); i++) {
+		char path[64], self[64];
+		struct stat a, b;
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", pid, all_ns[i].name);
+		snprintf(self, sizeof(self), "/proc/self/ns/%s", all_ns[i].name);
+		if (stat(path, &a) == 0 && stat(self, &b) == 0 && a.st_ino != b.st_ino)
+			flags |= all_ns[i].flag;
+	}
+	return flags;
+}
+
+static int join_namespaces(pid_t pid, const char *start, struct md_error *err)
+{
+	int flags = ns_flags(pid);
+	int pidfd = syscall(SYS_pidfd_open, pid, 0);
+	char now[32];
+	/* the pidfd names the process for good; check it is still the container's PID 1 */
+	proc_start_time(pid, now, sizeof(now));
+	if (pidfd >= 0 && strcmp(now, start)) {
+		close(pidfd);
+		return md_fail(err, "the container's process %d is gone", pid);
+	}
+	narrate("setns(pidfd_open(%d), 0x%x)", "nsenter --target %d --all", pid, flags, pid);
+	if (pidfd >= 0 && setns(pidfd, flags) == 0) {
+		close(pidfd);
+		return 0;
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+	/* before Linux 5.8: one namespace file at a time, the user namespace first */
+	int fds[8];
+	for (size_t i = 0; i < 8; i++) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", pid, all_ns[i].name);
+		fds[i] = flags & all_ns[i].flag ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	}
+	int rc = 0;
+	for (size_t i = 0; i < 8; i++) {
+		if (fds[i] < 0)
+			continue;
+		if (!rc && setns(fds[i], all_ns[i].flag) < 0)
+			rc = md_fail_errno(err, "setns(/proc/%d/ns/%s)", pid, all_ns[i].name);
+		close(fds[i]);
+	}
+	return rc;
+}
+
+/* echo $$ > .../cgroup.procs for each of the container's cgroups (v2, or each v1 hierarchy) */
+static int join_cgroups(const char *dirs, struct md_error *err)
+{
+	char *copy = xstrdup(dirs), *save, *d;
+	int rc = 0;
+	for (d = strtok_r(copy, " ", &save); d && !rc; d = strtok_r(NULL, " ", &save)) {
+		char *procs = xasprintf("%s/cgroup.procs", d), pid[32];
+		int fd = open(procs, O_WRONLY | O_CLOEXEC), n = snprintf(pid, sizeof(pid), "%d", getpid());
+		narrate("write(\"%s\", \"%s\")", "echo $$ > %s", procs, pid, procs);
+		if (fd < 0 || write(fd, pid, n) != n)
+			rc = md_fail_errno(err, "join the container's cgroup %s", procs);
+		if (fd >= 0)
+			close(fd);
+		free(procs);
+	}
+	free(copy);
+	return rc;
+}
+
+/* "a b c" -> rc->LIST */
+static void split_into(const char *s, const char **list, int *n)
+{
+	char *copy = xstrdup(s), *save, *w;
+	for (w = strtok_r(copy, " ", &save); w && *n < MAX_LIST; w = strtok_r(NULL, " ", &save))
+		list[(*n)++] = w;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "mini-docker: usage: mini-docker exec [-i] [-t] [-e K=V] [-w DIR] [-u USER] CONTAINER CMD...\n");
+	return EXIT_ENGINE;
+}
+
+int cmd_exec(const struct md_opts *o, int argc, char **argv)
+{
+	static struct run_config rc;
+	struct md_error err;
+	const char *workdir = NULL, *user = NULL;
+	char *extra_env[MAX_LIST];
+	int n_extra = 0, i, interactive = 0, tty = 0;
+	md_verbose = o->verbose;
+	for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--"))
+			break;
+		if (!strcmp(a, "-i") || !strcmp(a, "--interactive"))
+			interactive = 1;
+		else if (!strcmp(a, "-t") || !strcmp(a, "--tty"))
+			tty = 1;
+		else if (!strcmp(a, "-it") || !strcmp(a, "-ti"))
+			interactive = tty = 1;
+		else if ((!strcmp(a, "-e") || !strcmp(a, "--env")) && i + 1 < argc && n_extra < MAX_LIST)
+			extra_env[n_extra++] = argv[++i];
+		else if ((!strcmp(a, "-w") || !strcmp(a, "--workdir")) && i + 1 < argc)
+			workdir = argv[++i];
+		else if ((!strcmp(a, "-u") || !strcmp(a, "--user")) && i + 1 < argc)
+			user = argv[++i];
+		else
+			return usage();
+	}
+	if (i < argc && !strcmp(argv[i], "--"))
+		i++;
+	if (argc - i < 2)
+		return usage();
+	char id[65];
+	json_t *j;
+	pid_t pid;
+	if (state_find(o, argv[i], id, &err) < 0 || !(j = state_load(o, id))) {
+		fprintf(stderr, "mini-docker: %s\n", err.msg);
+		return EXIT_ENGINE;
+	}
+	if (strcmp(state_status(j, &pid), "running")) {
+		fprintf(stderr, "mini-docker: container %s is not running (%s): exec needs a running container\n", argv[i],
+			state_status(j, NULL));
+		json_decref(j);
+		return EXIT_ENGINE;
+	}
+	if (workdir && workdir[0] != '/') {
+		json_decref(j);
+		return fprintf(stderr, "mini-docker: exec -w %s: give an absolute path\n", workdir), EXIT_ENGINE;
+	}
+	char **cmd = argv + i + 1;
+
+	/* what run was told: the same capabilities, seccomp filter, user */
+	rc.o = o;
+	split_into(state_str(j, "cap_add"), rc.cap_add, &rc.n_cap_add);
+	split_into(state_str(j, "cap_drop"), rc.cap_drop, &rc.n_cap_drop);
+	rc.privileged = !strcmp(state_str(j, "privileged"), "1");
+	rc.no_seccomp = !strcmp(state_str(j, "no_seccomp"), "1");
+	rc.userns = !strcmp(state_str(j, "userns"), "1");
+	rc.user = user ? user : *state_str(j, "user") ? xstrdup(state_str(j, "user")) : NULL;
+	const char *cwd = workdir ? workdir : *state_str(j, "workdir") ? xstrdup(state_str(j, "workdir")) : "/";
+	const char *hostname = xstrdup(state_str(j, "hostname"));
+	char *env_text = xstrdup(state_str(j, "env")), *start = xstrdup(state_str(j, "pid_start"));
+	char *cgroups = xstrdup(state_str(j, "cgroups"));
+	json_decref(j);
+	if (caps_parse(&rc, &err) < 0)
+		goto fail;
+
+	if (*cgroups && join_cgroups(cgroups, &err) < 0)
+		goto fail;
+	if (join_namespaces(pid, start, &err) < 0)
+		goto fail;
+	/* -t: a pty of the container's own devpts (we are in its mount namespace now) */
+	int master = -1, slave = -1;
+	if (tty) {
+		int unlock = 0;
+		master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (master < 0 || ioctl(master, TIOCSPTLCK, &unlock) < 0 ||
+		    (slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
+			md_fail_errno(&err, "a pty in the container (/dev/pts/ptmx)");
+			goto fail;
+		}
+	}
+	fflush(stdout);
+	fflush(stderr);
+	narrate("fork()", "# the child is born in the container's PID namespace");
+	pid_t child = fork();
+	if (child < 0) {
+		md_fail_errno(&err, "fork");
+		goto fail;
+	}
+	if (child == 0) {
+		uid_t uid = 0;
+		gid_t gid = 0, groups[64];
+		int n_groups = 0;
+		char *home = NULL;
+		if (master >= 0)
+			close(master);
+		user_resolve(&rc, &uid, &gid, groups, &n_groups, &home);
+		narrate("chdir(\"%s\")", "cd %s", cwd, cwd);
+		if (chdir(cwd) < 0)
+			child_die("exec -w %s: %m", cwd);
+		clearenv();
+		for (char *line = strtok(env_text, "\n"); line; line = strtok(NULL, "\n"))
+			putenv(line);
+		for (int k = 0; k < n_extra; k++)
+			if (strchr(extra_env[k], '='))
+				putenv(extra_env[k]);
+			else if (getenv(extra_env[k]) == NULL)
+				continue;
+		if (!getenv("HOME"))
+			setenv("HOME", home ? home : "/", 1);
+		if (!getenv("HOSTNAME"))
+			setenv("HOSTNAME", hostname, 1);
+		if (tty && !getenv("TERM"))
+			setenv("TERM", "xterm", 1);
+		if (slave >= 0)
+			pty_child_attach(slave);
+		else if (!interactive) { /* no -i: the command reads nothing */
+			int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+			if (null >= 0)
+				dup2(null, 0);
+		}
+		security_apply(&rc, uid, gid, groups, n_groups);
+		seccomp_apply(&rc);
+		narrate("execvp(\"%s\", ...)", "exec %s", cmd[0], cmd[0]);
+		execvp(cmd[0], cmd);
+		int e = errno;
+		fprintf(stderr, "mini-docker: exec \"%s\": %s\n", cmd[0], strerror(e));
+		_exit(e == ENOENT || e == ENOTDIR ? 127 : 126);
+	}
+	if (slave >= 0)
+		close(slave);
+	if (master >= 0)
+		pty_pump(master, interactive, child);
+	int status;
+	while (waitpid(child, &status, 0) < 0)
+		if (errno != EINTR)
+			return EXIT_ENGINE;
+	pty_restore();
+	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+fail:
+	fprintf(stderr, "mini-docker: exec %s: %s\n", argv[i], err.msg);
+	return EXIT_ENGINE;
+}

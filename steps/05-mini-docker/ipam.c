@@ -1,0 +1,301 @@
+/*
+ * ipam.c: addresses on the bridge, and the /etc/hosts that names the peers.
+ *
+ *     RUNROOT/bridge/lock     flock(2): one engine at a time changes the leases
+ *     RUNROOT/bridge/leases   one line per container on the bridge:
+ *                             IPV4 IPV6 ID HOSTNAME NAME [ALIAS...]
+ *
+ * There is no daemon holding the pool in memory (docker's IPAM lives in
+ * dockerd): every `run` takes the lock, drops the leases of containers that
+ * are gone (removed, exited, or whose engine was killed), takes the lowest
+ * free address, and writes the file back. The lock makes ten concurrent runs
+ * get ten different addresses; the file makes the pool survive the engine.
+ *
+ * Containers reach each other by name through their /etc/hosts (docker uses
+ * an embedded DNS server for that): each container gets
+ * ROOT/containers/ID/hosts bind-mounted at /etc/hosts, and each change of the
+ * leases rewrites all of them in place (a bind mount holds the inode: a
+ * rename would leave the container with the old file).
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lifecycle.h"
+#include "util.h"
+
+#define MAX_LEASES 4096
+
+struct entry {
+	struct in_addr ip;
+	struct in6_addr ip6;
+	char id[65], hostname[128], names[512]; /* NAME and the aliases, space separated */
+};
+
+struct table {
+	struct entry *e;
+	int n;
+};
+
+static char *bridge_dir(const struct md_opts *o, struct md_error *err)
+{
+	char *run = state_runroot(o, err);
+	if (!run)
+		return NULL;
+	char *dir = xasprintf("%s/bridge", run);
+	free(run);
+	if (mkdir_p(dir, 0700, err) < 0) {
+		free(dir);
+		return NULL;
+	}
+	return dir;
+}
+
+static void table_load(const char *path, struct table *t)
+{
+	FILE *f = fopen(path, "re");
+	char line[1024];
+	t->e = xcalloc(MAX_LEASES, sizeof(*t->e));
+	t->n = 0;
+	while (f && t->n < MAX_LEASES && fgets(line, sizeof(line), f)) {
+		struct entry *e = &t->e[t->n];
+		char ip[64], ip6[64];
+		int used = 0;
+		if (sscanf(line, "%63s %63s %64s %127s %n", ip, ip6, e->id, e->hostname, &used) < 4 ||
+		    inet_pton(AF_INET, ip, &e->ip) != 1 || inet_pton(AF_INET6, ip6, &e->ip6) != 1)
+			continue;
+		snprintf(e->names, sizeof(e->names), "%s", line + used);
+		e->names[strcspn(e->names, "\n")] = 0;
+		t->n++;
+	}
+	if (f)
+		fclose(f);
+}
+
+static int table_save(const char *path, const struct table *t, struct md_error *err)
+{
+	size_t cap = (size_t)t->n * 900 + 1, len = 0;
+	char *buf = xcalloc(1, cap);
+	for (int i = 0; i < t->n; i++) {
+		char ip[INET_ADDRSTRLEN], ip6[INET6_ADDRSTRLEN];
+		inet_ntop(AF_INET, &t->e[i].ip, ip, sizeof(ip));
+		inet_ntop(AF_INET6, &t->e[i].ip6, ip6, sizeof(ip6));
+		len += snprintf(buf + len, cap - len, "%s %s %s %s %s\n", ip, ip6, t->e[i].id, t->e[i].hostname,
+				t->e[i].names);
+	}
+	int rc = write_file_atomic(path, buf, len, err);
+	free(buf);
+	return rc;
+}
+
+/* A lease is stale when its container is gone, has ended, or lost its engine. */
+static int stale(const struct md_opts *o, const char *id)
+{
+	json_t *j = state_load(o, id);
+	if (!j)
+		return 1;
+	const char *s = state_status(j, NULL);
+	int gone = !strcmp(s, "exited") || !strcmp(s, "dead");
+	json_decref(j);
+	return gone;
+}
+
+static void prune(const struct md_opts *o, struct table *t)
+{
+	int k = 0;
+	for (int i = 0; i < t->n; i++)
+		if (!stale(o, t->e[i].id))
+			t->e[k++] = t->e[i];
+	t->n = k;
+}
+
+/* The N-th address of the bridge's subnets: .1 / ::1 is the bridge itself */
+static void nth(unsigned n, struct in_addr *ip, struct in6_addr *ip6)
+{
+	struct in_addr base;
+	inet_pton(AF_INET, BRIDGE_SUBNET, &base);
+	ip->s_addr = htonl(ntohl(base.s_addr) + n);
+	inet_pton(AF_INET6, BRIDGE_SUBNET6, ip6);
+	uint32_t low = htonl(n);
+	memcpy(&ip6->s6_addr[12], &low, 4);
+}
+
+static void hosts_write(const struct md_opts *o, const struct table *t, const struct entry *self)
+{
+	char *path = xasprintf("%s/containers/%s/hosts", o->root, self->id);
+	size_t cap = (size_t)(t->n + 4) * 700, len = 0;
+	char *buf = xcalloc(1, cap);
+	char ip[INET6_ADDRSTRLEN];
+	len += snprintf(buf + len, cap - len, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+	inet_ntop(AF_INET, &self->ip, ip, sizeof(ip));
+	len += snprintf(buf + len, cap - len, "%s\t%s %s\n", ip, self->hostname, self->names);
+	inet_ntop(AF_INET6, &self->ip6, ip, sizeof(ip));
+	len += snprintf(buf + len, cap - len, "%s\t%s %s\n", ip, self->hostname, self->names);
+	for (int i = 0; i < t->n; i++) {
+		if (!strcmp(t->e[i].id, self->id))
+			continue;
+		inet_ntop(AF_INET, &t->e[i].ip, ip, sizeof(ip));
+		len += snprintf(buf + len, cap - len, "%s\t%s %s\n", ip, t->e[i].names, t->e[i].hostname);
+	}
+	/* in place: the container's bind mount holds this inode */
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd >= 0) {
+		if (pwrite(fd, buf, len, 0) == (ssize_t)len)
+			(void)!ftruncate(fd, len);
+		close(fd);
+	}
+	free(buf);
+	free(path);
+}
+
+static void hosts_all(const struct md_opts *o, const struct table *t)
+{
+	for (int i = 0; i < t->n; i++)
+		hosts_write(o, t, &t->e[i]);
+}
+
+int ipam_allocate(const struct md_opts *o, const char *id, const char *hostname, const char *name,
+		  const char *aliases, struct lease *l, struct md_error *err)
+{
+	char *dir = bridge_dir(o, err);
+	if (!dir)
+		return md_context(err, "the bridge's leases");
+	char *lockp = xasprintf("%s/lock", dir), *path = xasprintf("%s/leases", dir);
+	struct table t = {0};
+	int rc = -1;
+	narrate("flock(%s)", "flock %s  # one engine at a time takes an address", lockp, lockp);
+	int lock = lock_file(lockp, err);
+	if (lock < 0)
+		goto out;
+	table_load(path, &t);
+	prune(o, &t);
+	if (t.n >= MAX_LEASES) {
+		md_fail(err, "the bridge %s has no free address left (%d containers on it)", BRIDGE_NAME, t.n);
+		goto out;
+	}
+	/* the lowest free address from .2 on (.0 is the network, .1 the bridge, the last is broadcast) */
+	unsigned n;
+	for (n = 2; n < (1u << (32 - BRIDGE_PREFIX)) - 1; n++) {
+		struct in_addr ip;
+		struct in6_addr ip6;
+		int taken = 0;
+		nth(n, &ip, &ip6);
+		for (int i = 0; i < t.n && !taken; i++)
+			taken = t.e[i].ip.s_addr == ip.s_addr;
+		if (!taken)
+			break;
+	}
+	struct entry *e = &t.e[t.n++];
+	nth(n, &e->ip, &e->ip6);
+	snprintf(e->id, sizeof(e->id), "%s", id);
+	snprintf(e->hostname, sizeof(e->hostname), "%s", hostname);
+	snprintf(e->names, sizeof(e->names), "%s%s%s", name, aliases && *aliases ? " " : "", aliases ? aliases : "");
+	l->ip = e->ip;
+	l->ip6 = e->ip6;
+	char text[INET_ADDRSTRLEN];
+	narrate("lease %s for %.12s", "echo '%s %.12s' >> %s", inet_ntop(AF_INET, &e->ip, text, sizeof(text)), id, text,
+		id, path);
+	if (table_save(path, &t, err) < 0)
+		goto out;
+	hosts_all(o, &t);
+	/* the bridge too, under the same lock: concurrent runs must not race to create it */
+	rc = bridge_ensure(err);
+out:
+	if (lock >= 0)
+		close(lock);
+	free(t.e);
+	free(lockp);
+	free(path);
+	free(dir);
+	return rc;
+}
+
+void ipam_release(const struct md_opts *o, const char *id)
+{
+	struct md_error err;
+	char *dir = bridge_dir(o, &err);
+	if (!dir)
+		return;
+	char *lockp = xasprintf("%s/lock", dir), *path = xasprintf("%s/leases", dir);
+	struct table t = {0};
+	int lock = lock_file(lockp, &err);
+	if (lock >= 0) {
+		table_load(path, &t);
+		int k = 0;
+		for (int i = 0; i < t.n; i++)
+			if (strcmp(t.e[i].id, id))
+				t.e[k++] = t.e[i];
+		if (k != t.n)
+			narrate("release the lease of %.12s", "sed -i '/%.12s/d' %s", id, id, path);
+		t.n = k;
+		prune(o, &t);
+		table_save(path, &t, &err);
+		hosts_all(o, &t);
+		if (t.n == 0) { /* the last one out takes the bridge (and its NAT rule) away */
+			bridge_remove();
+			unlink(path);
+		}
+		close(lock);
+	}
+	free(t.e);
+	free(lockp);
+	free(path);
+	free(dir);
+}
+
+void ipam_write_hosts(const struct md_opts *o)
+{
+	struct md_error err;
+	char *dir = bridge_dir(o, &err);
+	if (!dir)
+		return;
+	char *lockp = xasprintf("%s/lock", dir), *path = xasprintf("%s/leases", dir);
+	struct table t = {0};
+	int lock = lock_file(lockp, &err);
+	if (lock >= 0) {
+		table_load(path, &t);
+		hosts_all(o, &t);
+		close(lock);
+	}
+	free(t.e);
+	free(lockp);
+	free(path);
+	free(dir);
+}
+
+/*
+ * The host's /etc/resolv.conf, as docker copies it, without nameservers on
+ * 127.0.0.0/8 or ::1 (a resolver listening on the host's loopback, such as
+ * systemd-resolved's 127.0.0.53, is not reachable from another namespace).
+ */
+int resolv_conf_write(const char *path, struct md_error *err)
+{
+	char *buf = NULL, *line, *save;
+	size_t len = 0;
+	struct md_error ignored;
+	if (read_file("/etc/resolv.conf", 1 << 16, &buf, &len, &ignored) < 0)
+		buf = xstrdup("");
+	size_t cap = len + 64, out = 0;
+	char *text = xcalloc(1, cap);
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char ns[64];
+		if (sscanf(line, " nameserver %63s", ns) == 1 && (!strncmp(ns, "127.", 4) || !strcmp(ns, "::1")))
+			continue;
+		out += snprintf(text + out, cap - out, "%s\n", line);
+	}
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	int rc = 0;
+	if (fd < 0 || write(fd, text, out) != (ssize_t)out)
+		rc = md_fail_errno(err, "write %s", path);
+	if (fd >= 0)
+		close(fd);
+	free(text);
+	free(buf);
+	return rc;
+}

@@ -1,0 +1,348 @@
+/*
+ * monitor.c: run -d, and the per-container monitor (what conmon does for podman).
+ *
+ *     $ docker run -d nginx              # prints the ID, the container keeps running
+ *     $ mini-docker run -d --name web -p 8080:80 IMAGE
+ *
+ * Docker's CLI asks dockerd to keep the container; if dockerd does not answer
+ * (the slides: "e se non risponde?") nothing works, and if it dies its
+ * containers are in trouble. mini-docker has no daemon: `run -d` forks a small
+ * monitor for this container only, which
+ *
+ *   - double-forks and calls setsid(2): it is nobody's child and has no
+ *     terminal, so it outlives the shell and the command that started it;
+ *   - is the container's parent: it clones it (ns.c), waits for it, and records
+ *     its exit status in state.json; with --rm it removes the container;
+ *   - holds the container's stdout and stderr (two pipes) and writes every line
+ *     to ROOT/containers/ID/container.log with a timestamp, as JSON lines in
+ *     the format of docker's json-file driver:
+ *         {"log":"hello\n","stream":"stdout","time":"2026-11-29T05:20:01.123456789Z"}
+ *   - runs the published ports' proxy (ports.c).
+ *
+ * The starter waits only until the container has started: it prints the
+ * engine's messages (and errors) that the monitor passes back over a socket,
+ * then the ID, and exits. If the monitor is killed, the container dies too
+ * (PR_SET_PDEATHSIG in ns.c): `ps` shows it "dead" and `rm` cleans up.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lifecycle.h"
+#include "util.h"
+
+static int detach;        /* -d */
+static int is_monitor;    /* this process is a container's monitor */
+static int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
+static int starter = -1;  /* a socket to the starter, until the container has started */
+static int exec_pipe[2] = {-1, -1}; /* the container holds the write end until its execve */
+static int started;
+static int log_fd = -1;
+static int tty_fd = -1;
+static pthread_t log_thread;
+static int log_running;
+
+int monitor_active(void)
+{
+	return is_monitor;
+}
+
+int monitor_detach_requested(void);
+int monitor_detach_requested(void)
+{
+	return detach;
+}
+
+void monitor_set_detach(void);
+void monitor_set_detach(void)
+{
+	detach = 1;
+}
+
+/* ---- the starter ---- */
+
+static ssize_t starter_write(void *cookie, const char *buf, size_t len)
+{
+	(void)cookie;
+	if (starter >= 0)
+		(void)!send(starter, buf, len, MSG_NOSIGNAL);
+	return len;
+}
+
+static void starter_wait(int sock, const char *id)
+{
+	char buf[4096];
+	ssize_t n;
+	int status = EXIT_ENGINE;
+	/* text until a NUL, then the status as one more line: "0" means started */
+	char line[32];
+	size_t ll = 0;
+	int text = 1;
+	int done = 0;
+	while (!done && ((n = read(sock, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))) {
+		for (ssize_t i = 0; i < n && !done; i++) {
+			if (text && buf[i] == 0) {
+				text = 0;
+				continue;
+			}
+			if (text)
+				fputc(buf[i], stderr);
+			else if (buf[i] == '\n')
+				done = 1;
+			else if (ll < sizeof(line) - 1)
+				line[ll++] = buf[i];
+		}
+	}
+	line[ll] = 0;
+	if (!text && ll)
+		status = atoi(line);
+	fflush(stderr);
+	if (status == 0)
+		printf("%s\n", id);
+	fflush(stdout);
+	_exit(status);
+}
+
+static int big_pipe(int p[2])
+{
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	/* the engine's own messages wait here until the container starts: room for -v's narration */
+	fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
+	return 0;
+}
+
+int monitor_fork(struct container *c, struct run_config *rc, struct md_error *err)
+{
+	int sv[2];
+	(void)rc;
+	if (big_pipe(out_pipe) < 0 || big_pipe(err_pipe) < 0)
+		return md_fail_errno(err, "pipe");
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return md_fail_errno(err, "socketpair");
+	narrate("fork(), setsid(), fork()", "setsid --fork mini-docker-monitor %.12s &  # outlives this shell", c->id);
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid < 0)
+		return md_fail_errno(err, "fork the monitor");
+	if (pid > 0) { /* the starter */
+		close(sv[1]);
+		close(out_pipe[0]), close(out_pipe[1]), close(err_pipe[0]), close(err_pipe[1]);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		starter_wait(sv[0], c->id);
+	}
+	/* the middle process: a new session, then it leaves: the monitor is re-parented */
+	close(sv[0]);
+	setsid();
+	pid = fork();
+	if (pid < 0)
+		_exit(EXIT_ENGINE);
+	if (pid > 0)
+		_exit(0);
+
+	/*
+	 * The monitor: file descriptors 1 and 2 are the container's (the log
+	 * thread reads the other ends), but the engine's own messages (-v's
+	 * narration, errors, the container's errors before its execve) go to
+	 * the starter: stdio's stderr is a stream of its own, over the socket.
+	 */
+	is_monitor = 1;
+	starter = sv[1];
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0 || dup2(null, 0) < 0 || dup2(out_pipe[1], 1) < 0 || dup2(err_pipe[1], 2) < 0)
+		return md_fail_errno(err, "the monitor's stdio");
+	close(null);
+	close(out_pipe[1]);
+	close(err_pipe[1]);
+	out_pipe[1] = err_pipe[1] = -1;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	FILE *to_starter = fopencookie(NULL, "w", (cookie_io_functions_t){.write = starter_write});
+	if (to_starter) {
+		setvbuf(to_starter, NULL, _IONBF, 0);
+		stderr = to_starter;
+	}
+	if (pipe2(exec_pipe, O_CLOEXEC) < 0)
+		return md_fail_errno(err, "pipe");
+	return 0;
+}
+
+static void starter_send(const void *buf, size_t len)
+{
+	if (starter >= 0)
+		(void)!send(starter, buf, len, MSG_NOSIGNAL); /* no SIGPIPE if the starter is gone */
+}
+
+static void starter_done(int status)
+{
+	char line[32];
+	int n = snprintf(line, sizeof(line), "%c%d\n", 0, status);
+	fflush(stderr);
+	starter_send(line, n);
+	if (starter >= 0)
+		close(starter);
+	starter = -1;
+	/* the engine's later messages have nobody to read them */
+	FILE *null = fopen("/dev/null", "we");
+	if (null)
+		stderr = null;
+}
+
+/* After the container's execve, it cannot say anything more about its start. */
+static int wait_exec(pid_t pid)
+{
+	struct pollfd pf = {.fd = exec_pipe[0], .events = POLLIN};
+	siginfo_t si = {0};
+	close(exec_pipe[1]);
+	exec_pipe[1] = -1;
+	/* EOF: execve closed its end, or it exited; bounded (with --init, PID 1 never calls execve) */
+	while (poll(&pf, 1, 2000) < 0 && errno == EINTR)
+		;
+	close(exec_pipe[0]);
+	exec_pipe[0] = -1;
+	/* gone already with docker's "could not start" codes: report it (WNOWAIT: run.c reaps it) */
+	if (waitid(P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid && si.si_code == CLD_EXITED &&
+	    si.si_status >= 125 && si.si_status <= 127)
+		return si.si_status;
+	return 0;
+}
+
+/* ---- the log ---- */
+
+struct stream {
+	int fd;
+	const char *name;
+	char buf[16384];
+	size_t len;
+};
+
+static void log_line(const char *stream, const char *text, size_t len)
+{
+	char now[40];
+	time_now(now, sizeof(now));
+	json_t *j = json_pack("{s:s%,s:s,s:s}", "log", text, len, "stream", stream, "time", now);
+	char *line = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	if (line && log_fd >= 0) {
+		size_t ll = strlen(line);
+		line[ll] = '\n'; /* json_dumps's NUL becomes the line's end */
+		(void)!write(log_fd, line, ll + 1);
+		line[ll] = 0;
+	}
+	free(line);
+	json_decref(j);
+}
+
+/* Whole lines become entries; a line longer than the buffer is cut, as docker cuts at 16 KiB. */
+static void stream_flush(struct stream *s, int all)
+{
+	size_t start = 0;
+	for (size_t i = 0; i < s->len; i++)
+		if (s->buf[i] == '\n') {
+			log_line(s->name, s->buf + start, i + 1 - start);
+			start = i + 1;
+		}
+	if (start < s->len && (all || (start == 0 && s->len == sizeof(s->buf)))) {
+		log_line(s->name, s->buf + start, s->len - start);
+		start = s->len;
+	}
+	memmove(s->buf, s->buf + start, s->len - start);
+	s->len -= start;
+}
+
+static void *log_loop(void *arg)
+{
+	(void)arg;
+	struct stream st[2] = {{.fd = tty_fd >= 0 ? tty_fd : out_pipe[0], .name = "stdout"},
+			       {.fd = tty_fd >= 0 ? -1 : err_pipe[0], .name = "stderr"}};
+	for (;;) {
+		struct pollfd pf[2] = {{.fd = st[0].fd, .events = POLLIN}, {.fd = st[1].fd, .events = POLLIN}};
+		if (st[0].fd < 0 && st[1].fd < 0)
+			break;
+		if (poll(pf, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (int k = 0; k < 2; k++) {
+			if (!pf[k].revents)
+				continue;
+			struct stream *s = &st[k];
+			ssize_t n = read(s->fd, s->buf + s->len, sizeof(s->buf) - s->len);
+			if (n <= 0) { /* EOF: every process holding this end is gone (EIO: a pty's) */
+				if (n < 0 && errno == EINTR)
+					continue;
+				stream_flush(s, 1);
+				s->fd = -1;
+				continue;
+			}
+			s->len += n;
+			stream_flush(s, 0);
+		}
+	}
+	return NULL;
+}
+
+/* ---- run's hooks ---- */
+
+void monitor_started(struct container *c, struct run_config *rc, pid_t pid)
+{
+	struct md_error err;
+	char now[40], mpid[32], mstart[32];
+	if (!is_monitor)
+		return;
+	char *log = xasprintf("%s/container.log", c->dir);
+	log_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	time_now(now, sizeof(now));
+	snprintf(mpid, sizeof(mpid), "%d", getpid());
+	proc_start_time(getpid(), mstart, sizeof(mstart));
+	if (state_set(c->o, c->id, &err, "monitor_pid", mpid, "monitor_start", mstart, "log_path", log, NULL) < 0)
+		fprintf(stderr, "mini-docker: %s\n", err.msg);
+	free(log);
+	(void)now;
+	if (rc->tty) { /* -dt: the log thread reads the pty, not run's pty_pump */
+		tty_fd = c->master;
+		c->master = -1;
+	}
+	/* from here on fds 1 and 2 are only the container's: EOF on the pipes means it is gone */
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	dup2(null, 1);
+	dup2(null, 2);
+	close(null);
+	started = 1;
+	starter_done(wait_exec(pid));
+	if (pthread_create(&log_thread, NULL, log_loop, NULL) == 0)
+		log_running = 1;
+}
+
+void monitor_end(int status)
+{
+	if (!is_monitor)
+		return;
+	if (!started) { /* the container never ran: the starter has shown why; it exits with the status */
+		starter_done(status ? status : EXIT_ENGINE);
+		return;
+	}
+	if (log_running) {
+		/* the container is gone, and the PID namespace with it: EOF comes; still, bound the wait */
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 5;
+		if (pthread_timedjoin_np(log_thread, NULL, &until) != 0)
+			pthread_cancel(log_thread);
+		log_running = 0;
+	}
+	if (log_fd >= 0)
+		close(log_fd);
+	log_fd = -1;
+}
