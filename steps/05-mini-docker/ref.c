@@ -44,6 +44,37 @@ static int tag_valid(const char *s)
 	return 1;
 }
 
+/* a registry is a host name ([a-zA-Z0-9-] components joined by '.') or [IPv6], then an optional :port */
+static int registry_valid(const char *s)
+{
+	const char *p = s;
+	if (*p == '[') {
+		for (p++; isxdigit((unsigned char)*p) || *p == ':' || (*p == '.' && isdigit((unsigned char)p[-1])); p++)
+			;
+		if (*p++ != ']' || p == s + 2)
+			return 0;
+	} else {
+		for (;;) {
+			const char *c = p;
+			while (isalnum((unsigned char)*p) || *p == '-')
+				p++;
+			if (p == c || *c == '-' || p[-1] == '-')
+				return 0;
+			if (*p != '.')
+				break;
+			p++;
+		}
+	}
+	if (*p == ':') {
+		const char *d = ++p;
+		while (isdigit((unsigned char)*p))
+			p++;
+		if (p == d || p - d > 5)
+			return 0;
+	}
+	return *p == 0;
+}
+
 int ref_parse(const char *s, struct image_ref *r, struct md_error *err)
 {
 	char buf[600], *at, *slash, *colon, *name;
@@ -84,9 +115,13 @@ int ref_parse(const char *s, struct image_ref *r, struct md_error *err)
 	}
 	if (!strcmp(r->registry, "index.docker.io"))
 		strcpy(r->registry, "docker.io");
-	if (strlen(name) + 9 >= sizeof(r->repo))
+	if (!registry_valid(r->registry))
+		return md_fail(err, "invalid reference '%s': bad registry '%s' (a host name or [address], then an optional :port)",
+			       s, r->registry);
+	int official = !strcmp(r->registry, "docker.io") && !strchr(name, '/');
+	if (strlen(name) + (official ? 8 : 0) >= sizeof(r->repo))
 		return md_fail(err, "invalid reference '%s': name too long", s);
-	if (!strcmp(r->registry, "docker.io") && !strchr(name, '/'))
+	if (official)
 		snprintf(r->repo, sizeof(r->repo), "library/%s", name); /* official images */
 	else
 		strcpy(r->repo, name);
