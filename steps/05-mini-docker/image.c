@@ -46,6 +46,11 @@ json_t *image_parse_manifest(const char *body, size_t len, const char *ctype, in
 		md_fail(err, "the manifest is not a JSON object (%s)", je.text);
 		return NULL;
 	}
+	if (json_object_get(m, "mediaType") && !json_is_string(json_object_get(m, "mediaType"))) {
+		md_fail(err, "the manifest's mediaType is not a string: refusing it");
+		json_decref(m);
+		return NULL;
+	}
 	const char *mt = json_string_value(json_object_get(m, "mediaType"));
 	if (!mt || !*mt)
 		mt = ctype;
