@@ -26,5 +26,7 @@ struct unpack_opts {
  * DIFFID receives the sha256 of the uncompressed tar (checked against the config).
  */
 int unpack_blob(const char *blob, int rootfd, const struct unpack_opts *o, char diffid[DIGEST_LEN], struct md_error *err);
+/* clean_path + open_dir_create for one entry name (for fuzz/): an fd, or -1 (WHY set when the name is refused) */
+int unpack_resolve_dir(int rootfd, const char *name, const char **why);
 
 #endif
