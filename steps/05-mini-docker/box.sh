@@ -68,6 +68,8 @@ case " ${flags[*]} " in
 *" --network "* | *" --network="*) ;;
 *) [ "$(id -u)" = 0 ] && flags+=(--network veth) ;;
 esac
+# box's default network is step 04's veth pair (mini-docker run's is the bridge mini0)
+case " ${flags[*]} " in *" --network"*) ;; *) [ "$(id -u)" = 0 ] && flags+=(--network veth) ;; esac
 args=("${global[@]}" run --rm -i --cgroup-parent box "${flags[@]}" --rootfs "$rootfs" -- "$@")
 if [ "$(id -u)" = 0 ]; then
 	exec "$md" "${args[@]}"
