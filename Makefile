@@ -131,3 +131,8 @@ bench: all
 
 bench-smoke: all
 	bench/run --smoke
+
+# --- fuzzing: libFuzzer harnesses for step 05's parsers (fuzz/Makefile), FUZZ_SECONDS each
+.PHONY: fuzz
+fuzz:
+	$(MAKE) -C fuzz run FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60)
