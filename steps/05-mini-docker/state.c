@@ -202,6 +202,8 @@ const char *state_status(json_t *j, pid_t *pid)
 		*pid = p;
 	if (p)
 		return "running";
+	if (!strcmp(s, "running") && state_alive(j, "monitor_pid", "monitor_start"))
+		return "exited"; /* its monitor is writing down how it ended */
 	if (!strcmp(s, "running"))
 		return "dead"; /* it should run, but nobody is there: its engine or monitor was killed */
 	if (!strcmp(s, "created") && state_alive(j, "monitor_pid", "monitor_start"))
