@@ -86,6 +86,10 @@ int caps_parse(const struct run_config *rc, struct md_error *err)
 	if (rc->privileged)
 		for (int k = 0; k < last && k < NCAPS; k++)
 			caps[k] = 1;
+	/* nobody can give what it does not have: our own bounding set caps theirs */
+	for (int k = 0; k < NCAPS; k++)
+		if (caps[k] && (k >= last || cap_get_bound(k) != 1))
+			caps[k] = 0;
 	return 0;
 }
 
