@@ -163,6 +163,9 @@ static la_ssize_t read_raw(struct archive *a, void *p, const void **buf)
 			archive_set_error(a, EFBIG, "decompresses to more than the cap");
 			return -1;
 		}
+	} else if (n < 0) { /* a broken gzip: say why on the tar, whose error the caller prints */
+		const char *why = archive_error_string(u->outer);
+		archive_set_error(a, archive_errno(u->outer), "%s", why ? why : "the compressed stream is broken");
 	}
 	*buf = u->buf;
 	return n;
@@ -172,7 +175,9 @@ static la_ssize_t read_raw(struct archive *a, void *p, const void **buf)
 
 static int refuse(struct unpacker *u, struct md_error *err, const char *path, const char *why)
 {
-	return md_fail(err, "%s: entry '%s': %s: refusing the layer", u->o->label, path, why);
+	/* a name can be 300 KB long: shorten it, so the reason still fits in the message */
+	return md_fail(err, "%s: entry '%.200s%s': %s: refusing the layer", u->o->label, path, strlen(path) > 200 ? "..." : "",
+		       why);
 }
 
 static void remember(struct unpacker *u, const char *path)
