@@ -63,6 +63,7 @@ struct http {
 	long status;
 	char ctype[128];
 	char *www_auth;
+	int www_auth_long; /* a challenge longer than we read: refused, not cut */
 	char errbody[2048];
 	size_t errlen;
 	int too_big;
@@ -98,6 +99,7 @@ static size_t on_header(char *buf, size_t size, size_t n, void *p)
 	if (!strncasecmp(line, "HTTP/", 5)) { /* a new response (after a 100 or a redirect) */
 		free(h->www_auth);
 		h->www_auth = NULL;
+		h->www_auth_long = 0;
 		h->ctype[0] = 0;
 	} else if (!strncasecmp(line, "Content-Type:", 13)) {
 		const char *v = line + 13;
@@ -106,6 +108,8 @@ static size_t on_header(char *buf, size_t size, size_t n, void *p)
 		snprintf(h->ctype, sizeof(h->ctype), "%.*s", (int)strcspn(v, "; "), v);
 	} else if (!strncasecmp(line, "WWW-Authenticate:", 17)) {
 		char *old = h->www_auth;
+		if (len >= sizeof(line) - 1 || (old && strlen(old) > 16384))
+			h->www_auth_long = 1;
 		h->www_auth = old ? xasprintf("%s, %s", old, line + 17) : xstrdup(line + 17);
 		free(old);
 	}
@@ -463,6 +467,9 @@ static int get_authed(struct registry *r, struct http *h, struct md_error *err)
 		h->auth = NULL;
 		if (rc < 0 || h->status != 401 || attempt == 1)
 			return rc;
+		if (h->www_auth_long)
+			return md_fail(err, "%s answered 401 with a WWW-Authenticate header longer than %d bytes: refusing it",
+				       r->host, 4096);
 		if (authenticate(r, h->www_auth, err) < 0)
 			return -1;
 		free(h->www_auth);
