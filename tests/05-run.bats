@@ -53,6 +53,7 @@ setup() {
 	require_root
 	section "Step 05: mini-docker, run"
 	export MINI_DOCKER_ROOT=$BATS_FILE_TMPDIR/store
+	CGP=mdtest-$(random_word)
 }
 
 teardown() {
@@ -62,6 +63,7 @@ teardown() {
 	fi
 	if [ -n "${NAME:-}" ]; then "$MD" rm -f -v "$NAME" >/dev/null 2>&1 || true; fi
 	if [ -n "${ROOTLESS:-}" ]; then rm -rf "$ROOTLESS"; fi
+	find /sys/fs/cgroup -maxdepth 6 -depth -type d -path "*/$CGP*" -exec rmdir {} \; 2>/dev/null || true
 }
 
 # md ARGS...: mini-docker (bounded in time); $status, $output, $stderr
@@ -74,8 +76,9 @@ containers_left() {
 	find "$MINI_DOCKER_ROOT/containers" -mindepth 1 -maxdepth 1 ! -name names 2>/dev/null | wc -l
 }
 
-mini_docker_cgroups() {
-	find /sys/fs/cgroup -maxdepth 6 -type d -path '*/mini-docker/[0-9]*' 2>/dev/null | sort
+# this test's cgroups: run with --cgroup-parent "$CGP" (other runs may come and go meanwhile)
+my_cgroups() {
+	find /sys/fs/cgroup -maxdepth 7 -type d -path "*/$CGP/*" 2>/dev/null | sort
 }
 
 @test "the image's Entrypoint and Cmd run; CMD replaces Cmd; --entrypoint replaces both" {
@@ -296,18 +299,17 @@ PY
 
 @test "cgroup limits bite as in step 02: memory and pids, from an image" {
 	hint "the cgroup is made before clone (CLONE_INTO_CGROUP on v2, cgroup.procs on v1): see Step 02"
-	before=$(mini_docker_cgroups)
-	md run --rm --memory 32M --entrypoint /bin/probe "$REG/test:1" memhog 100M
+		md run --rm --cgroup-parent "$CGP" --memory 32M --entrypoint /bin/probe "$REG/test:1" memhog 100M
 	expect_status 137 "memhog 100M under --memory 32M: killed"
 	expect_stderr_says "out of memory" "mini-docker to say why"
 	limit=$((8 + RANDOM % 10))
-	md run --rm --pids-limit "$limit" --entrypoint /bin/probe "$REG/test:1" forkbomb 300
+	md run --rm --cgroup-parent "$CGP" --pids-limit "$limit" --entrypoint /bin/probe "$REG/test:1" forkbomb 300
 	expect_status 0 "the fork bomb to stop at the limit"
 	if [ "$output" -ge "$limit" ]; then
 		echo "expected fewer than $limit children under --pids-limit $limit, got $output"
 		return 1
 	fi
-	expect_eq "$before" "$(mini_docker_cgroups)" "mini-docker's cgroups after the runs"
+	expect_eq "" "$(my_cgroups)" "the containers' cgroups after the runs"
 }
 
 @test "exit codes as docker's: 125 engine, 126 cannot execute, 127 not found, N, 128+N" {
@@ -330,15 +332,13 @@ PY
 
 @test "nothing is left after a failed start: no container dir, cgroup, mount or process" {
 	hint "every step undoes what it made when a later one fails: the child exits 125, the engine cleans up"
-	before=$(mini_docker_cgroups)
-	mounts=$(wc -l </proc/self/mountinfo)
-	md run --rm --memory 64M -u no-such-user "$REG/app:1"
+		md run --rm --cgroup-parent "$CGP" --memory 64M -u no-such-user "$REG/app:1"
 	expect_status 125 "an unknown user to fail the start"
 	expect_stderr_says "no-such-user" "the error to name the user"
-	md run --memory 64M -v "$BATS_TEST_TMPDIR/v:/data/abs/x" "$REG/test:1"
+	md run --cgroup-parent "$CGP" --memory 64M -v "$BATS_TEST_TMPDIR/v:/data/abs/x" "$REG/test:1"
 	expect_status 125 "a volume target through a symlink to fail the start"
-	expect_eq "$before" "$(mini_docker_cgroups)" "mini-docker's cgroups after failed starts"
-	expect_eq "$mounts" "$(wc -l </proc/self/mountinfo)" "the number of mounts on the host"
+	expect_eq "" "$(my_cgroups)" "the containers' cgroups after failed starts"
+	expect_eq 0 "$(grep -c "$MINI_DOCKER_ROOT" /proc/self/mountinfo)" "the host's mounts under the store (overlays, volumes)"
 	md ps -a
 	expect_match "[Ee]xited ?\\(125\\)" "$output" "the container that failed without --rm, listed as exited (125)"
 	for id in $(ls "$MINI_DOCKER_ROOT/containers" | grep -v names); do "$MD" rm "$id" >/dev/null; done
@@ -348,8 +348,7 @@ PY
 @test "after SIGKILL of mini-docker, rm removes the container, its cgroup and its writes" {
 	hint "the child dies with the engine (PR_SET_PDEATHSIG); state.json names the cgroup and dir for rm"
 	NAME=killed-$(random_word)
-	before=$(mini_docker_cgroups)
-	"$MD" run --name "$NAME" --pids-limit 50 -u 0 --entrypoint /bin/sh "$REG/test:1" -c 'echo x >/data/w; probe sleep 300 & exec probe sleep 300' \
+		"$MD" run --name "$NAME" --cgroup-parent "$CGP" --pids-limit 50 -u 0 --entrypoint /bin/sh "$REG/test:1" -c 'echo x >/data/w; probe sleep 300 & exec probe sleep 300' \
 		>"$BATS_TEST_TMPDIR/out" 2>&1 &
 	BG=$!
 	id=""
@@ -371,7 +370,7 @@ PY
 	expect_status 0 "rm $NAME after the engine was killed"
 	NAME=""
 	[ ! -e "$MINI_DOCKER_ROOT/containers/$id" ] || { echo "expected rm to remove the container's dir"; return 1; }
-	expect_eq "$before" "$(mini_docker_cgroups)" "mini-docker's cgroups after rm"
+	expect_eq "" "$(my_cgroups)" "the container's cgroups after rm"
 }
 
 @test "rootless: a user pulls and runs; -v /:/host reads nothing that user could not (no /etc/shadow)" {
