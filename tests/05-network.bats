@@ -1,0 +1,193 @@
+#!/usr/bin/env bats
+# Step 05, networking: the bridge mini0 (the default network of run), an
+# address per container from leases kept on disk under a lock, peers found by
+# name through /etc/hosts, and -p HOSTPORT:CTRPORT published by a userspace
+# proxy in the monitor, reachable from the host's loopback and from other
+# network namespaces.
+#
+# "The host" of these tests is a network namespace each test makes ($NETNS):
+# mini-docker runs there through nsenter --net, and every address used is
+# inside it or inside a second namespace the test makes ($PEER).
+
+bats_require_minimum_version 1.5.0
+load helpers
+
+: "${MINI_DOCKER:=$REPO/steps/05-mini-docker/mini-docker}"
+
+setup() {
+	require_root
+	section "Step 05: mini-docker, run"
+	make_rootfs
+	ROOT=$BATS_TEST_TMPDIR/store
+	NETNS=md-net-$(random_word)
+	PEER=
+	ip netns add "$NETNS"
+	ip -n "$NETNS" link set lo up
+	PROBE=$ROOTFS_SRC/bin/probe
+}
+
+teardown() {
+	if [ -d "$ROOT/containers" ]; then
+		# shellcheck disable=SC2046
+		md rm -f $(md ps -aq) >/dev/null 2>&1 || true
+	fi
+	local pid
+	for pid in $(ps -eo pid=,args= | awk -v r="$ROOT" 'index($0, r) && !/awk/ {print $1}'); do
+		kill -9 "$pid" 2>/dev/null || true
+	done
+	[ -z "$PEER" ] || ip netns del "$PEER" 2>/dev/null || true
+	ip netns del "$NETNS" 2>/dev/null || true
+}
+
+md() {
+	timeout --kill-after=5 30 nsenter --net="/run/netns/$NETNS" "$MINI_DOCKER" --root "$ROOT" "$@"
+}
+
+run_md() {
+	run --separate-stderr md "$@"
+}
+
+# in_host CMD...: CMD in the test's host namespace
+in_host() {
+	nsenter --net="/run/netns/$NETNS" "$@"
+}
+
+field() {
+	md inspect "$1" | sed -n "s/^ *\"$2\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}$/\1/p" | head -n1
+}
+
+# a port from a range nothing else in this namespace uses
+random_port() {
+	echo $((20000 + RANDOM % 20000))
+}
+
+@test "run puts a container on the bridge mini0: an IPv4 and an IPv6 address, a default route" {
+	run_md run --rm --rootfs "$ROOTFS" probe addrs
+	expect_status 0 "run on the default network" || return 1
+	expect_match 'eth0 10\.88\.[0-9]+\.[0-9]+/16' "$output" "the container's IPv4 address" || return 1
+	expect_match 'eth0 fd00:88::[0-9a-f:]+/64' "$output" "the container's IPv6 (ULA) address" || return 1
+	run_md run --rm --rootfs "$ROOTFS" ip route
+	expect_match 'default via 10\.88\.0\.1 dev eth0' "$output" "the container's default route (the bridge)" || return 1
+	# the last container out takes the bridge with it
+	run in_host ip -o link show
+	[[ $output != *mini0* ]] || { echo "expected mini0 gone after the last container, got: $output"; return 1; }
+}
+
+@test "two containers talk over TCP by name (each /etc/hosts lists its peers)" {
+	word=$(random_word)
+	md run -d --name "srv-$word" --network-alias "db-$word" --rootfs "$ROOTFS" probe tcp-echo 7000 30 >/dev/null
+	md run -d --name "cli-$word" --rootfs "$ROOTFS" sleep 60 >/dev/null
+	run md exec "cli-$word" cat /etc/hosts
+	expect_match "$(field "srv-$word" IPAddress)[[:space:]]+srv-$word db-$word" "$output" \
+		"the client's /etc/hosts line for the server (name and alias)" || return 1
+	run md exec "cli-$word" sh -c "echo $word | nc -w 5 db-$word 7000"
+	expect_eq "$word" "$output" "the server's echo, reached by its alias" || {
+		hint "ipam.c writes ROOT/containers/ID/hosts for every container on the bridge; run binds it at /etc/hosts"
+		return 1
+	}
+}
+
+@test "10 concurrent run -d get 10 distinct addresses; rm frees them" {
+	pids=()
+	for i in $(seq 1 10); do
+		md run -d --rootfs "$ROOTFS" sleep 60 >"$BATS_TEST_TMPDIR/id$i" 2>&1 &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do wait "$p"; done
+	ips=()
+	for i in $(seq 1 10); do
+		id=$(cat "$BATS_TEST_TMPDIR/id$i")
+		expect_match '^[0-9a-f]{64}$' "$id" "run -d number $i's output" || return 1
+		ips+=("$(field "$id" IPAddress)")
+	done
+	run bash -c 'printf "%s\n" "$@" | sort -u | wc -l' _ "${ips[@]}"
+	expect_eq 10 "$output" "distinct addresses among ${ips[*]}" || {
+		hint "ipam.c takes flock on the leases file before it reads, picks and writes"
+		return 1
+	}
+	# rm frees an address: the next container gets the lowest free one again
+	first=$(cat "$BATS_TEST_TMPDIR/id1")
+	ip1=$(field "$first" IPAddress)
+	md rm -f "$first" >/dev/null
+	id=$(md run -d --rootfs "$ROOTFS" sleep 60)
+	expect_eq "$ip1" "$(field "$id" IPAddress)" "the address of a new container after rm freed $ip1"
+}
+
+@test "/etc/resolv.conf comes from the host" {
+	run_md run --rm --rootfs "$ROOTFS" cat /etc/resolv.conf
+	expect_status 0 "run cat /etc/resolv.conf" || return 1
+	want=$(grep -E '^nameserver' /etc/resolv.conf | grep -vE 'nameserver (127\.|::1)' || true)
+	got=$(grep -E '^nameserver' <<<"$output" || true)
+	expect_eq "$want" "$got" "the container's nameservers (the host's, without loopback ones)"
+}
+
+@test "a published port answers from the host's loopback" {
+	word=$(random_word)
+	port=$(random_port)
+	md run -d -p "$port:7000" --rootfs "$ROOTFS" probe tcp-echo 7000 30 >/dev/null
+	run md ps
+	expect_match "0\.0\.0\.0:$port->7000/tcp" "$output" "ps's PORTS column" || return 1
+	run in_host "$PROBE" tcp-send 127.0.0.1 "$port" "$word" 10
+	expect_eq "$word" "$output" "the echo through 127.0.0.1:$port" || {
+		hint "ports.c: the monitor listens on HOSTPORT and copies each connection to CONTAINER-IP:CTRPORT"
+		return 1
+	}
+}
+
+@test "a published port answers from another network namespace" {
+	word=$(random_word)
+	port=$(random_port)
+	PEER=md-peer-$(random_word)
+	ip netns add "$PEER"
+	ip -n "$PEER" link set lo up
+	net=10.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1))
+	ip -n "$NETNS" link add mdpeer0 type veth peer name mdpeer1 netns "$PEER"
+	ip -n "$NETNS" addr add "$net.1/30" dev mdpeer0
+	ip -n "$NETNS" link set mdpeer0 up
+	ip -n "$PEER" addr add "$net.2/30" dev mdpeer1
+	ip -n "$PEER" link set mdpeer1 up
+	md run -d -p "$port:7000" --rootfs "$ROOTFS" probe tcp-echo 7000 30 >/dev/null
+	run nsenter --net="/run/netns/$PEER" "$PROBE" tcp-send "$net.1" "$port" "$word" 10
+	expect_eq "$word" "$output" "the echo through $net.1:$port from another namespace"
+}
+
+@test "-p 127.0.0.1:HOSTPORT:CTRPORT listens on that address only; a port in use fails the run" {
+	port=$(random_port)
+	md run -d -p "127.0.0.1:$port:7000" --rootfs "$ROOTFS" probe tcp-echo 7000 30 >/dev/null
+	run in_host ss -Htln "sport = :$port"
+	expect_match "127\.0\.0\.1:$port" "$output" "the listening socket (bound to 127.0.0.1 only)" || return 1
+	run_md run -d -p "$port:80" --rootfs "$ROOTFS" sleep 5
+	expect_status 125 "a second container on the same host port" || return 1
+	expect_stderr_says "in use" "the reason"
+}
+
+@test "after rm -f nothing of the network remains: no link, no listening port, no lease" {
+	port=$(random_port)
+	for i in 1 2; do md run -d -p "$((port + i)):7000" --rootfs "$ROOTFS" sleep 60 >/dev/null; done
+	run in_host ip -o link show
+	expect_match "mini0" "$output" "the bridge while containers run" || return 1
+	# shellcheck disable=SC2046
+	md rm -f $(md ps -aq) >/dev/null
+	run in_host ip -o link show
+	expect_eq 1 "${#lines[@]}" "links left (lo only): $output" || return 1
+	run in_host ss -Htln
+	[[ $output != *":$((port + 1)) "* && $output != *":$((port + 2)) "* ]] || {
+		echo "expected the published ports closed after rm -f, got: $output"
+		return 1
+	}
+	if command -v iptables >/dev/null; then
+		run in_host iptables -w -t nat -S POSTROUTING
+		[[ $output != *10.88.0.0* ]] || { echo "expected no NAT rule left, got: $output"; return 1; }
+	fi
+	leases=$(cat "$ROOT"/run/bridge/leases 2>/dev/null || true)
+	expect_eq "" "$leases" "the leases left"
+}
+
+@test "--network none, host and veth still work as in step 04" {
+	run_md run --rm --network none --rootfs "$ROOTFS" probe links
+	expect_eq "lo" "$output" "the links with --network none" || return 1
+	run_md run --rm --network veth --rootfs "$ROOTFS" probe addrs
+	expect_match 'eth0 10\.200\.[0-9]+\.[0-9]+/30' "$output" "eth0 with --network veth" || return 1
+	run_md run --rm --network host --rootfs "$ROOTFS" probe links
+	expect_eq "lo" "$output" "the links with --network host (the test host's: only lo)"
+}
