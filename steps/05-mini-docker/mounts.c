@@ -223,8 +223,11 @@ static void bind_volume(int rootfd, const struct volume *v)
 	if (target < 0)
 		child_die("volume target %s inside the container: %m (a symlink there is not followed)", v->dst);
 	/* the new mount API: a copy of SRC's tree, made private (and read-only), moved onto the fd */
-	narrate("open_tree(\"%s\", OPEN_TREE_CLONE|AT_RECURSIVE)", "mount --rbind --make-rprivate %s .%s%s", v->src,
-		v->src, v->dst, v->ro ? "; mount -o remount,bind,ro ..." : "");
+	char *shell = xasprintf("mount --rbind --make-rprivate %s .%s%s", v->src, v->dst,
+				v->ro ? "  # and mount -o remount,bind,ro" : "");
+	narrate("open_tree(\"%s\", OPEN_TREE_CLONE|AT_RECURSIVE), move_mount(%s)%.0s", "%.0s%.0s%s", v->src, v->dst,
+		shell);
+	free(shell);
 	int tree = syscall(SYS_open_tree, AT_FDCWD, v->src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
 	if (tree < 0)
 		child_die("open_tree(%s): %m", v->src);

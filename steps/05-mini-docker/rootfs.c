@@ -50,9 +50,13 @@ static int overlay_mount(const struct container *c, int userns, int quiet)
 	/* in a user namespace overlayfs keeps its whiteouts and opaque marks in user.* xattrs */
 	for (int userxattr = userns; userxattr >= 0 && rc < 0; userxattr--) {
 		char *opts = overlay_options(c, userxattr);
-		if (!quiet)
-			narrate("mount(\"overlay\", \"%s\", \"overlay\", %s)", "cd %s; mount -t overlay overlay -o %s %s",
-				c->rootfs, opts, c->layers, opts, c->rootfs);
+		if (!quiet) {
+			char *call = xasprintf("mount(\"overlay\", \"%s\", \"overlay\", %s)", c->rootfs, opts);
+			char *shell = xasprintf("cd %s; mount -t overlay overlay -o %s %s", c->layers, opts, c->rootfs);
+			narrate("%s%.0s", "%.0s%s", call, shell);
+			free(call);
+			free(shell);
+		}
 		rc = mount("overlay", c->rootfs, "overlay", 0, opts);
 		free(opts);
 	}
@@ -127,7 +131,9 @@ static int copy_layers(struct container *c, struct md_error *err)
 		struct unpack_opts uo = {.mode = UNPACK_FLATTEN, .max_bytes = c->o->max_unpack,
 					 .max_entries = c->o->max_entries, .label = label};
 		snprintf(label, sizeof(label), "layer %d", i + 1);
-		narrate("unpack(layer %d)", "tar -xf %s -C %s", i + 1, c->blobs[i], c->rootfs);
+		char *shell = xasprintf("tar -xf %s -C %s", c->blobs[i], c->rootfs);
+		narrate("unpack(%s)%.0s", "%.0s%s", label, shell);
+		free(shell);
 		if (unpack_blob(c->blobs[i], fd, &uo, got, err) < 0) {
 			close(fd);
 			return md_context(err, "copying the image into %s", c->rootfs);

@@ -575,8 +575,10 @@ static int wait_for(pid_t pid)
 		if (sig && !emulated && !handles(pid, sig)) {
 			usleep(100000); /* it may be installing a handler right now */
 			if (!handles(pid, sig)) {
-				narrate("PID 1 has no handler for signal %d: kill(%d, SIGKILL)", "kill -9 %d  # as SIG%s would",
-					sig, pid, pid, sigabbrev_np(sig));
+				char call[96], shell[96];
+				snprintf(call, sizeof(call), "PID 1 has no handler for signal %d: kill(%d, SIGKILL)", sig, pid);
+				snprintf(shell, sizeof(shell), "kill -9 %d  # as SIG%s would", pid, sigabbrev_np(sig));
+				narrate("%s%.0s", "%.0s%s", call, shell);
 				emulated = sig;
 				kill(pid, SIGKILL);
 			}

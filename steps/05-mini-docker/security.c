@@ -221,8 +221,8 @@ void security_apply(const struct run_config *rc, uid_t uid, gid_t gid, const gid
 	for (int k = 0; k < last && k < NCAPS; k++)
 		if (!caps[k] && cap_drop_bound(k) < 0 && errno != EINVAL)
 			child_die("drop capability %d from the bounding set: %m", k);
-	narrate("setgroups, setgid(%u), setuid(%u)", "setpriv --reuid=%u --regid=%u --init-groups", (unsigned)gid,
-		(unsigned)uid, (unsigned)uid, (unsigned)gid);
+	narrate("setgroups, setgid(%u), setuid(%u)", "setpriv --regid=%u --reuid=%u --init-groups", (unsigned)gid,
+		(unsigned)uid);
 	if (setgroups(n_groups, groups) < 0 && !(errno == EPERM && rc->userns))
 		child_die("setgroups: %m");
 	if (setresgid(gid, gid, gid) < 0)
