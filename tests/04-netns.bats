@@ -29,6 +29,7 @@ teardown() {
 		wait "$pid" 2>/dev/null || true
 	done
 	stop_host_sleeper
+	if [ -n "${ROOTLESS_DIR:-}" ]; then rm -rf "$ROOTLESS_DIR"; fi
 	# the veths in it go with it; so do the boxes' ends, as these tests check
 	ip netns del "$NETNS" 2>/dev/null || true
 }
@@ -292,6 +293,38 @@ show_box() {
 	rc=$?
 	expect_eq 0 "$rc" "box b's ping of box a's eth0 $a_ip once the host forwards (exit 0)" || { show_box b; return 1; }
 	touch "$ROOTFS/done"
+}
+
+@test "a /30 the host already uses (an address, a route) is skipped" {
+	hint "read the host's addresses and routes (RTM_GETADDR, RTM_GETROUTE): a /30 overlapping one is taken"
+	in_host ip addr add "${HOST_IP%.1}.1/32" dev lo
+	in_host ip route add blackhole "${HOST_IP%.1}.4/30"
+	run_box_here --subnet "$SUBNET" "$ROOTFS" /bin/probe addrs
+	expect_status 0 "box to run" || return 1
+	expect_line "eth0 ${HOST_IP%.1}.10/30" "$output" \
+		"the addresses inside (.0/30 has a host address, .4/30 a route: the first free /30 is .8)" || return 1
+}
+
+@test "rootless: a network namespace with only lo, and --network veth says it needs root" {
+	hint "not root: default to --network none (lo up inside); a veth needs root on the host"
+	setpriv --reuid=65534 --regid=65534 --clear-groups unshare --user true 2>/dev/null ||
+		skip "requires unprivileged user namespaces"
+	ROOTLESS_DIR=$(mktemp -d /tmp/box-rootless.XXXXXX)
+	chmod 755 "$ROOTLESS_DIR"
+	install -m 755 "$BOX" "$ROOTLESS_DIR/box"
+	cp -a "$ROOTFS" "$ROOTLESS_DIR/rootfs"
+	port=$((RANDOM % 20000 + 20000)) word=$(random_word)
+	run --separate-stderr timeout --kill-after=5 "$BOX_TIMEOUT" nsenter --net="/run/netns/$NETNS" \
+		setpriv --reuid=65534 --regid=65534 --clear-groups "$ROOTLESS_DIR/box" "$ROOTLESS_DIR/rootfs" \
+		/bin/sh -c "echo \$(probe links); probe tcp-echo $port 10 >/tmp/server & probe tcp-send 127.0.0.1 $port $word 5"
+	expect_status 0 "a rootless box to run with its own lo" || return 1
+	expect_eq "$(printf 'lo\n%s' "$word")" "$output" "the links of a rootless box, and what came back over its lo" || return 1
+	run --separate-stderr timeout --kill-after=5 "$BOX_TIMEOUT" nsenter --net="/run/netns/$NETNS" \
+		setpriv --reuid=65534 --regid=65534 --clear-groups "$ROOTLESS_DIR/box" --network veth \
+		"$ROOTLESS_DIR/rootfs" /bin/true
+	expect_status 125 "box's own error for a rootless --network veth" || return 1
+	expect_stderr_says "needs root" "the error to say a veth needs root" || return 1
+	expect_eq "" "$(host_veths)" "the veths of the test host after rootless runs" || return 1
 }
 
 @test "bad --network and --subnet values are rejected with a clear error" {

@@ -1099,10 +1099,12 @@ static int overlaps(uint32_t a, int alen, uint32_t b, int blen)
 /*
  * Is the /30 at NET (number SLOT of --subnet) taken on this host? It is when
  * an IPv4 address of any link falls in it (another box's host end, or a
- * network of the host's own), or when veth-box<SLOT> exists: another box made
- * it and is about to give it its address.
+ * network of the host's own), when a route leads there (a VPN's, say), or
+ * when veth-box<SLOT> exists: another box made it and is about to give it its
+ * address.
  */
-static int slot_taken(struct nl_cache *addrs, struct nl_cache *links, uint32_t net, unsigned slot)
+static int slot_taken(struct nl_cache *addrs, struct nl_cache *routes, struct nl_cache *links,
+		      uint32_t net, unsigned slot)
 {
 	char name[IFNAMSIZ];
 	host_end_name(name, slot);
@@ -1119,6 +1121,16 @@ static int slot_taken(struct nl_cache *addrs, struct nl_cache *links, uint32_t n
 			continue;
 		memcpy(&a, nl_addr_get_binary_addr(local), sizeof(a));
 		if (overlaps(ntohl(a), rtnl_addr_get_prefixlen(addr), net, 30))
+			return 1;
+	}
+	for (struct nl_object *o = nl_cache_get_first(routes); o; o = nl_cache_get_next(o)) {
+		struct nl_addr *dst = rtnl_route_get_dst((struct rtnl_route *)o);
+		uint32_t a;
+		/* the default route (0.0.0.0/0) leads everywhere: it takes nothing */
+		if (!dst || nl_addr_get_family(dst) != AF_INET || nl_addr_get_prefixlen(dst) == 0)
+			continue;
+		memcpy(&a, nl_addr_get_binary_addr(dst), sizeof(a));
+		if (overlaps(ntohl(a), nl_addr_get_prefixlen(dst), net, 30))
 			return 1;
 	}
 	return 0;
@@ -1203,25 +1215,28 @@ static void veth_create(const struct config *cfg, pid_t pid)
 	char text[INET_ADDRSTRLEN];
 
 	for (unsigned slot = 0;; slot++) {
-		struct nl_cache *addrs, *links;
+		struct nl_cache *addrs, *routes, *links;
+		struct rtnl_link *mine;
 		int err;
 
-		/* the links and addresses of the host: take the first /30 nobody uses */
+		/* the links, addresses and routes of the host: take the first /30 nobody uses */
 		if ((err = rtnl_addr_alloc_cache(sock, &addrs)) < 0 ||
+		    (err = rtnl_route_alloc_cache(sock, AF_INET, 0, &routes)) < 0 ||
 		    (err = rtnl_link_alloc_cache(sock, AF_UNSPEC, &links)) < 0)
 			die("ip addr show: %s", nl_geterror(err));
-		while (slot < slots && slot_taken(addrs, links, base + 4 * slot, slot))
+		while (slot < slots && slot_taken(addrs, routes, links, base + 4 * slot, slot))
 			slot++;
 		nl_cache_free(addrs);
+		nl_cache_free(routes);
 		nl_cache_free(links);
 		if (slot >= slots)
 			die("no free /30 left in --subnet %s/%d: each one is in use on this host "
-			    "(ip -4 addr): give another or a larger private range",
+			    "(ip -4 addr, ip -4 route): give another or a larger private range",
 			    inet_ntop(AF_INET, &cfg->subnet, text, sizeof(text)), cfg->subnet_prefix);
 		host_end_name(nc.host_end, slot);
 		nc.gateway.s_addr = htonl(base + 4 * slot + 1);
 		nc.addr.s_addr = htonl(base + 4 * slot + 2);
-		say("RTM_GETADDR: %s/30 is free", "ip -4 addr  # %s/30 is free",
+		say("RTM_GETADDR, RTM_GETROUTE: %s/30 is free", "ip -4 addr; ip -4 route  # %s/30 is free",
 		    inet_ntop(AF_INET, &(struct in_addr){htonl(base + 4 * slot)}, text, sizeof(text)));
 
 		/* EXERCISE 04.3: create the veth pair: nc.host_end here, its peer "eth0" in the netns of pid
@@ -1235,12 +1250,16 @@ static void veth_create(const struct config *cfg, pid_t pid)
 		err = rtnl_link_veth_add(sock, nc.host_end, "eth0", pid);
 		/* END EXERCISE */
 		/* the name is the lock: another box made veth-box<slot> since we looked */
-		if (err == -NLE_EXIST)
+		if (err == -NLE_EXIST && rtnl_link_get_kernel(sock, 0, nc.host_end, &mine) == 0) {
+			rtnl_link_put(mine);
 			continue;
+		}
 		if (err < 0)
 			die("ip link add %s type veth peer name eth0 netns %d: %s%s", nc.host_end, pid,
 			    nl_geterror(err),
-			    err == -NLE_OPNOTSUPP ? " (no veth in this kernel? modprobe veth)" : "");
+			    err == -NLE_OPNOTSUPP ? " (no veth in this kernel? modprobe veth)"
+			    : err == -NLE_EXIST   ? " (eth0 exists already: is the child in a network namespace of its own?)"
+						  : "");
 		break;
 	}
 	addr_add(sock, nc.host_end, nc.gateway, 30);
