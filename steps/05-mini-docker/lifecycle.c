@@ -191,14 +191,15 @@ int lifecycle_prepare(struct container *c, struct run_config *rc, struct md_erro
 		free(resolv);
 		free(dir);
 	}
+	/* run -d: from here on, the monitor (its messages still reach the starter's terminal) */
+	if (monitor_detach_requested() && monitor_fork(c, rc, err) < 0)
+		return -1;
 	if (have_ports) {
 		if (ports_bind(err) < 0)
 			return -1;
 		if (state_set(c->o, c->id, err, "ports", ports_text(), NULL) < 0)
 			return -1;
 	}
-	if (monitor_detach_requested())
-		return monitor_fork(c, rc, err);
 	return 0;
 }
 

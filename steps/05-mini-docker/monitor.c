@@ -25,6 +25,7 @@
  * (PR_SET_PDEATHSIG in ns.c): `ps` shows it "dead" and `rm` cleans up.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -113,6 +114,24 @@ static void starter_wait(int sock, const char *id)
 	_exit(status);
 }
 
+/* A daemon keeps no file its starter happened to have open (a test runner's pipe, a terminal ...) */
+static void keep_only(int sock)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int fds[1024], n = 0;
+	while (d && (e = readdir(d)) && n < 1024) {
+		int fd = atoi(e->d_name);
+		if (fd > 2 && fd != dirfd(d) && fd != sock && fd != out_pipe[0] && fd != out_pipe[1] &&
+		    fd != err_pipe[0] && fd != err_pipe[1])
+			fds[n++] = fd;
+	}
+	if (d)
+		closedir(d);
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+}
+
 static int big_pipe(int p[2])
 {
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -145,6 +164,7 @@ int monitor_fork(struct container *c, struct run_config *rc, struct md_error *er
 	}
 	/* the middle process: a new session, then it leaves: the monitor is re-parented */
 	close(sv[0]);
+	keep_only(sv[1]);
 	setsid();
 	pid = fork();
 	if (pid < 0)

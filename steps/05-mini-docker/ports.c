@@ -224,7 +224,7 @@ static void *tcp_pump(void *arg)
 				continue;
 			}
 			for (ssize_t off = 0; off < n;) {
-				ssize_t w = write(to, buf + off, n - off);
+				ssize_t w = send(to, buf + off, n - off, MSG_NOSIGNAL); /* a reset peer: no SIGPIPE */
 				if (w <= 0) {
 					open_a = open_b = 0;
 					break;
