@@ -67,6 +67,7 @@ struct http {
 	char errbody[2048];
 	size_t errlen;
 	int too_big;
+	int write_errno; /* why writing the body failed (a full disk) */
 	char curlerr[CURL_ERROR_SIZE];
 };
 
@@ -136,8 +137,10 @@ static size_t on_body(char *buf, size_t size, size_t n, void *p)
 	if (h->fd >= 0) {
 		for (size_t off = 0; off < len;) {
 			ssize_t w = write(h->fd, buf + off, len - off);
-			if (w < 0)
+			if (w < 0) {
+				h->write_errno = errno;
 				return 0;
+			}
 			off += w;
 		}
 		sha256_update(h->hash, buf, len);
@@ -260,6 +263,8 @@ static void url_hostport(const char *url, char *out, size_t len)
 static int curl_failure(struct registry *r, struct http *h, CURLcode rc, struct md_error *err)
 {
 	const char *why = h->curlerr[0] ? h->curlerr : curl_easy_strerror(rc);
+	if (rc == CURLE_WRITE_ERROR && h->write_errno)
+		return md_fail(err, "%s: saving the download: %s", h->url, strerror(h->write_errno));
 	switch (rc) {
 	case CURLE_COULDNT_CONNECT:
 		return md_fail(err, "cannot connect to %s: %s (is the registry running? check the name and port)", r->host, why);
