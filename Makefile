@@ -44,6 +44,8 @@ help:
 	@echo "make format     apply .clang-format to every C file"
 	@echo "make bench      side by side with crun, runc, bwrap, skopeo + umoci; needs root"
 	@echo "make clean      remove what the build made"
+	@echo "make clean-state  remove what a crashed box or mini-docker left (cgroups, mounts, veths)"
+	@echo "make fuzz       run each libFuzzer harness of fuzz/ for FUZZ_SECONDS (60)"
 
 # --- steps -------------------------------------------------------------------
 
@@ -123,6 +125,11 @@ clean:
 
 doctor:
 	@scripts/doctor
+
+# what a crashed box or mini-docker left (cgroups, mounts, veths, mini0): scripts/clean-state --help
+.PHONY: clean-state
+clean-state:
+	@scripts/clean-state $(if $(FORCE),--force)
 
 # --- benchmarks: side by side with crun, runc, bwrap, skopeo + umoci (bench/README.md)
 
