@@ -204,3 +204,35 @@ recovered() {
 	store_consistent
 	umount "$BATS_TEST_TMPDIR/small"
 }
+
+@test "make clean-state removes what a crash left: cgroups with orphans, mounts, veths, the bridge" {
+	hint "scripts/clean-state: cgroups PARENT/ID (processes killed first), mounts under the state dirs, veth-boxN / mdID / mini0"
+	parent=mini-docker-test-$RANDOM$RANDOM
+	state=$BATS_TEST_TMPDIR/state
+	mkdir -p "$state/overlay"
+	mount -t tmpfs tmpfs "$state/overlay"
+	mkdir -p "$state/overlay/inner"
+	mount -t tmpfs tmpfs "$state/overlay/inner"
+	# an orphaned container: a process in PARENT/ID of the pids hierarchy (v1, or v2)
+	cg=""
+	for base in /sys/fs/cgroup/pids /sys/fs/cgroup/unified /sys/fs/cgroup; do
+		[ -w "$base" ] && [ -e "$base/cgroup.procs" ] || continue
+		mkdir -p "$base/$parent/12345" 2>/dev/null || continue
+		cg=$base/$parent/12345
+		break
+	done
+	[ -n "$cg" ] || skip "requires a writable cgroup hierarchy"
+	sleep 300 &
+	orphan=$!
+	echo "$orphan" >"$cg/cgroup.procs"
+	ip link add veth-box4000001 type veth peer name mdabc123def456
+	ip link add mini0 type bridge
+	run --separate-stderr "$REPO/scripts/clean-state" --force --parent "$parent" "$state"
+	kill -9 "$orphan" 2>/dev/null || true
+	wait "$orphan" 2>/dev/null || true
+	expect_status 0 "clean-state" || { rmdir "$cg" "${cg%/*}" 2>/dev/null; return 1; }
+	expect_match "umount -l $state/overlay/inner" "$output" "the commands it printed"
+	[ ! -d "${cg%/*}" ] || { rmdir "$cg" "${cg%/*}" 2>/dev/null; echo "expected ${cg%/*} removed, got it still there"; return 1; }
+	expect_eq "" "$(awk -v d="$state" 'index($5, d) == 1' /proc/self/mountinfo)" "mounts under the state dir"
+	expect_eq "" "$(ip -o link show | grep -E 'veth-box4000001|mdabc123def456|mini0')" "the veths and the bridge"
+}
