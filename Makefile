@@ -8,6 +8,8 @@
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror
+# the static test programs (probe, escape): never sanitized (-static and ASan do not mix)
+STATIC_CFLAGS := $(CFLAGS)
 PKG     ?= pkg-config
 BUILD   := build
 
@@ -66,10 +68,10 @@ mini-docker:
 fixtures: $(BUILD)/rootfs/.done
 
 $(BUILD)/probe: tests/fixtures/probe.c | $(BUILD)
-	$(CC) $(CFLAGS) -static -o $@ $<
+	$(CC) $(STATIC_CFLAGS) -static -o $@ $<
 
 $(BUILD)/escape: tests/fixtures/escape.c | $(BUILD)
-	$(CC) $(CFLAGS) -static -o $@ $<
+	$(CC) $(STATIC_CFLAGS) -static -o $@ $<
 
 $(BUILD)/rootfs/.done: tests/fixtures/mkrootfs.sh $(BUILD)/probe $(BUILD)/escape
 	tests/fixtures/mkrootfs.sh $(BUILD)/rootfs $(BUILD)/probe $(BUILD)/escape
