@@ -25,6 +25,17 @@ usage: box [OPTIONS] ROOTFS [CMD [ARG...]]     (step 05: mini-docker run --rm --
 EOF
 }
 
+# box knows step 04's modes only (mini-docker run also has bridge, its default)
+box_network() {
+	case $1 in
+	veth | none | host) ;;
+	*)
+		echo "box: --network $1: unknown mode: use veth (the default), none (only lo) or host" >&2
+		exit 125
+		;;
+	esac
+}
+
 global=() flags=()
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -39,10 +50,12 @@ while [ $# -gt 0 ]; do
 			echo "box: $1 needs a value" >&2
 			exit 125
 		fi
+		[ "$1" != --network ] || box_network "$2"
 		flags+=("$1" "$2")
 		shift
 		;;
 	--cpus=* | --memory=* | --pids-limit=* | --hostname=* | --boottime-offset=* | --monotonic-offset=* | --network=* | --subnet=*)
+		case $1 in --network=*) box_network "${1#--network=}" ;; esac
 		flags+=("$1") ;;
 	--)
 		shift
@@ -68,8 +81,6 @@ case " ${flags[*]} " in
 *" --network "* | *" --network="*) ;;
 *) [ "$(id -u)" = 0 ] && flags+=(--network veth) ;;
 esac
-# box's default network is step 04's veth pair (mini-docker run's is the bridge mini0)
-case " ${flags[*]} " in *" --network"*) ;; *) [ "$(id -u)" = 0 ] && flags+=(--network veth) ;; esac
 args=("${global[@]}" run --rm -i --cgroup-parent box "${flags[@]}" --rootfs "$rootfs" -- "$@")
 if [ "$(id -u)" = 0 ]; then
 	exec "$md" "${args[@]}"
