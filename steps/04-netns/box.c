@@ -1201,7 +1201,7 @@ static void eth0_configure(pid_t pid, const struct netconf *nc)
 /*
  * Runs in box, once the child exists in its own network namespace: the veth
  * pair, a virtual cable with one end here and the other, eth0, in there. The
- * host end gets .1 of a /30 that no link of the host uses, eth0 gets .2.
+ * host end gets .1 of a /30 that no address or route of the host uses, eth0 .2.
  * Nothing deletes the pair later: when the last process of the container is
  * gone, the kernel destroys its network namespace and the veth with it (one
  * end gone takes the other), even when box itself was killed.
