@@ -272,8 +272,15 @@ int bridge_attach(struct container *c, const struct run_config *rc, pid_t pid, s
 		md_fail(err, "the bridge %s is gone (did something delete it?)", BRIDGE_NAME);
 		goto out;
 	}
+	/* EXERCISE 05.10: plug the container's cable into the switch: ip link set mdID master mini0 up
+	 * hint: a bridge forwards between the links enslaved to it; MASTER is mini0's ifindex,
+	 * hint: and link_up(sock, name, master, err) sets IFLA_MASTER and IFF_UP in one request
+	 * tests: 05-network
+	 * stub: if (link_up(s, host_end, 0, err) < 0) goto out;
+	 */
 	if (link_up(s, host_end, master, err) < 0)
 		goto out;
+	/* END EXERCISE */
 
 	/* inside, as `ip netns exec`: this thread enters the container's netns and comes back */
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);

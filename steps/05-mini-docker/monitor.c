@@ -165,7 +165,14 @@ int monitor_fork(struct container *c, struct run_config *rc, struct md_error *er
 	/* the middle process: a new session, then it leaves: the monitor is re-parented */
 	close(sv[0]);
 	keep_only(sv[1]);
+	/* EXERCISE 05.9: the monitor leaves the starter's session: a closed terminal must not take it along
+	 * hint: setsid(2) makes a new session (and process group) with no controlling terminal,
+	 * hint: as `setsid --fork`; the fork after it makes sure the monitor can never get one back
+	 * tests: 05-lifecycle
+	 * stub: (void)0;
+	 */
 	setsid();
+	/* END EXERCISE */
 	pid = fork();
 	if (pid < 0)
 		_exit(EXIT_ENGINE);
