@@ -122,6 +122,11 @@ static int route_default(struct nl_sock *s, int family, const void *gw, struct m
 	return 0;
 }
 
+static int have_ipv6(void)
+{
+	return access("/proc/sys/net/ipv6", F_OK) == 0;
+}
+
 static int run_quiet(char *const argv[])
 {
 	pid_t pid;
@@ -188,9 +193,10 @@ int bridge_ensure(struct md_error *err)
 	inet_pton(AF_INET, BRIDGE_SUBNET, &gw);
 	gw.s_addr = htonl(ntohl(gw.s_addr) + 1);
 	inet_pton(AF_INET6, BRIDGE_SUBNET6 "1", &gw6);
-	if (addr_add(s, BRIDGE_NAME, AF_INET, &gw, BRIDGE_PREFIX, err) < 0 ||
-	    addr_add(s, BRIDGE_NAME, AF_INET6, &gw6, BRIDGE_PREFIX6, err) < 0)
+	if (addr_add(s, BRIDGE_NAME, AF_INET, &gw, BRIDGE_PREFIX, err) < 0)
 		goto out;
+	if (have_ipv6())
+		addr_add(s, BRIDGE_NAME, AF_INET6, &gw6, BRIDGE_PREFIX6, err); /* IPv6 is a bonus: not fatal */
 	narrate("RTM_NEWLINK %s up", "ip link set %s up", BRIDGE_NAME, BRIDGE_NAME);
 	if (link_up(s, BRIDGE_NAME, 0, err) < 0)
 		goto out;
@@ -231,13 +237,15 @@ static int configure_inside(struct nl_sock *s, const struct lease *l, struct md_
 	gw.s_addr = htonl(ntohl(gw.s_addr) + 1);
 	inet_pton(AF_INET6, BRIDGE_SUBNET6 "1", &gw6);
 	narrate("RTM_NEWLINK lo up", "ip link set lo up");
-	if (link_up(s, "lo", 0, err) < 0 || addr_add(s, "eth0", AF_INET, &l->ip, BRIDGE_PREFIX, err) < 0 ||
-	    addr_add(s, "eth0", AF_INET6, &l->ip6, BRIDGE_PREFIX6, err) < 0)
+	if (link_up(s, "lo", 0, err) < 0 || addr_add(s, "eth0", AF_INET, &l->ip, BRIDGE_PREFIX, err) < 0)
 		return -1;
+	struct md_error ignored;
+	int v6 = have_ipv6() && addr_add(s, "eth0", AF_INET6, &l->ip6, BRIDGE_PREFIX6, &ignored) == 0;
 	narrate("RTM_NEWLINK eth0 up", "ip link set eth0 up");
-	if (link_up(s, "eth0", 0, err) < 0 || route_default(s, AF_INET, &gw, err) < 0 ||
-	    route_default(s, AF_INET6, &gw6, err) < 0)
+	if (link_up(s, "eth0", 0, err) < 0 || route_default(s, AF_INET, &gw, err) < 0)
 		return -1;
+	if (v6) /* a host booted with ipv6.disable=1 has none: the container then has IPv4 only */
+		route_default(s, AF_INET6, &gw6, &ignored);
 	return 0;
 }
 
