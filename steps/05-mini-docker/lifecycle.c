@@ -128,7 +128,8 @@ int lifecycle_prepare(struct container *c, struct run_config *rc, struct md_erro
 	snprintf(sig, sizeof(sig), "%d", rc->stop_signal ? rc->stop_signal : SIGTERM);
 	snprintf(timeout, sizeof(timeout), "%d", stop_timeout);
 	if (have_ports && rc->network != NET_BRIDGE)
-		return md_fail(err, "-p publishes a port of the bridge network: it needs --network bridge (the default)");
+		return md_fail(err, "-p publishes a port of the bridge network: it needs --network bridge (the default%s)",
+			       geteuid() ? " as root; rootless containers get --network none" : "");
 	char *cmd = join_argv(rc->argv), *env = xstrdup("");
 	for (char **e = rc->envp; e && *e; e++) { /* for exec: the container's environment */
 		char *more = xasprintf("%s%s\n", env, *e);
