@@ -121,7 +121,8 @@ static int overlaps(uint32_t a, int alen, uint32_t b, int blen)
 	return ((a ^ b) & mask) == 0;
 }
 
-static int slot_taken(struct nl_cache *addrs, struct nl_cache *links, uint32_t net, const char *name)
+static int slot_taken(struct nl_cache *addrs, struct nl_cache *routes, struct nl_cache *links, uint32_t net,
+		      const char *name)
 {
 	struct rtnl_link *link = rtnl_link_get_by_name(links, name);
 	if (link) {
@@ -136,6 +137,16 @@ static int slot_taken(struct nl_cache *addrs, struct nl_cache *links, uint32_t n
 			continue;
 		memcpy(&a, nl_addr_get_binary_addr(local), sizeof(a));
 		if (overlaps(ntohl(a), rtnl_addr_get_prefixlen(addr), net, 30))
+			return 1;
+	}
+	/* a route there (not the default one, which leads everywhere) means the host uses it */
+	for (struct nl_object *o = nl_cache_get_first(routes); o; o = nl_cache_get_next(o)) {
+		struct nl_addr *dst = rtnl_route_get_dst((struct rtnl_route *)o);
+		uint32_t a;
+		if (!dst || nl_addr_get_family(dst) != AF_INET || nl_addr_get_prefixlen(dst) == 0)
+			continue;
+		memcpy(&a, nl_addr_get_binary_addr(dst), sizeof(a));
+		if (overlaps(ntohl(a), nl_addr_get_prefixlen(dst), net, 30))
 			return 1;
 	}
 	return 0;
@@ -200,19 +211,21 @@ int net_setup_host(const struct run_config *rc, pid_t pid, struct net_info *ni, 
 		return -1;
 	ni->slot = -1;
 	for (unsigned slot = 0;; slot++) {
-		struct nl_cache *addrs, *links;
+		struct nl_cache *addrs, *links, *routes;
 		int e;
-		if ((e = rtnl_addr_alloc_cache(sock, &addrs)) < 0 || (e = rtnl_link_alloc_cache(sock, AF_UNSPEC, &links)) < 0) {
+		if ((e = rtnl_addr_alloc_cache(sock, &addrs)) < 0 || (e = rtnl_link_alloc_cache(sock, AF_UNSPEC, &links)) < 0 ||
+		    (e = rtnl_route_alloc_cache(sock, AF_INET, 0, &routes)) < 0) {
 			nl_socket_free(sock);
 			return md_fail(err, "ip addr show: %s", nl_geterror(e));
 		}
 		for (; slot < slots; slot++) {
 			snprintf(name, sizeof(name), "veth-box%u", slot & 0x3fffff);
-			if (!slot_taken(addrs, links, base + 4 * slot, name))
+			if (!slot_taken(addrs, routes, links, base + 4 * slot, name))
 				break;
 		}
 		nl_cache_free(addrs);
 		nl_cache_free(links);
+		nl_cache_free(routes);
 		if (slot >= slots) {
 			nl_socket_free(sock);
 			return md_fail(err, "no free /30 left in --subnet %s/%d: give another or a larger private range",
