@@ -227,14 +227,14 @@ static void starter_done(int status)
 }
 
 /* After the container's execve, it cannot say anything more about its start. */
-static int wait_exec(pid_t pid)
+static int wait_exec(pid_t pid, int ms)
 {
 	struct pollfd pf = {.fd = exec_pipe[0], .events = POLLIN};
 	siginfo_t si = {0};
 	close(exec_pipe[1]);
 	exec_pipe[1] = -1;
-	/* EOF: execve closed its end, or it exited; bounded (with --init, PID 1 never calls execve) */
-	while (poll(&pf, 1, 2000) < 0 && errno == EINTR)
+	/* EOF: execve closed its end, or it exited; bounded */
+	while (poll(&pf, 1, ms) < 0 && errno == EINTR)
 		;
 	close(exec_pipe[0]);
 	exec_pipe[0] = -1;
@@ -347,7 +347,8 @@ void monitor_started(struct container *c, struct run_config *rc, pid_t pid)
 	dup2(null, 2);
 	close(null);
 	started = 1;
-	starter_done(wait_exec(pid));
+	/* with --init, PID 1 never calls execve: nothing to wait for */
+	starter_done(wait_exec(pid, rc->init ? 0 : 2000));
 	if (pthread_create(&log_thread, NULL, log_loop, NULL) == 0)
 		log_running = 1;
 }
