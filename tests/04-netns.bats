@@ -3,8 +3,9 @@
 #
 # Each test makes a network namespace of its own ("the test host") and runs box
 # inside it, so the host end of every veth lands there too: nothing is sent
-# to any address outside namespaces this file created, and deleting the
-# namespace in teardown removes whatever a failed test left behind.
+# to any address outside namespaces this file created. A process holds that
+# namespace (no bind mount under /run/netns) and dies with the test, even when
+# the test is killed: with it goes whatever a failed test left behind.
 # Each test also picks a random private /24 for --subnet, so no address can be
 # hard-coded: the first box gets its .0/30 (host end .1, container .2).
 
@@ -15,9 +16,11 @@ setup() {
 	require_root
 	section "Step 04: network namespaces"
 	make_rootfs
-	NETNS=box-test-$(random_word)
-	ip netns add "$NETNS"
-	ip -n "$NETNS" link set lo up
+	unshare --net setpriv --pdeathsig KILL sleep 3600 </dev/null >/dev/null 2>&1 3>&- &
+	HOST_HOLDER=$!
+	NETNS=/proc/$HOST_HOLDER/ns/net
+	wait_until 5 "a network namespace for the test host" host_ns_ready || return 1
+	in_host ip link set lo up
 	net=10.$((RANDOM % 250 + 1)).$((RANDOM % 250 + 1))
 	SUBNET=$net.0/24 HOST_IP=$net.1 CTR_IP=$net.2
 	BG_PIDS=()
@@ -31,18 +34,27 @@ teardown() {
 	stop_host_sleeper
 	if [ -n "${ROOTLESS_DIR:-}" ]; then rm -rf "$ROOTLESS_DIR"; fi
 	# the veths in it go with it; so do the boxes' ends, as these tests check
-	ip netns del "$NETNS" 2>/dev/null || true
+	if [ -n "${HOST_HOLDER:-}" ]; then
+		kill -9 "$HOST_HOLDER" 2>/dev/null || true
+		wait "$HOST_HOLDER" 2>/dev/null || true
+	fi
+}
+
+# the holder has left the runner's network namespace for one of its own
+host_ns_ready() {
+	local ns
+	ns=$(readlink "$NETNS") && [ "$ns" != "$(readlink /proc/self/ns/net)" ]
 }
 
 # in_host CMD...: run CMD in the test host (its network namespace only)
 in_host() {
-	nsenter --net="/run/netns/$NETNS" "$@"
+	nsenter --net="$NETNS" "$@"
 }
 
 # run_box_here ARGS...: run_box inside the test host
 run_box_here() {
 	run --separate-stderr timeout --kill-after=5 "$BOX_TIMEOUT" \
-		nsenter --net="/run/netns/$NETNS" "$BOX" "$@"
+		nsenter --net="$NETNS" "$BOX" "$@"
 	if [ "$status" = 124 ]; then
 		echo "expected box to finish within ${BOX_TIMEOUT}s, got a hang (killed it)"
 	fi
@@ -53,8 +65,8 @@ run_box_here() {
 start_box() {
 	local name=$1
 	shift
-	nsenter --net="/run/netns/$NETNS" "$BOX" "$@" \
-		>"$BATS_TEST_TMPDIR/$name.out" 2>"$BATS_TEST_TMPDIR/$name.err" </dev/null &
+	nsenter --net="$NETNS" "$BOX" "$@" \
+		>"$BATS_TEST_TMPDIR/$name.out" 2>"$BATS_TEST_TMPDIR/$name.err" </dev/null 3>&- &
 	BOX_PID=$!
 	BG_PIDS+=("$BOX_PID")
 }
@@ -74,6 +86,10 @@ wait_until() {
 # the veth links of the test host, one name a line
 host_veths() {
 	in_host ip -o link show type veth | sed -E 's/^[0-9]+: ([^@:]+).*/\1/'
+}
+
+link_is_up() {
+	in_host ip -o link show dev "$1" | grep -q ',UP'
 }
 
 has_veth() {
@@ -124,7 +140,7 @@ show_box() {
 	wait_until 10 "a veth in the test host" has_veth || { show_box ctr; return 1; }
 	name=$(host_veths)
 	expect_match "^[^ ]+$" "$name" "the host end's name (one veth)" || return 1
-	wait_until 5 "$name to be up" sh -c "nsenter --net=/run/netns/$NETNS ip -o link show dev $name | grep -q ',UP'" || return 1
+	wait_until 5 "$name to be up" link_is_up "$name" || return 1
 	addr=$(in_host ip -4 -o addr show dev "$name" | awk '{print $4}')
 	expect_eq "$HOST_IP/30" "$addr" "the host end's address" || return 1
 }
@@ -146,7 +162,7 @@ show_box() {
 @test "TCP: the container connects to a server on the host end" {
 	hint "eth0 needs its address and the link must be up on both sides; the server listens on the host"
 	port=$((RANDOM % 20000 + 20000)) word=$(random_word)
-	in_host "$REPO/build/probe" tcp-echo "$port" 20 >"$BATS_TEST_TMPDIR/server.out" 2>&1 &
+	in_host "$REPO/build/probe" tcp-echo "$port" 20 >"$BATS_TEST_TMPDIR/server.out" 2>&1 3>&- &
 	BG_PIDS+=($!)
 	wait_until 5 "the test server to listen" grep -q listening "$BATS_TEST_TMPDIR/server.out" || return 1
 	run_box_here --subnet "$SUBNET" "$ROOTFS" /bin/probe tcp-send "$HOST_IP" "$port" "$word" 10
@@ -314,12 +330,12 @@ show_box() {
 	install -m 755 "$BOX" "$ROOTLESS_DIR/box"
 	cp -a "$ROOTFS" "$ROOTLESS_DIR/rootfs"
 	port=$((RANDOM % 20000 + 20000)) word=$(random_word)
-	run --separate-stderr timeout --kill-after=5 "$BOX_TIMEOUT" nsenter --net="/run/netns/$NETNS" \
+	run --separate-stderr timeout --kill-after=5 "$BOX_TIMEOUT" nsenter --net="$NETNS" \
 		setpriv --reuid=65534 --regid=65534 --clear-groups "$ROOTLESS_DIR/box" "$ROOTLESS_DIR/rootfs" \
 		/bin/sh -c "echo \$(probe links); probe tcp-echo $port 10 >/tmp/server & probe tcp-send 127.0.0.1 $port $word 5"
 	expect_status 0 "a rootless box to run with its own lo" || return 1
 	expect_eq "$(printf 'lo\n%s' "$word")" "$output" "the links of a rootless box, and what came back over its lo" || return 1
-	run --separate-stderr timeout --kill-after=5 "$BOX_TIMEOUT" nsenter --net="/run/netns/$NETNS" \
+	run --separate-stderr timeout --kill-after=5 "$BOX_TIMEOUT" nsenter --net="$NETNS" \
 		setpriv --reuid=65534 --regid=65534 --clear-groups "$ROOTLESS_DIR/box" --network veth \
 		"$ROOTLESS_DIR/rootfs" /bin/true
 	expect_status 125 "box's own error for a rootless --network veth" || return 1
