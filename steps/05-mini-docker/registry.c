@@ -696,6 +696,7 @@ int registry_blob(struct registry *r, const char *digest, int64_t size, const ch
 	/* EXERCISE 05.1: content addressing: refuse a blob whose sha256 is not its digest
 	 * hint: got holds "sha256:HEX" of what arrived; digest is what we asked for.
 	 * hint: a registry (or a CDN, or anyone on the way) must not be able to change an image
+	 * tests: 05-images
 	 * stub: md_fail(err, "TODO 05.1: verify blob %s (hash %s)", digest, got); goto out;
 	 */
 	if (strcmp(got, digest)) {

@@ -292,6 +292,7 @@ int chain_ids(json_t *config, char (*out)[DIGEST_LEN], size_t max, size_t *n, st
 		/* EXERCISE 05.2: the ChainID of layers 0..i, the key of an unpacked layer dir
 		 * hint: ChainID(L0) = DiffID(L0)
 		 * hint: ChainID(L0..Li) = sha256 of the string "ChainID(L0..Li-1) DiffID(Li)"
+		 * tests: 05-images
 		 * stub: (void)out; return md_fail(err, "TODO 05.2: ChainID of %s", diff);
 		 */
 		if (i == 0) {
