@@ -27,12 +27,14 @@ setup() {
 }
 
 teardown() {
-	if [ -d "$ROOT/containers" ]; then
+	local pid store
+	for store in "$ROOT" "${ROOT2:-}"; do
+		[ -d "$store/containers" ] || continue
 		# shellcheck disable=SC2046
-		md rm -f $(md ps -aq) >/dev/null 2>&1 || true
-	fi
-	local pid
-	for pid in $(ps -eo pid=,args= | awk -v r="$ROOT" 'index($0, r) && !/awk/ {print $1}'); do
+		ROOT=$store md rm -f $(ROOT=$store md ps -aq) >/dev/null 2>&1 || true
+	done
+	# a monitor that survived rm (a failed test) names a store of this test on its command line
+	for pid in $(ps -eo pid=,args= | awk -v r="$BATS_TEST_TMPDIR" 'index($0, r) && !/awk/ {print $1}'); do
 		kill -9 "$pid" 2>/dev/null || true
 	done
 	[ -z "$PEER" ] || ip netns del "$PEER" 2>/dev/null || true
@@ -115,6 +117,21 @@ random_port() {
 	expect_eq "$ip1" "$(field "$id" IPAddress)" "the address of a new container after rm freed $ip1"
 }
 
+@test "two stores share the bridge of one namespace: distinct addresses, and one's rm leaves the other's network" {
+	word=$(random_word)
+	ROOT2=$BATS_TEST_TMPDIR/store2
+	a=$(md run -d --rootfs "$ROOTFS" sleep 60)
+	b=$(ROOT=$ROOT2 md run -d --rootfs "$ROOTFS" probe tcp-echo 7000 30)
+	ipb=$(ROOT=$ROOT2 field "$b" IPAddress)
+	expect_ne "$(field "$a" IPAddress)" "$ipb" "the second store's address" || {
+		hint "the leases belong to the bridge's network namespace, not to a store"
+		return 1
+	}
+	md rm -f "$a" >/dev/null
+	run in_host "$PROBE" tcp-send "$ipb" 7000 "$word" 10
+	expect_eq "$word" "$output" "the other store's container, reached after the first store's last rm"
+}
+
 @test "/etc/resolv.conf comes from the host" {
 	run_md run --rm --rootfs "$ROOTFS" cat /etc/resolv.conf
 	expect_status 0 "run cat /etc/resolv.conf" || return 1
@@ -181,8 +198,8 @@ random_port() {
 		run in_host iptables -w -t nat -S POSTROUTING
 		[[ $output != *10.88.0.0* ]] || { echo "expected no NAT rule left, got: $output"; return 1; }
 	fi
-	leases=$(cat "$ROOT"/run/bridge/leases 2>/dev/null || true)
-	expect_eq "" "$leases" "the leases left"
+	leases=/run/mini-docker/bridge/leases-$(stat -L -c %i "/run/netns/$NETNS")
+	[ ! -e "$leases" ] || { echo "expected no leases left, got $leases: $(cat "$leases")"; return 1; }
 }
 
 @test "--network none, host and veth still work as in step 04" {

@@ -1,9 +1,16 @@
 /*
  * ipam.c: addresses on the bridge, and the /etc/hosts that names the peers.
  *
- *     RUNROOT/bridge/lock     flock(2): one engine at a time changes the leases
- *     RUNROOT/bridge/leases   one line per container on the bridge:
- *                             IPV4 IPV6 ID HOSTNAME NAME [ALIAS...]
+ *     RUNROOT/bridge/lock          flock(2): one engine at a time changes the leases
+ *     RUNROOT/bridge/leases-NETNS  the leases of the bridge of the network namespace
+ *                                  whose inode is NETNS, a line per container, tab-separated:
+ *                                  IPV4 IPV6 ID HOSTNAME STORE NAME [ALIAS...]
+ *
+ * A bridge belongs to a network namespace, not to a store: two stores
+ * (--root) on one host share mini0 and its addresses, so each lease names the
+ * store that holds its container. RUNROOT is /run/mini-docker (a tmpfs: a
+ * reboot, which takes the bridge away, takes the leases too); the file goes
+ * when its last lease does.
  *
  * There is no daemon holding the pool in memory (docker's IPAM lives in
  * dockerd): every `run` takes the lock, drops the leases of containers that
@@ -36,6 +43,7 @@ struct entry {
 	struct in_addr ip;
 	struct in6_addr ip6;
 	char id[65], hostname[128], names[512]; /* NAME and the aliases, space separated */
+	char store[PATH_MAX];                   /* the --root holding the container */
 };
 
 struct table {
@@ -45,16 +53,27 @@ struct table {
 
 static char *bridge_dir(const struct md_opts *o, struct md_error *err)
 {
-	char *run = state_runroot(o, err);
-	if (!run)
-		return NULL;
-	char *dir = xasprintf("%s/bridge", run);
-	free(run);
+	const char *env = getenv("MINI_DOCKER_RUNROOT");
+	char *dir;
+	(void)o;
+	if (env && *env)
+		dir = xasprintf("%s/bridge", env);
+	else
+		dir = xstrdup("/run/mini-docker/bridge"); /* the bridge needs root anyway */
 	if (mkdir_p(dir, 0700, err) < 0) {
 		free(dir);
 		return NULL;
 	}
 	return dir;
+}
+
+/* RUNROOT/bridge/leases-INODE: the leases of this network namespace's bridge */
+static char *leases_path(const char *dir)
+{
+	struct stat st;
+	if (stat("/proc/thread-self/ns/net", &st) < 0)
+		st.st_ino = 0;
+	return xasprintf("%s/leases-%lu", dir, (unsigned long)st.st_ino);
 }
 
 static void table_load(const char *path, struct table *t)
@@ -65,13 +84,17 @@ static void table_load(const char *path, struct table *t)
 	t->n = 0;
 	while (f && t->n < MAX_LEASES && fgets(line, sizeof(line), f)) {
 		struct entry *e = &t->e[t->n];
-		char ip[64], ip6[64];
-		int used = 0;
-		if (sscanf(line, "%63s %63s %64s %127s %n", ip, ip6, e->id, e->hostname, &used) < 4 ||
-		    inet_pton(AF_INET, ip, &e->ip) != 1 || inet_pton(AF_INET6, ip6, &e->ip6) != 1)
+		char *f[6], *save = NULL;
+		line[strcspn(line, "\n")] = 0;
+		int k = 0;
+		for (char *p = strtok_r(line, "\t", &save); p && k < 6; p = strtok_r(NULL, "\t", &save))
+			f[k++] = p;
+		if (k < 6 || inet_pton(AF_INET, f[0], &e->ip) != 1 || inet_pton(AF_INET6, f[1], &e->ip6) != 1)
 			continue;
-		snprintf(e->names, sizeof(e->names), "%s", line + used);
-		e->names[strcspn(e->names, "\n")] = 0;
+		snprintf(e->id, sizeof(e->id), "%s", f[2]);
+		snprintf(e->hostname, sizeof(e->hostname), "%s", f[3]);
+		snprintf(e->store, sizeof(e->store), "%s", f[4]);
+		snprintf(e->names, sizeof(e->names), "%s", f[5]);
 		t->n++;
 	}
 	if (f)
@@ -80,14 +103,14 @@ static void table_load(const char *path, struct table *t)
 
 static int table_save(const char *path, const struct table *t, struct md_error *err)
 {
-	size_t cap = (size_t)t->n * 900 + 1, len = 0;
+	size_t cap = (size_t)t->n * (900 + PATH_MAX) + 1, len = 0;
 	char *buf = xcalloc(1, cap);
 	for (int i = 0; i < t->n; i++) {
 		char ip[INET_ADDRSTRLEN], ip6[INET6_ADDRSTRLEN];
 		inet_ntop(AF_INET, &t->e[i].ip, ip, sizeof(ip));
 		inet_ntop(AF_INET6, &t->e[i].ip6, ip6, sizeof(ip6));
-		len += snprintf(buf + len, cap - len, "%s %s %s %s %s\n", ip, ip6, t->e[i].id, t->e[i].hostname,
-				t->e[i].names);
+		len += snprintf(buf + len, cap - len, "%s\t%s\t%s\t%s\t%s\t%s\n", ip, ip6, t->e[i].id, t->e[i].hostname,
+				t->e[i].store, t->e[i].names);
 	}
 	int rc = write_file_atomic(path, buf, len, err);
 	free(buf);
@@ -95,9 +118,10 @@ static int table_save(const char *path, const struct table *t, struct md_error *
 }
 
 /* A lease is stale when its container is gone, has ended, or lost its engine. */
-static int stale(const struct md_opts *o, const char *id)
+static int stale(const struct entry *e)
 {
-	json_t *j = state_load(o, id);
+	struct md_opts o = {.root = e->store};
+	json_t *j = state_load(&o, e->id);
 	if (!j)
 		return 1;
 	const char *s = state_status(j, NULL);
@@ -106,11 +130,11 @@ static int stale(const struct md_opts *o, const char *id)
 	return gone;
 }
 
-static void prune(const struct md_opts *o, struct table *t)
+static void prune(struct table *t)
 {
 	int k = 0;
 	for (int i = 0; i < t->n; i++)
-		if (!stale(o, t->e[i].id))
+		if (!stale(&t->e[i]))
 			t->e[k++] = t->e[i];
 	t->n = k;
 }
@@ -126,9 +150,9 @@ static void nth(unsigned n, struct in_addr *ip, struct in6_addr *ip6)
 	memcpy(&ip6->s6_addr[12], &low, 4);
 }
 
-static void hosts_write(const struct md_opts *o, const struct table *t, const struct entry *self)
+static void hosts_write(const struct table *t, const struct entry *self)
 {
-	char *path = xasprintf("%s/containers/%s/hosts", o->root, self->id);
+	char *path = xasprintf("%s/containers/%s/hosts", self->store, self->id);
 	size_t cap = (size_t)(t->n + 4) * 700, len = 0;
 	char *buf = xcalloc(1, cap);
 	char ip[INET6_ADDRSTRLEN];
@@ -154,10 +178,10 @@ static void hosts_write(const struct md_opts *o, const struct table *t, const st
 	free(path);
 }
 
-static void hosts_all(const struct md_opts *o, const struct table *t)
+static void hosts_all(const struct table *t)
 {
 	for (int i = 0; i < t->n; i++)
-		hosts_write(o, t, &t->e[i]);
+		hosts_write(t, &t->e[i]);
 }
 
 int ipam_allocate(const struct md_opts *o, const char *id, const char *hostname, const char *name,
@@ -166,7 +190,7 @@ int ipam_allocate(const struct md_opts *o, const char *id, const char *hostname,
 	char *dir = bridge_dir(o, err);
 	if (!dir)
 		return md_context(err, "the bridge's leases");
-	char *lockp = xasprintf("%s/lock", dir), *path = xasprintf("%s/leases", dir);
+	char *lockp = xasprintf("%s/lock", dir), *path = leases_path(dir);
 	struct table t = {0};
 	int rc = -1;
 	narrate("flock(%s)", "flock %s  # one engine at a time takes an address", lockp, lockp);
@@ -174,7 +198,7 @@ int ipam_allocate(const struct md_opts *o, const char *id, const char *hostname,
 	if (lock < 0)
 		goto out;
 	table_load(path, &t);
-	prune(o, &t);
+	prune(&t);
 	if (t.n >= MAX_LEASES) {
 		md_fail(err, "the bridge %s has no free address left (%d containers on it)", BRIDGE_NAME, t.n);
 		goto out;
@@ -195,6 +219,9 @@ int ipam_allocate(const struct md_opts *o, const char *id, const char *hostname,
 	nth(n, &e->ip, &e->ip6);
 	snprintf(e->id, sizeof(e->id), "%s", id);
 	snprintf(e->hostname, sizeof(e->hostname), "%s", hostname);
+	char *store = realpath(o->root, NULL);
+	snprintf(e->store, sizeof(e->store), "%s", store ? store : o->root);
+	free(store);
 	snprintf(e->names, sizeof(e->names), "%s%s%s", name, aliases && *aliases ? " " : "", aliases ? aliases : "");
 	l->ip = e->ip;
 	l->ip6 = e->ip6;
@@ -203,7 +230,7 @@ int ipam_allocate(const struct md_opts *o, const char *id, const char *hostname,
 		id, path);
 	if (table_save(path, &t, err) < 0)
 		goto out;
-	hosts_all(o, &t);
+	hosts_all(&t);
 	/* the bridge too, under the same lock: concurrent runs must not race to create it */
 	rc = bridge_ensure(err);
 out:
@@ -222,7 +249,7 @@ void ipam_release(const struct md_opts *o, const char *id)
 	char *dir = bridge_dir(o, &err);
 	if (!dir)
 		return;
-	char *lockp = xasprintf("%s/lock", dir), *path = xasprintf("%s/leases", dir);
+	char *lockp = xasprintf("%s/lock", dir), *path = leases_path(dir);
 	struct table t = {0};
 	int lock = lock_file(lockp, &err);
 	if (lock >= 0) {
@@ -234,9 +261,9 @@ void ipam_release(const struct md_opts *o, const char *id)
 		if (k != t.n)
 			narrate("release the lease of %.12s", "sed -i '/%.12s/d' %s", id, id, path);
 		t.n = k;
-		prune(o, &t);
+		prune(&t);
 		table_save(path, &t, &err);
-		hosts_all(o, &t);
+		hosts_all(&t);
 		if (t.n == 0) { /* the last one out takes the bridge (and its NAT rule) away */
 			bridge_remove();
 			unlink(path);
@@ -255,12 +282,12 @@ void ipam_write_hosts(const struct md_opts *o)
 	char *dir = bridge_dir(o, &err);
 	if (!dir)
 		return;
-	char *lockp = xasprintf("%s/lock", dir), *path = xasprintf("%s/leases", dir);
+	char *lockp = xasprintf("%s/lock", dir), *path = leases_path(dir);
 	struct table t = {0};
 	int lock = lock_file(lockp, &err);
 	if (lock >= 0) {
 		table_load(path, &t);
-		hosts_all(o, &t);
+		hosts_all(&t);
 		close(lock);
 	}
 	free(t.e);

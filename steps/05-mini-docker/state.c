@@ -26,23 +26,6 @@
 #include "state.h"
 #include "util.h"
 
-char *state_runroot(const struct md_opts *o, struct md_error *err)
-{
-	const char *env = getenv("MINI_DOCKER_RUNROOT");
-	char *dir;
-	if (env && *env)
-		dir = xstrdup(env);
-	else if (!strcmp(o->root, "/var/lib/mini-docker") && geteuid() == 0)
-		dir = xstrdup("/run/mini-docker");
-	else /* another store, or not root: keep it next to the store */
-		dir = xasprintf("%s/run", o->root);
-	if (mkdir_p(dir, 0700, err) < 0) {
-		free(dir);
-		return NULL;
-	}
-	return dir;
-}
-
 int lock_file(const char *path, struct md_error *err)
 {
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);

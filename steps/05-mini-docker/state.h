@@ -8,9 +8,8 @@
  * then write a temporary file and rename(2) it over state.json: a reader sees
  * the old record or the new one, never half of one.
  *
- * What belongs to this boot only (the bridge's address leases and their lock)
- * lives in the run root: /run/mini-docker (a tmpfs: a reboot forgets it), or
- * ROOT/run when --root names another store, or MINI_DOCKER_RUNROOT.
+ * What belongs to this boot only, the bridge's address leases and their lock,
+ * lives in /run/mini-docker (ipam.c).
  */
 #ifndef MD_STATE_H
 #define MD_STATE_H
@@ -22,8 +21,6 @@
 #include "error.h"
 #include "mini-docker.h"
 
-/* /run/mini-docker, ROOT/run or $MINI_DOCKER_RUNROOT (malloc'd; made when missing) */
-char *state_runroot(const struct md_opts *o, struct md_error *err);
 /* NAME, a full ID or a unique prefix of one -> the full ID */
 int state_find(const struct md_opts *o, const char *what, char id[65], struct md_error *err);
 /* The ids of every container in the store, malloc'd (free each and the array) */
