@@ -202,6 +202,22 @@ random_port() {
 	[ ! -e "$leases" ] || { echo "expected no leases left, got $leases: $(cat "$leases")"; return 1; }
 }
 
+@test "outbound NAT only when the host already forwards, and gone with the bridge" {
+	command -v iptables >/dev/null || skip "requires iptables"
+	id=$(md run -d --rootfs "$ROOTFS" sleep 60)
+	run in_host iptables -w -t nat -S POSTROUTING
+	[[ $output != *MASQUERADE* ]] || { echo "expected no NAT rule on a host that does not forward, got: $output"; return 1; }
+	md rm -f "$id" >/dev/null
+	# this namespace's own sysctl: the test's "host" forwards now
+	in_host sysctl -qw net.ipv4.ip_forward=1
+	id=$(md run -d --rootfs "$ROOTFS" sleep 60)
+	run in_host iptables -w -t nat -S POSTROUTING
+	expect_match "-s 10\.88\.0\.0/16 ! -o mini0 -j MASQUERADE" "$output" "the NAT rule on a forwarding host" || return 1
+	md rm -f "$id" >/dev/null
+	run in_host iptables -w -t nat -S POSTROUTING
+	[[ $output != *MASQUERADE* ]] || { echo "expected the NAT rule gone with the last container, got: $output"; return 1; }
+}
+
 @test "--network none, host and veth still work as in step 04" {
 	run_md run --rm --network none --rootfs "$ROOTFS" probe links
 	expect_eq "lo" "$output" "the links with --network none" || return 1
