@@ -20,6 +20,7 @@
  */
 #define _GNU_SOURCE
 #include <curl/curl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,6 +155,32 @@ static int cmd_login(const struct md_opts *o, int argc, char **argv)
 	return 0;
 }
 
+/*
+ * The store's directory, always absolute: overlayfs and the container's own
+ * mount namespace resolve paths from elsewhere than our cwd. Without --root or
+ * MINI_DOCKER_ROOT, a user who is not root gets a store of their own, as
+ * rootless podman does ($XDG_DATA_HOME/mini-docker, ~/.local/share/mini-docker).
+ */
+static const char *store_root(const char *root, int from_env)
+{
+	static char buf[PATH_MAX];
+	const char *home = getenv("HOME"), *xdg = getenv("XDG_DATA_HOME");
+	if (geteuid() != 0 && !from_env && !strcmp(root, "/var/lib/mini-docker")) {
+		if (xdg && *xdg == '/')
+			snprintf(buf, sizeof(buf), "%s/mini-docker", xdg);
+		else if (home && *home == '/')
+			snprintf(buf, sizeof(buf), "%s/.local/share/mini-docker", home);
+		else
+			return root;
+		return buf;
+	}
+	if (root[0] == '/' || !getcwd(buf, sizeof(buf) - strlen(root) - 2))
+		return root;
+	strcat(buf, "/");
+	strcat(buf, root);
+	return buf;
+}
+
 int main(int argc, char **argv)
 {
 	struct md_opts o = {0};
@@ -192,6 +219,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_ENGINE;
 	}
+	o.root = store_root(o.root, env && *env);
 	for (const struct command *c = commands; c->name; c++) {
 		if (strcmp(c->name, argv[i]))
 			continue;
