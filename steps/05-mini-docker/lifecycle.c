@@ -245,13 +245,11 @@ static void usage_fail(const char *usage)
 static json_t *load_or_complain(const struct md_opts *o, const char *what, char id[65])
 {
 	struct md_error err;
-	json_t *j;
-	if (state_find(o, what, id, &err) < 0 || !(j = state_load(o, id))) {
-		if (!err.msg[0] || state_find(o, what, id, &err) == 0)
-			md_fail(&err, "no such container: %s", what);
+	json_t *j = NULL;
+	if (state_find(o, what, id, &err) == 0 && !(j = state_load(o, id)))
+		md_fail(&err, "container %s: its state.json is missing or unreadable (rm -f removes it)", what);
+	if (!j)
 		fprintf(stderr, "mini-docker: %s\n", err.msg);
-		return NULL;
-	}
 	return j;
 }
 
@@ -266,11 +264,10 @@ static void fit(char *out, size_t len, const char *s, size_t max)
 static void status_text(json_t *j, char *out, size_t len)
 {
 	const char *st = state_status(j, NULL);
-	double now = time_parse(NULL);
 	struct timespec ts;
 	char d[64];
 	clock_gettime(CLOCK_REALTIME, &ts);
-	now = ts.tv_sec + ts.tv_nsec / 1e9;
+	double now = ts.tv_sec + ts.tv_nsec / 1e9;
 	if (!strcmp(st, "running")) {
 		human_duration(now - time_parse(state_str(j, "started_at")[0] ? state_str(j, "started_at")
 									  : state_str(j, "created")), d, sizeof(d));
@@ -642,20 +639,23 @@ int cmd_container_rm(const struct md_opts *o, int argc, char **argv)
 		return usage_fail(usage), EXIT_ENGINE;
 	for (; i < argc; i++) {
 		char id[65];
-		json_t *j = load_or_complain(o, argv[i], id);
+		struct md_error err;
 		pid_t pid, mon;
-		if (!j) {
+		if (state_find(o, argv[i], id, &err) < 0) {
+			fprintf(stderr, "mini-docker: %s\n", err.msg);
 			rc = 1;
 			continue;
 		}
-		const char *st = state_status(j, &pid);
+		json_t *j = state_load(o, id);
+		if (!j) /* a half-made or damaged container: still removable */
+			j = json_object();
+		state_status(j, &pid);
 		if (pid && !force) {
 			fprintf(stderr, "mini-docker: container %s is running: stop it first, or rm -f kills it\n", argv[i]);
 			json_decref(j);
 			rc = 1;
 			continue;
 		}
-		(void)st;
 		char start[32];
 		snprintf(start, sizeof(start), "%s", state_str(j, "pid_start"));
 		if (pid) {
