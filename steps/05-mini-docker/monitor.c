@@ -254,11 +254,47 @@ struct stream {
 	size_t len;
 };
 
-static void log_line(const char *stream, const char *text, size_t len)
+/* JSON strings are UTF-8: each invalid byte becomes U+FFFD, as docker's json-file does */
+static char *utf8_clean(const char *s, size_t len, size_t *out)
+{
+	char *buf = xcalloc(1, 3 * len + 1);
+	size_t o = 0;
+	for (size_t i = 0; i < len;) {
+		unsigned char c = s[i];
+		size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+		int ok = n > 0 && i + n <= len && !(n == 2 && c < 0xc2) && !(n == 4 && c > 0xf4);
+		for (size_t k = 1; ok && k < n; k++)
+			ok = ((unsigned char)s[i + k] & 0xc0) == 0x80;
+		if (ok && n == 3) { /* no overlong forms, no surrogates */
+			unsigned char d = s[i + 1];
+			ok = !(c == 0xe0 && d < 0xa0) && !(c == 0xed && d >= 0xa0);
+		}
+		if (ok && n == 4) {
+			unsigned char d = s[i + 1];
+			ok = !(c == 0xf0 && d < 0x90) && !(c == 0xf4 && d >= 0x90);
+		}
+		if (ok) {
+			memcpy(buf + o, s + i, n);
+			o += n;
+			i += n;
+		} else {
+			memcpy(buf + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+		}
+	}
+	*out = o;
+	return buf;
+}
+
+static void log_line(const char *stream, const char *raw, size_t raw_len)
 {
 	char now[40];
+	size_t len;
+	char *text = utf8_clean(raw, raw_len, &len);
 	time_now(now, sizeof(now));
 	json_t *j = json_pack("{s:s%,s:s,s:s}", "log", text, len, "stream", stream, "time", now);
+	free(text);
 	char *line = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	if (line && log_fd >= 0) {
 		size_t ll = strlen(line);
