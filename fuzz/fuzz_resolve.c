@@ -16,19 +16,29 @@
 
 #include "common.h"
 #include "unpack.h"
+#include "util.h"
 
 static char outer[64], root[128], rootreal[4096];
 static int rootfd = -1;
 
-static void make_tree(void)
+static void make_outer(void)
 {
 	char p[256];
 	snprintf(outer, sizeof(outer), "/tmp/fuzz-resolve-XXXXXX");
 	CHECK(mkdtemp(outer));
 	snprintf(root, sizeof(root), "%s/root", outer);
-	CHECK(mkdir(root, 0755) == 0);
 	snprintf(p, sizeof(p), "%s/sibling", outer);
 	CHECK(mkdir(p, 0755) == 0);
+}
+
+/* a fresh root for each input: what the last one created is gone */
+static void make_tree(void)
+{
+	if (rootfd >= 0) {
+		close(rootfd);
+		CHECK(rm_rf(root) == 0);
+	}
+	CHECK(mkdir(root, 0755) == 0);
 	CHECK(realpath(root, rootreal));
 	rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	CHECK(rootfd >= 0);
@@ -75,10 +85,11 @@ static void cleanup(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (rootfd < 0) {
-		make_tree();
+	if (!outer[0]) {
+		make_outer();
 		atexit(cleanup);
 	}
+	make_tree();
 	char *name = nul_copy(data, size), link[64], got[4096];
 	const char *why = NULL;
 	int fd = unpack_resolve_dir(rootfd, name, &why);
