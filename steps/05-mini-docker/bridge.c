@@ -72,28 +72,33 @@ static int link_up(struct nl_sock *s, const char *name, int master, struct md_er
 	rtnl_link_put(change);
 	rtnl_link_put(link);
 	if (e < 0)
-		return md_fail(err, "ip link set %s%s up: %s", name, master ? " master " BRIDGE_NAME : "", nl_geterror(e));
+		return md_fail(err, "ip link set %s%s up: %s", name,
+			       master ? " master " BRIDGE_NAME : "", nl_geterror(e));
 	return 0;
 }
 
-static int addr_add(struct nl_sock *s, const char *dev, int family, const void *ip, int prefix, struct md_error *err)
+static int addr_add(struct nl_sock *s, const char *dev, int family, const void *ip, int prefix,
+		    struct md_error *err)
 {
 	struct rtnl_addr *a = rtnl_addr_alloc();
 	struct nl_addr *local = nl_addr_build(family, ip, family == AF_INET ? 4 : 16);
 	char text[INET6_ADDRSTRLEN];
 	int e;
 	inet_ntop(family, ip, text, sizeof(text));
-	narrate("RTM_NEWADDR %s/%d dev %s", "ip addr add %s/%d dev %s", text, prefix, dev, text, prefix, dev);
+	narrate("RTM_NEWADDR %s/%d dev %s", "ip addr add %s/%d dev %s", text, prefix, dev, text,
+		prefix, dev);
 	nl_addr_set_prefixlen(local, prefix);
 	rtnl_addr_set_ifindex(a, if_nametoindex(dev));
 	rtnl_addr_set_local(a, local);
 	if (family == AF_INET6)
-		rtnl_addr_set_flags(a, IFA_F_NODAD); /* usable at once: no duplicate detection on our own switch */
+		rtnl_addr_set_flags(
+		    a, IFA_F_NODAD); /* usable at once: no duplicate detection on our own switch */
 	e = rtnl_addr_add(s, a, 0);
 	nl_addr_put(local);
 	rtnl_addr_put(a);
 	if (e < 0 && e != -NLE_EXIST)
-		return md_fail(err, "ip addr add %s/%d dev %s: %s", text, prefix, dev, nl_geterror(e));
+		return md_fail(err, "ip addr add %s/%d dev %s: %s", text, prefix, dev,
+			       nl_geterror(e));
 	return 0;
 }
 
@@ -118,7 +123,8 @@ static int route_default(struct nl_sock *s, int family, const void *gw, struct m
 	nl_addr_put(via);
 	rtnl_route_put(route);
 	if (e < 0)
-		return md_fail(err, "ip route add default via %s dev eth0: %s", text, nl_geterror(e));
+		return md_fail(err, "ip route add default via %s dev eth0: %s", text,
+			       nl_geterror(e));
 	return 0;
 }
 
@@ -163,10 +169,12 @@ static int forwarding(void)
 /* iptables -t nat -A|-D POSTROUTING -s 10.88.0.0/16 ! -o mini0 -j MASQUERADE */
 static void nat_rule(const char *op)
 {
-	char *argv[] = {"iptables", "-w", "-t", "nat", (char *)op, "POSTROUTING", "-s",
-			BRIDGE_SUBNET "/16", "!", "-o", BRIDGE_NAME, "-j", "MASQUERADE", NULL};
-	narrate("outbound NAT (%s)", "iptables -t nat %s POSTROUTING -s %s/%d ! -o %s -j MASQUERADE", op, op, BRIDGE_SUBNET,
-		BRIDGE_PREFIX, BRIDGE_NAME);
+	char *argv[] = {
+	    "iptables",		 "-w", "-t", "nat",	  (char *)op, "POSTROUTING", "-s",
+	    BRIDGE_SUBNET "/16", "!",  "-o", BRIDGE_NAME, "-j",	      "MASQUERADE",  NULL};
+	narrate("outbound NAT (%s)",
+		"iptables -t nat %s POSTROUTING -s %s/%d ! -o %s -j MASQUERADE", op, op,
+		BRIDGE_SUBNET, BRIDGE_PREFIX, BRIDGE_NAME);
 	run_quiet(argv);
 }
 
@@ -184,10 +192,12 @@ int bridge_ensure(struct md_error *err)
 		nl_socket_free(s);
 		return 0;
 	}
-	narrate("RTM_NEWLINK %s type bridge", "ip link add %s type bridge", BRIDGE_NAME, BRIDGE_NAME);
+	narrate("RTM_NEWLINK %s type bridge", "ip link add %s type bridge", BRIDGE_NAME,
+		BRIDGE_NAME);
 	if ((e = rtnl_link_bridge_add(s, BRIDGE_NAME)) < 0 && e != -NLE_EXIST) {
 		md_fail(err, "ip link add %s type bridge: %s%s", BRIDGE_NAME, nl_geterror(e),
-			e == -NLE_OPNOTSUPP ? " (is the bridge module available? modprobe bridge)" : "");
+			e == -NLE_OPNOTSUPP ? " (is the bridge module available? modprobe bridge)"
+					    : "");
 		goto out;
 	}
 	inet_pton(AF_INET, BRIDGE_SUBNET, &gw);
@@ -196,7 +206,8 @@ int bridge_ensure(struct md_error *err)
 	if (addr_add(s, BRIDGE_NAME, AF_INET, &gw, BRIDGE_PREFIX, err) < 0)
 		goto out;
 	if (have_ipv6())
-		addr_add(s, BRIDGE_NAME, AF_INET6, &gw6, BRIDGE_PREFIX6, err); /* IPv6 is a bonus: not fatal */
+		addr_add(s, BRIDGE_NAME, AF_INET6, &gw6, BRIDGE_PREFIX6,
+			 err); /* IPv6 is a bonus: not fatal */
 	narrate("RTM_NEWLINK %s up", "ip link set %s up", BRIDGE_NAME, BRIDGE_NAME);
 	if (link_up(s, BRIDGE_NAME, 0, err) < 0)
 		goto out;
@@ -216,12 +227,14 @@ void bridge_remove(void)
 	if (!s)
 		return;
 	if (rtnl_link_get_kernel(s, 0, BRIDGE_NAME, &link) == 0) {
-		narrate("RTM_DELLINK %s", "ip link del %s  # the last container is gone", BRIDGE_NAME, BRIDGE_NAME);
+		narrate("RTM_DELLINK %s", "ip link del %s  # the last container is gone",
+			BRIDGE_NAME, BRIDGE_NAME);
 		rtnl_link_delete(s, link);
 		rtnl_link_put(link);
 		/* -D fails harmlessly when there is no such rule */
-		char *argv[] = {"iptables", "-w", "-t", "nat", "-C", "POSTROUTING", "-s", BRIDGE_SUBNET "/16", "!", "-o",
-				BRIDGE_NAME, "-j", "MASQUERADE", NULL};
+		char *argv[] = {
+		    "iptables",		 "-w", "-t", "nat",	  "-C", "POSTROUTING", "-s",
+		    BRIDGE_SUBNET "/16", "!",  "-o", BRIDGE_NAME, "-j", "MASQUERADE",  NULL};
 		if (run_quiet(argv) == 0)
 			nat_rule("-D");
 	}
@@ -237,10 +250,12 @@ static int configure_inside(struct nl_sock *s, const struct lease *l, struct md_
 	gw.s_addr = htonl(ntohl(gw.s_addr) + 1);
 	inet_pton(AF_INET6, BRIDGE_SUBNET6 "1", &gw6);
 	narrate("RTM_NEWLINK lo up", "ip link set lo up");
-	if (link_up(s, "lo", 0, err) < 0 || addr_add(s, "eth0", AF_INET, &l->ip, BRIDGE_PREFIX, err) < 0)
+	if (link_up(s, "lo", 0, err) < 0 ||
+	    addr_add(s, "eth0", AF_INET, &l->ip, BRIDGE_PREFIX, err) < 0)
 		return -1;
 	struct md_error ignored;
-	int v6 = have_ipv6() && addr_add(s, "eth0", AF_INET6, &l->ip6, BRIDGE_PREFIX6, &ignored) == 0;
+	int v6 =
+	    have_ipv6() && addr_add(s, "eth0", AF_INET6, &l->ip6, BRIDGE_PREFIX6, &ignored) == 0;
 	narrate("RTM_NEWLINK eth0 up", "ip link set eth0 up");
 	if (link_up(s, "eth0", 0, err) < 0 || route_default(s, AF_INET, &gw, err) < 0)
 		return -1;
@@ -256,7 +271,8 @@ int bridge_attach(struct container *c, const struct run_config *rc, pid_t pid, s
 	int rcode = -1;
 	(void)rc;
 	json_t *j = state_load(c->o, c->id);
-	if (inet_pton(AF_INET, state_str(j, "ip"), &l.ip) != 1 || inet_pton(AF_INET6, state_str(j, "ip6"), &l.ip6) != 1) {
+	if (inet_pton(AF_INET, state_str(j, "ip"), &l.ip) != 1 ||
+	    inet_pton(AF_INET6, state_str(j, "ip6"), &l.ip6) != 1) {
 		json_decref(j);
 		return md_fail(err, "container %.12s has no address on %s", c->id, BRIDGE_NAME);
 	}
@@ -265,16 +281,17 @@ int bridge_attach(struct container *c, const struct run_config *rc, pid_t pid, s
 	if (!s)
 		return -1;
 	snprintf(host_end, sizeof(host_end), "md%.12s", c->id);
-	narrate("RTM_NEWLINK %s type veth peer eth0 netns %d", "ip link add %s type veth peer eth0 netns %d", host_end,
-		pid, host_end, pid);
+	narrate("RTM_NEWLINK %s type veth peer eth0 netns %d",
+		"ip link add %s type veth peer eth0 netns %d", host_end, pid, host_end, pid);
 	int e = rtnl_link_veth_add(s, host_end, "eth0", pid);
 	if (e < 0) {
-		md_fail(err, "ip link add %s type veth peer eth0 netns %d: %s", host_end, pid, nl_geterror(e));
+		md_fail(err, "ip link add %s type veth peer eth0 netns %d: %s", host_end, pid,
+			nl_geterror(e));
 		nl_socket_free(s);
 		return -1;
 	}
-	narrate("RTM_NEWLINK %s master %s up", "ip link set %s master %s up", host_end, BRIDGE_NAME, host_end,
-		BRIDGE_NAME);
+	narrate("RTM_NEWLINK %s master %s up", "ip link set %s master %s up", host_end, BRIDGE_NAME,
+		host_end, BRIDGE_NAME);
 	int master = if_nametoindex(BRIDGE_NAME);
 	if (!master) {
 		md_fail(err, "the bridge %s is gone (did something delete it?)", BRIDGE_NAME);

@@ -43,8 +43,9 @@ static const struct {
 	int flag;
 	const char *name;
 } all_ns[] = {
-	{CLONE_NEWUSER, "user"}, {CLONE_NEWCGROUP, "cgroup"}, {CLONE_NEWIPC, "ipc"}, {CLONE_NEWUTS, "uts"},
-	{CLONE_NEWNET, "net"},   {CLONE_NEWPID, "pid"},       {CLONE_NEWTIME, "time"}, {CLONE_NEWNS, "mnt"},
+    {CLONE_NEWUSER, "user"}, {CLONE_NEWCGROUP, "cgroup"}, {CLONE_NEWIPC, "ipc"},
+    {CLONE_NEWUTS, "uts"},   {CLONE_NEWNET, "net"},	  {CLONE_NEWPID, "pid"},
+    {CLONE_NEWTIME, "time"}, {CLONE_NEWNS, "mnt"},
 };
 
 /* The namespaces where PID differs from us: joining one's own user namespace is an error. */
@@ -112,7 +113,8 @@ static int join_cgroups(const char *dirs, struct md_error *err)
 	int rc = 0;
 	for (d = strtok_r(copy, " ", &save); d && !rc; d = strtok_r(NULL, " ", &save)) {
 		char *procs = xasprintf("%s/cgroup.procs", d), pid[32];
-		int fd = open(procs, O_WRONLY | O_CLOEXEC), n = snprintf(pid, sizeof(pid), "%d", getpid());
+		int fd = open(procs, O_WRONLY | O_CLOEXEC),
+		    n = snprintf(pid, sizeof(pid), "%d", getpid());
 		narrate("write(\"%s\", \"%s\")", "echo $$ > %s", procs, pid, procs);
 		if (fd < 0 || write(fd, pid, n) != n)
 			rc = md_fail_errno(err, "join the container's cgroup %s", procs);
@@ -134,7 +136,8 @@ static void split_into(const char *s, const char **list, int *n)
 
 static int usage(void)
 {
-	fprintf(stderr, "mini-docker: usage: mini-docker exec [-i] [-t] [-e K=V] [-w DIR] [-u USER] CONTAINER CMD...\n");
+	fprintf(stderr, "mini-docker: usage: mini-docker exec [-i] [-t] [-e K=V] [-w DIR] [-u "
+			"USER] CONTAINER CMD...\n");
 	return EXIT_ENGINE;
 }
 
@@ -156,7 +159,8 @@ int cmd_exec(const struct md_opts *o, int argc, char **argv)
 			tty = 1;
 		else if (!strcmp(a, "-it") || !strcmp(a, "-ti"))
 			interactive = tty = 1;
-		else if ((!strcmp(a, "-e") || !strcmp(a, "--env")) && i + 1 < argc && n_extra < MAX_LIST)
+		else if ((!strcmp(a, "-e") || !strcmp(a, "--env")) && i + 1 < argc &&
+			 n_extra < MAX_LIST)
 			extra_env[n_extra++] = argv[++i];
 		else if ((!strcmp(a, "-w") || !strcmp(a, "--workdir")) && i + 1 < argc)
 			workdir = argv[++i];
@@ -177,14 +181,17 @@ int cmd_exec(const struct md_opts *o, int argc, char **argv)
 		return EXIT_ENGINE;
 	}
 	if (strcmp(state_status(j, &pid), "running")) {
-		fprintf(stderr, "mini-docker: container %s is not running (%s): exec needs a running container\n", argv[i],
-			state_status(j, NULL));
+		fprintf(stderr,
+			"mini-docker: container %s is not running (%s): exec needs a running "
+			"container\n",
+			argv[i], state_status(j, NULL));
 		json_decref(j);
 		return EXIT_ENGINE;
 	}
 	if (workdir && workdir[0] != '/') {
 		json_decref(j);
-		return fprintf(stderr, "mini-docker: exec -w %s: give an absolute path\n", workdir), EXIT_ENGINE;
+		return fprintf(stderr, "mini-docker: exec -w %s: give an absolute path\n", workdir),
+		       EXIT_ENGINE;
 	}
 	char **cmd = argv + i + 1;
 
@@ -196,7 +203,9 @@ int cmd_exec(const struct md_opts *o, int argc, char **argv)
 	rc.no_seccomp = !strcmp(state_str(j, "no_seccomp"), "1");
 	rc.userns = !strcmp(state_str(j, "userns"), "1");
 	rc.user = user ? user : *state_str(j, "user") ? xstrdup(state_str(j, "user")) : NULL;
-	const char *cwd = workdir ? workdir : *state_str(j, "workdir") ? xstrdup(state_str(j, "workdir")) : "/";
+	const char *cwd = workdir		     ? workdir
+			  : *state_str(j, "workdir") ? xstrdup(state_str(j, "workdir"))
+						     : "/";
 	const char *hostname = xstrdup(state_str(j, "hostname"));
 	char *env_text = xstrdup(state_str(j, "env")), *start = xstrdup(state_str(j, "pid_start"));
 	char *cgroups = xstrdup(state_str(j, "cgroups"));

@@ -43,7 +43,7 @@ struct entry {
 	struct in_addr ip;
 	struct in6_addr ip6;
 	char id[65], hostname[128], names[512]; /* NAME and the aliases, space separated */
-	char store[PATH_MAX];                   /* the --root holding the container */
+	char store[PATH_MAX];			/* the --root holding the container */
 };
 
 struct table {
@@ -87,9 +87,11 @@ static void table_load(const char *path, struct table *t)
 		char *f[6], *save = NULL;
 		line[strcspn(line, "\n")] = 0;
 		int k = 0;
-		for (char *p = strtok_r(line, "\t", &save); p && k < 6; p = strtok_r(NULL, "\t", &save))
+		for (char *p = strtok_r(line, "\t", &save); p && k < 6;
+		     p = strtok_r(NULL, "\t", &save))
 			f[k++] = p;
-		if (k < 6 || inet_pton(AF_INET, f[0], &e->ip) != 1 || inet_pton(AF_INET6, f[1], &e->ip6) != 1)
+		if (k < 6 || inet_pton(AF_INET, f[0], &e->ip) != 1 ||
+		    inet_pton(AF_INET6, f[1], &e->ip6) != 1)
 			continue;
 		snprintf(e->id, sizeof(e->id), "%s", f[2]);
 		snprintf(e->hostname, sizeof(e->hostname), "%s", f[3]);
@@ -109,8 +111,8 @@ static int table_save(const char *path, const struct table *t, struct md_error *
 		char ip[INET_ADDRSTRLEN], ip6[INET6_ADDRSTRLEN];
 		inet_ntop(AF_INET, &t->e[i].ip, ip, sizeof(ip));
 		inet_ntop(AF_INET6, &t->e[i].ip6, ip6, sizeof(ip6));
-		len += snprintf(buf + len, cap - len, "%s\t%s\t%s\t%s\t%s\t%s\n", ip, ip6, t->e[i].id, t->e[i].hostname,
-				t->e[i].store, t->e[i].names);
+		len += snprintf(buf + len, cap - len, "%s\t%s\t%s\t%s\t%s\t%s\n", ip, ip6,
+				t->e[i].id, t->e[i].hostname, t->e[i].store, t->e[i].names);
 	}
 	int rc = write_file_atomic(path, buf, len, err);
 	free(buf);
@@ -156,7 +158,8 @@ static void hosts_write(const struct table *t, const struct entry *self)
 	size_t cap = (size_t)(t->n + 4) * 700, len = 0;
 	char *buf = xcalloc(1, cap);
 	char ip[INET6_ADDRSTRLEN];
-	len += snprintf(buf + len, cap - len, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+	len += snprintf(buf + len, cap - len,
+			"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
 	inet_ntop(AF_INET, &self->ip, ip, sizeof(ip));
 	len += snprintf(buf + len, cap - len, "%s\t%s %s\n", ip, self->hostname, self->names);
 	inet_ntop(AF_INET6, &self->ip6, ip, sizeof(ip));
@@ -165,7 +168,8 @@ static void hosts_write(const struct table *t, const struct entry *self)
 		if (!strcmp(t->e[i].id, self->id))
 			continue;
 		inet_ntop(AF_INET, &t->e[i].ip, ip, sizeof(ip));
-		len += snprintf(buf + len, cap - len, "%s\t%s %s\n", ip, t->e[i].names, t->e[i].hostname);
+		len += snprintf(buf + len, cap - len, "%s\t%s %s\n", ip, t->e[i].names,
+				t->e[i].hostname);
 	}
 	/* in place: the container's bind mount holds this inode */
 	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
@@ -200,7 +204,8 @@ int ipam_allocate(const struct md_opts *o, const char *id, const char *hostname,
 	table_load(path, &t);
 	prune(&t);
 	if (t.n >= MAX_LEASES) {
-		md_fail(err, "the bridge %s has no free address left (%d containers on it)", BRIDGE_NAME, t.n);
+		md_fail(err, "the bridge %s has no free address left (%d containers on it)",
+			BRIDGE_NAME, t.n);
 		goto out;
 	}
 	/* the lowest free address from .2 on (.0 is the network, .1 the bridge, the last is broadcast) */
@@ -222,12 +227,13 @@ int ipam_allocate(const struct md_opts *o, const char *id, const char *hostname,
 	char *store = realpath(o->root, NULL);
 	snprintf(e->store, sizeof(e->store), "%s", store ? store : o->root);
 	free(store);
-	snprintf(e->names, sizeof(e->names), "%s%s%s", name, aliases && *aliases ? " " : "", aliases ? aliases : "");
+	snprintf(e->names, sizeof(e->names), "%s%s%s", name, aliases && *aliases ? " " : "",
+		 aliases ? aliases : "");
 	l->ip = e->ip;
 	l->ip6 = e->ip6;
 	char text[INET_ADDRSTRLEN];
-	narrate("lease %s for %.12s", "echo '%s %.12s' >> %s", inet_ntop(AF_INET, &e->ip, text, sizeof(text)), id, text,
-		id, path);
+	narrate("lease %s for %.12s", "echo '%s %.12s' >> %s",
+		inet_ntop(AF_INET, &e->ip, text, sizeof(text)), id, text, id, path);
 	if (table_save(path, &t, err) < 0)
 		goto out;
 	hosts_all(&t);
@@ -312,7 +318,8 @@ int resolv_conf_write(const char *path, struct md_error *err)
 	char *text = xcalloc(1, cap);
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char ns[64];
-		if (sscanf(line, " nameserver %63s", ns) == 1 && (!strncmp(ns, "127.", 4) || !strcmp(ns, "::1")))
+		if (sscanf(line, " nameserver %63s", ns) == 1 &&
+		    (!strncmp(ns, "127.", 4) || !strcmp(ns, "::1")))
 			continue;
 		out += snprintf(text + out, cap - out, "%s\n", line);
 	}

@@ -74,7 +74,8 @@ const char *signal_name(int sig)
 
 /* ---- run's hooks ---- */
 
-int lifecycle_option(struct run_config *rc, const char *lng, const char *shown, const char *v, struct md_error *err)
+int lifecycle_option(struct run_config *rc, const char *lng, const char *shown, const char *v,
+		     struct md_error *err)
 {
 	(void)rc;
 	if (!strcmp(lng, "detach")) {
@@ -86,14 +87,17 @@ int lifecycle_option(struct run_config *rc, const char *lng, const char *shown, 
 	} else if (!strcmp(lng, "network-alias")) {
 		for (const char *p = v; *p; p++)
 			if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.' && *p != '_')
-				return md_fail(err, "%s '%s': use letters, digits, - . _", shown, v);
+				return md_fail(err, "%s '%s': use letters, digits, - . _", shown,
+					       v);
 		size_t len = strlen(aliases);
 		if (!*v || len + strlen(v) + 2 > sizeof(aliases))
 			return md_fail(err, "%s '%s': empty, or too many aliases", shown, v);
 		snprintf(aliases + len, sizeof(aliases) - len, "%s%s", len ? " " : "", v);
 	} else if (!strcmp(lng, "stop-signal")) {
 		if ((stop_signal_opt = parse_signal(v)) < 0)
-			return md_fail(err, "%s %s: give a signal name or number (SIGTERM, USR1, 15)", shown, v);
+			return md_fail(err,
+				       "%s %s: give a signal name or number (SIGTERM, USR1, 15)",
+				       shown, v);
 	} else if (!strcmp(lng, "stop-timeout")) {
 		char *end;
 		long t = strtol(v, &end, 10);
@@ -128,7 +132,9 @@ int lifecycle_prepare(struct container *c, struct run_config *rc, struct md_erro
 	snprintf(sig, sizeof(sig), "%d", rc->stop_signal ? rc->stop_signal : SIGTERM);
 	snprintf(timeout, sizeof(timeout), "%d", stop_timeout);
 	if (have_ports && rc->network != NET_BRIDGE)
-		return md_fail(err, "-p publishes a port of the bridge network: it needs --network bridge (the default%s)",
+		return md_fail(err,
+			       "-p publishes a port of the bridge network: it needs --network "
+			       "bridge (the default%s)",
 			       geteuid() ? " as root; rootless containers get --network none" : "");
 	char *cmd = join_argv(rc->argv), *env = xstrdup("");
 	for (char **e = rc->envp; e && *e; e++) { /* for exec: the container's environment */
@@ -138,11 +144,14 @@ int lifecycle_prepare(struct container *c, struct run_config *rc, struct md_erro
 	}
 	char caps[2][MAX_LIST * 24] = {"", ""};
 	for (int k = 0; k < rc->n_cap_add; k++)
-		snprintf(caps[0] + strlen(caps[0]), sizeof(caps[0]) - strlen(caps[0]), "%s ", rc->cap_add[k]);
+		snprintf(caps[0] + strlen(caps[0]), sizeof(caps[0]) - strlen(caps[0]), "%s ",
+			 rc->cap_add[k]);
 	for (int k = 0; k < rc->n_cap_drop; k++)
-		snprintf(caps[1] + strlen(caps[1]), sizeof(caps[1]) - strlen(caps[1]), "%s ", rc->cap_drop[k]);
-	if (state_set(c->o, c->id, err, "env", env, "user", rc->user ? rc->user : "", "workdir", rc->cwd ? rc->cwd : "/",
-		      "cap_add", caps[0], "cap_drop", caps[1], "privileged", rc->privileged ? "1" : "0", "no_seccomp",
+		snprintf(caps[1] + strlen(caps[1]), sizeof(caps[1]) - strlen(caps[1]), "%s ",
+			 rc->cap_drop[k]);
+	if (state_set(c->o, c->id, err, "env", env, "user", rc->user ? rc->user : "", "workdir",
+		      rc->cwd ? rc->cwd : "/", "cap_add", caps[0], "cap_drop", caps[1],
+		      "privileged", rc->privileged ? "1" : "0", "no_seccomp",
 		      rc->no_seccomp ? "1" : "0", "userns", rc->userns ? "1" : "0", NULL) < 0) {
 		free(cmd);
 		free(env);
@@ -154,10 +163,15 @@ int lifecycle_prepare(struct container *c, struct run_config *rc, struct md_erro
 		json_array_append_new(args, json_string(*a));
 	char *args_text = json_dumps(args, JSON_COMPACT);
 	json_decref(args);
-	int r = state_set(c->o, c->id, err, "args", args_text, "command", cmd, "stop_signal", sig, "stop_timeout", timeout, "detached",
-			  monitor_detach_requested() ? "1" : "0", "hostname", rc->hostname, "network",
-			  rc->network == NET_BRIDGE ? "bridge" : rc->network == NET_HOST ? "host" :
-			  rc->network == NET_NONE ? "none" : "veth", NULL);
+	int r =
+	    state_set(c->o, c->id, err, "args", args_text, "command", cmd, "stop_signal", sig,
+		      "stop_timeout", timeout, "detached", monitor_detach_requested() ? "1" : "0",
+		      "hostname", rc->hostname, "network",
+		      rc->network == NET_BRIDGE ? "bridge"
+		      : rc->network == NET_HOST ? "host"
+		      : rc->network == NET_NONE ? "none"
+						: "veth",
+		      NULL);
 	free(cmd);
 	free(args_text);
 	if (r < 0)
@@ -247,7 +261,9 @@ static json_t *load_or_complain(const struct md_opts *o, const char *what, char 
 	struct md_error err;
 	json_t *j = NULL;
 	if (state_find(o, what, id, &err) == 0 && !(j = state_load(o, id)))
-		md_fail(&err, "container %s: its state.json is missing or unreadable (rm -f removes it)", what);
+		md_fail(&err,
+			"container %s: its state.json is missing or unreadable (rm -f removes it)",
+			what);
 	if (!j)
 		fprintf(stderr, "mini-docker: %s\n", err.msg);
 	return j;
@@ -269,15 +285,20 @@ static void status_text(json_t *j, char *out, size_t len)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	double now = ts.tv_sec + ts.tv_nsec / 1e9;
 	if (!strcmp(st, "running")) {
-		human_duration(now - time_parse(state_str(j, "started_at")[0] ? state_str(j, "started_at")
-									  : state_str(j, "created")), d, sizeof(d));
+		human_duration(now - time_parse(state_str(j, "started_at")[0]
+						    ? state_str(j, "started_at")
+						    : state_str(j, "created")),
+			       d, sizeof(d));
 		snprintf(out, len, "Up %s", d);
 	} else if (!strcmp(st, "exited")) {
 		const char *fin = state_str(j, "finished_at");
-		human_duration(now - time_parse(*fin ? fin : state_str(j, "created")), d, sizeof(d));
-		snprintf(out, len, "Exited (%s) %s ago", *state_str(j, "exit_code") ? state_str(j, "exit_code") : "?", d);
+		human_duration(now - time_parse(*fin ? fin : state_str(j, "created")), d,
+			       sizeof(d));
+		snprintf(out, len, "Exited (%s) %s ago",
+			 *state_str(j, "exit_code") ? state_str(j, "exit_code") : "?", d);
 	} else if (!strcmp(st, "dead")) {
-		snprintf(out, len, "Dead (its %s was killed)", *state_str(j, "monitor_pid") ? "monitor" : "engine");
+		snprintf(out, len, "Dead (its %s was killed)",
+			 *state_str(j, "monitor_pid") ? "monitor" : "engine");
 	} else {
 		snprintf(out, len, "Created");
 	}
@@ -314,7 +335,8 @@ int cmd_container_ps(const struct md_opts *o, int argc, char **argv)
 	char **ids = state_list(o, &n);
 	struct row *rows = xcalloc(n + 1, sizeof(*rows));
 	int nr = 0;
-	static const char *head[7] = {"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"};
+	static const char *head[7] = {"CONTAINER ID", "IMAGE", "COMMAND", "CREATED",
+				      "STATUS",	      "PORTS", "NAMES"};
 	size_t width[7];
 	for (int k = 0; k < 7; k++)
 		width[k] = strlen(head[k]);
@@ -361,7 +383,8 @@ int cmd_container_ps(const struct md_opts *o, int argc, char **argv)
 		else
 			for (int k = 0; k < 7; k++) {
 				int extra = strstr(rows[i].col[k], "…") ? 2 : 0;
-				printf(k < 6 ? "%-*s   " : "%.*s\n", k < 6 ? (int)width[k] + extra : 999, rows[i].col[k]);
+				printf(k < 6 ? "%-*s   " : "%.*s\n",
+				       k < 6 ? (int)width[k] + extra : 999, rows[i].col[k]);
 			}
 		for (int k = 0; k < 7; k++)
 			free(rows[i].col[k]);
@@ -442,8 +465,11 @@ int cmd_logs(const struct md_opts *o, int argc, char **argv)
 		return 1;
 	const char *log = state_str(j, "log_path");
 	if (!*log) {
-		fprintf(stderr, "mini-docker: %s ran in the foreground: its output went to the terminal, there is no log "
-				"(run -d keeps one)\n", argv[i]);
+		fprintf(stderr,
+			"mini-docker: %s ran in the foreground: its output went to the terminal, "
+			"there is no log "
+			"(run -d keeps one)\n",
+			argv[i]);
 		json_decref(j);
 		return 1;
 	}
@@ -526,13 +552,15 @@ static int signal_one(const struct md_opts *o, const char *what, int sig, int ti
 	json_decref(j);
 	narrate("kill(%d, %s)", "kill -%s %d", pid, signal_name(sig), signal_name(sig) + 3, pid);
 	if (kill(pid, sig) < 0 && errno != ESRCH) {
-		fprintf(stderr, "mini-docker: kill %s %s: %s\n", signal_name(sig), what, strerror(errno));
+		fprintf(stderr, "mini-docker: kill %s %s: %s\n", signal_name(sig), what,
+			strerror(errno));
 		return 1;
 	}
 	if (stop) {
 		/* PID 1 of a namespace ignores signals it has no handler for: then the timeout, then SIGKILL */
 		if (!wait_gone(pid, start, timeout * 1000)) {
-			narrate("kill(%d, SIGKILL)  # %d s passed", "kill -KILL %d", pid, timeout, pid);
+			narrate("kill(%d, SIGKILL)  # %d s passed", "kill -KILL %d", pid, timeout,
+				pid);
 			kill(pid, SIGKILL);
 			wait_gone(pid, start, 10000);
 		}
@@ -548,7 +576,9 @@ int cmd_stop(const struct md_opts *o, int argc, char **argv)
 	const char *usage = "stop [-t SECS] CONTAINER...";
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		char *v = NULL;
-		if ((!strcmp(argv[i], "-t") || !strcmp(argv[i], "--time") || !strcmp(argv[i], "--timeout")) && i + 1 < argc)
+		if ((!strcmp(argv[i], "-t") || !strcmp(argv[i], "--time") ||
+		     !strcmp(argv[i], "--timeout")) &&
+		    i + 1 < argc)
 			v = argv[++i];
 		else if (!strncmp(argv[i], "--time=", 7))
 			v = argv[i] + 7;
@@ -563,8 +593,10 @@ int cmd_stop(const struct md_opts *o, int argc, char **argv)
 		if (t < 0) { /* the container's own --stop-timeout, else docker's 10 s */
 			char id[65];
 			struct md_error err;
-			json_t *j = state_find(o, argv[i], id, &err) == 0 ? state_load(o, id) : NULL;
-			t = j && *state_str(j, "stop_timeout") ? atoi(state_str(j, "stop_timeout")) : 10;
+			json_t *j =
+			    state_find(o, argv[i], id, &err) == 0 ? state_load(o, id) : NULL;
+			t = j && *state_str(j, "stop_timeout") ? atoi(state_str(j, "stop_timeout"))
+							       : 10;
 			json_decref(j);
 		}
 		rc |= signal_one(o, argv[i], 0, t, 1);
@@ -616,7 +648,9 @@ int cmd_wait(const struct md_opts *o, int argc, char **argv)
 		j = state_load(o, id);
 		const char *st = j ? state_status(j, NULL) : "removed";
 		/* dead: the monitor was killed, and the container with it (SIGKILL: 137) */
-		printf("%s\n", !strcmp(st, "dead") ? "137" : *state_str(j, "exit_code") ? state_str(j, "exit_code") : "0");
+		printf("%s\n", !strcmp(st, "dead")	    ? "137"
+			       : *state_str(j, "exit_code") ? state_str(j, "exit_code")
+							    : "0");
 		json_decref(j);
 	}
 	return rc;
@@ -629,8 +663,8 @@ int cmd_container_rm(const struct md_opts *o, int argc, char **argv)
 	int force = 0, i, rc = 0;
 	const char *usage = "rm [-f] [-v] CONTAINER...";
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		if (!strcmp(argv[i], "-f") || !strcmp(argv[i], "--force") || !strcmp(argv[i], "-fv") ||
-		    !strcmp(argv[i], "-vf"))
+		if (!strcmp(argv[i], "-f") || !strcmp(argv[i], "--force") ||
+		    !strcmp(argv[i], "-fv") || !strcmp(argv[i], "-vf"))
 			force = 1;
 		else if (strcmp(argv[i], "-v") && strcmp(argv[i], "--volumes"))
 			return usage_fail(usage), EXIT_ENGINE;
@@ -651,7 +685,10 @@ int cmd_container_rm(const struct md_opts *o, int argc, char **argv)
 			j = json_object();
 		state_status(j, &pid);
 		if (pid && !force) {
-			fprintf(stderr, "mini-docker: container %s is running: stop it first, or rm -f kills it\n", argv[i]);
+			fprintf(stderr,
+				"mini-docker: container %s is running: stop it first, or rm -f "
+				"kills it\n",
+				argv[i]);
 			json_decref(j);
 			rc = 1;
 			continue;
@@ -704,7 +741,8 @@ static json_t *ports_json(const char *text)
 			continue;
 		*arrow = 0;
 		colon = strrchr(p, ':');
-		if (!colon || sscanf(colon + 1, "%d", &host) != 1 || sscanf(arrow + 2, "%d/%7s", &ctr, proto) != 2)
+		if (!colon || sscanf(colon + 1, "%d", &host) != 1 ||
+		    sscanf(arrow + 2, "%d/%7s", &ctr, proto) != 2)
 			continue;
 		*colon = 0;
 		snprintf(ip, sizeof(ip), "%s", p[0] == '[' ? p + 1 : p);
@@ -734,18 +772,20 @@ static json_t *inspect_one(const struct md_opts *o, const char *id, json_t *j)
 	if (json_array_size(args))
 		path = json_string_value(json_array_get(args, 0));
 	json_t *out = json_pack(
-		"{s:s,s:s,s:s,s:O,s:{s:s,s:b,s:b,s:i,s:i,s:s,s:s},s:s,s:s,s:s,s:{s:s,s:s,s:s},"
-		"s:{s:s,s:s,s:i,s:s,s:o},s:s,s:s}",
-		"Id", id, "Created", state_str(j, "created"), "Path", path, "Args", args, "State", "Status", st,
-		"Running", !strcmp(st, "running"), "Dead", !strcmp(st, "dead"), "Pid", (int)pid, "ExitCode",
-		!strcmp(st, "dead") ? 137 : atoi(state_str(j, "exit_code")), "StartedAt", state_str(j, "started_at"),
-		"FinishedAt", state_str(j, "finished_at"), "Name", state_str(j, "name"), "Image", state_str(j, "image"),
-		"LogPath", state_str(j, "log_path"), "Config", "Hostname", state_str(j, "hostname"), "StopSignal",
-		signal_name(atoi(state_str(j, "stop_signal")) ?: SIGTERM), "Cmd", state_str(j, "command"),
-		"NetworkSettings", "IPAddress", state_str(j, "ip"), "GlobalIPv6Address", state_str(j, "ip6"),
-		"IPPrefixLen", *state_str(j, "ip") ? BRIDGE_PREFIX : 0, "Bridge",
-		*state_str(j, "ip") ? BRIDGE_NAME : "", "Ports", ports_json(state_str(j, "ports")), "Network",
-		state_str(j, "network"), "MonitorPid", state_str(j, "monitor_pid"));
+	    "{s:s,s:s,s:s,s:O,s:{s:s,s:b,s:b,s:i,s:i,s:s,s:s},s:s,s:s,s:s,s:{s:s,s:s,s:s},"
+	    "s:{s:s,s:s,s:i,s:s,s:o},s:s,s:s}",
+	    "Id", id, "Created", state_str(j, "created"), "Path", path, "Args", args, "State",
+	    "Status", st, "Running", !strcmp(st, "running"), "Dead", !strcmp(st, "dead"), "Pid",
+	    (int)pid, "ExitCode", !strcmp(st, "dead") ? 137 : atoi(state_str(j, "exit_code")),
+	    "StartedAt", state_str(j, "started_at"), "FinishedAt", state_str(j, "finished_at"),
+	    "Name", state_str(j, "name"), "Image", state_str(j, "image"), "LogPath",
+	    state_str(j, "log_path"), "Config", "Hostname", state_str(j, "hostname"), "StopSignal",
+	    signal_name(atoi(state_str(j, "stop_signal")) ?: SIGTERM), "Cmd",
+	    state_str(j, "command"), "NetworkSettings", "IPAddress", state_str(j, "ip"),
+	    "GlobalIPv6Address", state_str(j, "ip6"), "IPPrefixLen",
+	    *state_str(j, "ip") ? BRIDGE_PREFIX : 0, "Bridge",
+	    *state_str(j, "ip") ? BRIDGE_NAME : "", "Ports", ports_json(state_str(j, "ports")),
+	    "Network", state_str(j, "network"), "MonitorPid", state_str(j, "monitor_pid"));
 	json_decref(args);
 	(void)o;
 	return out;
@@ -759,7 +799,8 @@ int cmd_container_inspect(const struct md_opts *o, int argc, char **argv)
 		char id[65];
 		struct md_error err;
 		json_t *j;
-		if (argv[i][0] != '-' && state_find(o, argv[i], id, &err) == 0 && (j = state_load(o, id))) {
+		if (argv[i][0] != '-' && state_find(o, argv[i], id, &err) == 0 &&
+		    (j = state_load(o, id))) {
 			json_array_append_new(all, inspect_one(o, id, j));
 			json_decref(j);
 			containers++;

@@ -18,9 +18,9 @@
 #include "state.h"
 
 /* the bridge: an IPv4 /16 and an IPv6 ULA /64, the bridge itself is .1 / ::1 */
-#define BRIDGE_NAME "mini0"
-#define BRIDGE_SUBNET "10.88.0.0"
-#define BRIDGE_PREFIX 16
+#define BRIDGE_NAME    "mini0"
+#define BRIDGE_SUBNET  "10.88.0.0"
+#define BRIDGE_PREFIX  16
 #define BRIDGE_SUBNET6 "fd00:88::"
 #define BRIDGE_PREFIX6 64
 
@@ -41,7 +41,8 @@ int cmd_exec(const struct md_opts *o, int argc, char **argv);
 
 /* ---- run's hooks ---- */
 /* run: options of this half (-d, -p, --network-alias, --stop-signal); 1 when it was one of ours */
-int lifecycle_option(struct run_config *rc, const char *lng, const char *shown, const char *v, struct md_error *err);
+int lifecycle_option(struct run_config *rc, const char *lng, const char *shown, const char *v,
+		     struct md_error *err);
 /* run, once the container exists: the lease, hosts and resolv.conf, the published ports' sockets */
 int lifecycle_prepare(struct container *c, struct run_config *rc, struct md_error *err);
 /*
@@ -51,7 +52,8 @@ int lifecycle_prepare(struct container *c, struct run_config *rc, struct md_erro
  */
 int monitor_fork(struct container *c, struct run_config *rc, struct md_error *err);
 /* ns.c, with the child waiting: the veth to the bridge and eth0's addresses */
-int bridge_attach(struct container *c, const struct run_config *rc, pid_t pid, struct md_error *err);
+int bridge_attach(struct container *c, const struct run_config *rc, pid_t pid,
+		  struct md_error *err);
 /* run, after ns_start succeeded: the proxy and (run -d) the log thread start; the starter is told */
 void lifecycle_started(struct container *c, struct run_config *rc, pid_t pid);
 /* run, when the container has ended (or failed to start): logs drained, proxy stopped, lease freed */

@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -42,10 +43,10 @@
 #include "lifecycle.h"
 #include "util.h"
 
-static int detach;        /* -d */
-static int is_monitor;    /* this process is a container's monitor */
+static int detach;     /* -d */
+static int is_monitor; /* this process is a container's monitor */
 static int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
-static int starter = -1;  /* a socket to the starter, until the container has started */
+static int starter = -1;	    /* a socket to the starter, until the container has started */
 static int exec_pipe[2] = {-1, -1}; /* the container holds the write end until its execve */
 static int started;
 static int log_fd = -1;
@@ -122,8 +123,8 @@ static void keep_only(int sock)
 	int fds[1024], n = 0;
 	while (d && (e = readdir(d)) && n < 1024) {
 		int fd = atoi(e->d_name);
-		if (fd > 2 && fd != dirfd(d) && fd != sock && fd != out_pipe[0] && fd != out_pipe[1] &&
-		    fd != err_pipe[0] && fd != err_pipe[1])
+		if (fd > 2 && fd != dirfd(d) && fd != sock && fd != out_pipe[0] &&
+		    fd != out_pipe[1] && fd != err_pipe[0] && fd != err_pipe[1])
 			fds[n++] = fd;
 	}
 	if (d)
@@ -149,7 +150,8 @@ int monitor_fork(struct container *c, struct run_config *rc, struct md_error *er
 		return md_fail_errno(err, "pipe");
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return md_fail_errno(err, "socketpair");
-	narrate("fork(), setsid(), fork()", "setsid --fork mini-docker-monitor %.12s &  # outlives this shell", c->id);
+	narrate("fork(), setsid(), fork()",
+		"setsid --fork mini-docker-monitor %.12s &  # outlives this shell", c->id);
 	fflush(stdout);
 	fflush(stderr);
 	pid_t pid = fork();
@@ -208,7 +210,8 @@ int monitor_fork(struct container *c, struct run_config *rc, struct md_error *er
 static void starter_send(const void *buf, size_t len)
 {
 	if (starter >= 0)
-		(void)!send(starter, buf, len, MSG_NOSIGNAL); /* no SIGPIPE if the starter is gone */
+		(void)!send(starter, buf, len,
+			    MSG_NOSIGNAL); /* no SIGPIPE if the starter is gone */
 }
 
 static void starter_done(int status)
@@ -226,22 +229,62 @@ static void starter_done(int status)
 		stderr = null;
 }
 
-/* After the container's execve, it cannot say anything more about its start. */
+/* /proc/WHO/comm: the name of the program a process last executed */
+static const char *comm_of(const char *who)
+{
+	static char buf[2][64];
+	static int k;
+	char path[64];
+	char *out = buf[k++ % 2];
+	snprintf(path, sizeof(path), "/proc/%.*s/comm", (int)strcspn(who, "/"), who);
+	out[0] = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, out, 63);
+		out[n > 0 ? n : 0] = 0;
+		close(fd);
+	}
+	return out;
+}
+
+/*
+ * Until the container's execve: then it cannot fail to start any more. 0 when
+ * it runs (or when we cannot tell within MS), else docker's 125/126/127 with
+ * which it gave up (its message went to the starter already).
+ */
 static int wait_exec(pid_t pid, int ms)
 {
 	struct pollfd pf = {.fd = exec_pipe[0], .events = POLLIN};
-	siginfo_t si = {0};
+	struct stat self, child;
+	char exe[64];
 	close(exec_pipe[1]);
 	exec_pipe[1] = -1;
-	/* EOF: execve closed its end, or it exited; bounded */
+	/* EOF: execve closed its end, or it is exiting; bounded */
 	while (poll(&pf, 1, ms) < 0 && errno == EINTR)
 		;
 	close(exec_pipe[0]);
 	exec_pipe[0] = -1;
-	/* gone already with docker's "could not start" codes: report it (WNOWAIT: run.c reaps it) */
-	if (waitid(P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid && si.si_code == CLD_EXITED &&
-	    si.si_status >= 125 && si.si_status <= 127)
-		return si.si_status;
+	/* still our program (a copy of the monitor) behind /proc/PID/exe, or, once it is a
+	 * zombie, still our name in /proc/PID/comm: no execve happened */
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
+	if (ms == 0 || stat("/proc/self/exe", &self) < 0)
+		return 0;
+	if (stat(exe, &child) == 0) {
+		if (child.st_dev != self.st_dev || child.st_ino != self.st_ino)
+			return 0;
+	} else if (strcmp(comm_of("self"), comm_of(exe + 6))) {
+		return 0;
+	}
+	/* it gave up (or is gone): its exit status, without reaping it (WNOWAIT: run.c does) */
+	for (int k = 0; k < 200; k++) {
+		siginfo_t si = {0};
+		if (waitid(P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid)
+			return si.si_code == CLD_EXITED && si.si_status >= 125 &&
+				       si.si_status <= 127
+				   ? si.si_status
+				   : 0;
+		usleep(10000);
+	}
 	return 0;
 }
 
@@ -261,7 +304,11 @@ static char *utf8_clean(const char *s, size_t len, size_t *out)
 	size_t o = 0;
 	for (size_t i = 0; i < len;) {
 		unsigned char c = s[i];
-		size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+		size_t n = c < 0x80		? 1
+			   : (c & 0xe0) == 0xc0 ? 2
+			   : (c & 0xf0) == 0xe0 ? 3
+			   : (c & 0xf8) == 0xf0 ? 4
+						: 0;
 		int ok = n > 0 && i + n <= len && !(n == 2 && c < 0xc2) && !(n == 4 && c > 0xf4);
 		for (size_t k = 1; ok && k < n; k++)
 			ok = ((unsigned char)s[i + k] & 0xc0) == 0x80;
@@ -329,7 +376,8 @@ static void *log_loop(void *arg)
 	struct stream st[2] = {{.fd = tty_fd >= 0 ? tty_fd : out_pipe[0], .name = "stdout"},
 			       {.fd = tty_fd >= 0 ? -1 : err_pipe[0], .name = "stderr"}};
 	for (;;) {
-		struct pollfd pf[2] = {{.fd = st[0].fd, .events = POLLIN}, {.fd = st[1].fd, .events = POLLIN}};
+		struct pollfd pf[2] = {{.fd = st[0].fd, .events = POLLIN},
+				       {.fd = st[1].fd, .events = POLLIN}};
 		if (st[0].fd < 0 && st[1].fd < 0)
 			break;
 		if (poll(pf, 2, -1) < 0) {
@@ -342,7 +390,8 @@ static void *log_loop(void *arg)
 				continue;
 			struct stream *s = &st[k];
 			ssize_t n = read(s->fd, s->buf + s->len, sizeof(s->buf) - s->len);
-			if (n <= 0) { /* EOF: every process holding this end is gone (EIO: a pty's) */
+			if (n <=
+			    0) { /* EOF: every process holding this end is gone (EIO: a pty's) */
 				if (n < 0 && errno == EINTR)
 					continue;
 				stream_flush(s, 1);
@@ -369,7 +418,8 @@ void monitor_started(struct container *c, struct run_config *rc, pid_t pid)
 	time_now(now, sizeof(now));
 	snprintf(mpid, sizeof(mpid), "%d", getpid());
 	proc_start_time(getpid(), mstart, sizeof(mstart));
-	if (state_set(c->o, c->id, &err, "monitor_pid", mpid, "monitor_start", mstart, "log_path", log, NULL) < 0)
+	if (state_set(c->o, c->id, &err, "monitor_pid", mpid, "monitor_start", mstart, "log_path",
+		      log, NULL) < 0)
 		fprintf(stderr, "mini-docker: %s\n", err.msg);
 	free(log);
 	(void)now;

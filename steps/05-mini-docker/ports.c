@@ -35,7 +35,7 @@
 #include "lifecycle.h"
 
 #define MAX_PORTS 32
-#define MAX_UDP 64
+#define MAX_UDP	  64
 
 struct port {
 	char ip[INET6_ADDRSTRLEN]; /* "" for every address */
@@ -44,10 +44,10 @@ struct port {
 };
 
 struct udp_peer {
-	int port;                 /* index in ports[] */
+	int port; /* index in ports[] */
 	struct sockaddr_storage client;
 	socklen_t len;
-	int fd;                   /* connected to the container */
+	int fd; /* connected to the container */
 	time_t last;
 };
 
@@ -94,7 +94,8 @@ int ports_parse(const char *spec, struct md_error *err)
 	if (*s == '[') {
 		char *close = strchr(s, ']');
 		if (!close || close[1] != ':')
-			return md_fail(err, "-p %s: write an IPv6 address as [ADDR]:HOSTPORT:CTRPORT", spec);
+			return md_fail(
+			    err, "-p %s: write an IPv6 address as [ADDR]:HOSTPORT:CTRPORT", spec);
 		*close = 0;
 		snprintf(p->ip, sizeof(p->ip), "%.45s", s + 1);
 		s = close + 2;
@@ -112,14 +113,18 @@ int ports_parse(const char *spec, struct md_error *err)
 		*colon = 0;
 		t = colon + 1;
 	}
-	const char *ip = n == 3 ? parts[0] : "", *host = n >= 2 ? parts[n - 2] : "", *ctr = parts[n - 1];
+	const char *ip = n == 3 ? parts[0] : "", *host = n >= 2 ? parts[n - 2] : "",
+		   *ctr = parts[n - 1];
 	if (ip != p->ip)
 		snprintf(p->ip, sizeof(p->ip), "%s", ip);
 	unsigned char any[16];
 	if (*p->ip && inet_pton(AF_INET, p->ip, any) != 1 && inet_pton(AF_INET6, p->ip, any) != 1)
 		return md_fail(err, "-p %s: '%s' is not an IP address of this host", spec, p->ip);
 	if (number(ctr, 1, &p->ctr) < 0 || (*host ? number(host, 1, &p->host) : (p->host = 0)) < 0)
-		return md_fail(err, "-p %s: ports are numbers from 1 to 65535 (HOSTPORT:CTRPORT, e.g. -p 8080:80)", spec);
+		return md_fail(
+		    err,
+		    "-p %s: ports are numbers from 1 to 65535 (HOSTPORT:CTRPORT, e.g. -p 8080:80)",
+		    spec);
 	n_ports++;
 	return 0;
 }
@@ -153,16 +158,19 @@ int ports_bind(struct md_error *err)
 		setsockopt(p->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		if (v6 && !*p->ip) /* [::] with v4-mapped addresses: every address, both families */
 			setsockopt(p->fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-		narrate("bind(%s:%d/%s), listen", "# the proxy listens on %s:%d/%s", *p->ip ? p->ip : "*", p->host,
-			p->udp ? "udp" : "tcp", *p->ip ? p->ip : "*", p->host, p->udp ? "udp" : "tcp");
-		if (bind(p->fd, (struct sockaddr *)&ss, len) < 0 || (!p->udp && listen(p->fd, 128) < 0))
-			return md_fail_errno(err, "-p %s%s%d:%d%s: bind", p->ip, *p->ip ? ":" : "", p->host, p->ctr,
-					     p->udp ? "/udp" : "");
+		narrate("bind(%s:%d/%s), listen", "# the proxy listens on %s:%d/%s",
+			*p->ip ? p->ip : "*", p->host, p->udp ? "udp" : "tcp", *p->ip ? p->ip : "*",
+			p->host, p->udp ? "udp" : "tcp");
+		if (bind(p->fd, (struct sockaddr *)&ss, len) < 0 ||
+		    (!p->udp && listen(p->fd, 128) < 0))
+			return md_fail_errno(err, "-p %s%s%d:%d%s: bind", p->ip, *p->ip ? ":" : "",
+					     p->host, p->ctr, p->udp ? "/udp" : "");
 		if (p->host == 0) {
 			len = sizeof(ss);
 			getsockname(p->fd, (struct sockaddr *)&ss, &len);
-			p->host = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-								   : ((struct sockaddr_in *)&ss)->sin_port);
+			p->host =
+			    ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+							   : ((struct sockaddr_in *)&ss)->sin_port);
 		}
 	}
 	return 0;
@@ -175,7 +183,8 @@ const char *ports_text(void)
 	text[0] = 0;
 	for (int i = 0; i < n_ports; i++)
 		len += snprintf(text + len, sizeof(text) - len, "%s%s%s%s:%d->%d/%s", i ? ", " : "",
-				strchr(ports[i].ip, ':') ? "[" : "", *ports[i].ip ? ports[i].ip : "0.0.0.0",
+				strchr(ports[i].ip, ':') ? "[" : "",
+				*ports[i].ip ? ports[i].ip : "0.0.0.0",
 				strchr(ports[i].ip, ':') ? "]" : "", ports[i].host, ports[i].ctr,
 				ports[i].udp ? "udp" : "tcp");
 	return text;
@@ -224,7 +233,8 @@ static void *tcp_pump(void *arg)
 				continue;
 			}
 			for (ssize_t off = 0; off < n;) {
-				ssize_t w = send(to, buf + off, n - off, MSG_NOSIGNAL); /* a reset peer: no SIGPIPE */
+				ssize_t w = send(to, buf + off, n - off,
+						 MSG_NOSIGNAL); /* a reset peer: no SIGPIPE */
 				if (w <= 0) {
 					open_a = open_b = 0;
 					break;
@@ -292,7 +302,8 @@ static void udp_in(int idx)
 	struct udp_peer *u = NULL, *oldest = &udp_peers[0];
 	for (int i = 0; i < MAX_UDP; i++) {
 		struct udp_peer *c = &udp_peers[i];
-		if (c->fd > 0 && c->port == idx && c->len == len && !memcmp(&c->client, &from, len)) {
+		if (c->fd > 0 && c->port == idx && c->len == len &&
+		    !memcmp(&c->client, &from, len)) {
 			u = c;
 			break;
 		}
@@ -382,7 +393,8 @@ void ports_stop(void)
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += 5;
 		pthread_mutex_lock(&conns_lock);
-		while (live_conns > 0 && pthread_cond_timedwait(&conns_done, &conns_lock, &until) == 0)
+		while (live_conns > 0 &&
+		       pthread_cond_timedwait(&conns_done, &conns_lock, &until) == 0)
 			;
 		pthread_mutex_unlock(&conns_lock);
 		running = 0;

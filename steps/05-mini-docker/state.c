@@ -62,7 +62,8 @@ int state_find(const struct md_opts *o, const char *what, char id[65], struct md
 	if (found == 1)
 		return 0;
 	if (found > 1)
-		return md_fail(err, "%s: %d containers have an ID starting so: give more of it", what, found);
+		return md_fail(err, "%s: %d containers have an ID starting so: give more of it",
+			       what, found);
 	return md_fail(err, "no such container: %s (mini-docker ps -a lists them)", what);
 }
 

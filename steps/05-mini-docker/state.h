@@ -28,7 +28,8 @@ char **state_list(const struct md_opts *o, int *n);
 /* state.json of ID, or NULL when there is no such container */
 json_t *state_load(const struct md_opts *o, const char *id);
 /* Set string KEY, VALUE pairs (NULL-terminated) in ID's state.json, under its lock. */
-int state_set(const struct md_opts *o, const char *id, struct md_error *err, ...) __attribute__((sentinel));
+int state_set(const struct md_opts *o, const char *id, struct md_error *err, ...)
+    __attribute__((sentinel));
 /* A string field, "" when missing */
 const char *state_str(json_t *j, const char *key);
 /* The PID in KEY when that process still lives and started at the time in START_KEY, else 0 */
