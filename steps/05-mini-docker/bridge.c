@@ -110,8 +110,8 @@ static int route_default(struct nl_sock *s, int family, const void *gw, struct m
 	char text[INET6_ADDRSTRLEN];
 	int e;
 	inet_ntop(family, gw, text, sizeof(text));
-	narrate("RTM_NEWROUTE default via %s", "ip %sroute add default via %s dev eth0", text,
-		family == AF_INET6 ? "-6 " : "", text);
+	narrate("RTM_NEWROUTE default via %s", "ip %2$sroute add default via %1$s dev eth0", text,
+		family == AF_INET6 ? "-6 " : "");
 	nl_addr_parse("default", family, &any);
 	rtnl_route_set_family(route, family);
 	rtnl_route_set_dst(route, any);
@@ -173,8 +173,8 @@ static void nat_rule(const char *op)
 	    "iptables",		 "-w", "-t", "nat",	  (char *)op, "POSTROUTING", "-s",
 	    BRIDGE_SUBNET "/16", "!",  "-o", BRIDGE_NAME, "-j",	      "MASQUERADE",  NULL};
 	narrate("outbound NAT (%s)",
-		"iptables -t nat %s POSTROUTING -s %s/%d ! -o %s -j MASQUERADE", op, op,
-		BRIDGE_SUBNET, BRIDGE_PREFIX, BRIDGE_NAME);
+		"iptables -t nat %s POSTROUTING -s %s/%d ! -o %s -j MASQUERADE", op, BRIDGE_SUBNET,
+		BRIDGE_PREFIX, BRIDGE_NAME);
 	run_quiet(argv);
 }
 

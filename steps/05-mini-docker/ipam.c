@@ -232,8 +232,8 @@ int ipam_allocate(const struct md_opts *o, const char *id, const char *hostname,
 	l->ip = e->ip;
 	l->ip6 = e->ip6;
 	char text[INET_ADDRSTRLEN];
-	narrate("lease %s for %.12s", "echo '%s %.12s' >> %s",
-		inet_ntop(AF_INET, &e->ip, text, sizeof(text)), id, text, id, path);
+	narrate("lease %s for %.12s", "echo '%s %.12s ...' >> %s",
+		inet_ntop(AF_INET, &e->ip, text, sizeof(text)), id, path);
 	if (table_save(path, &t, err) < 0)
 		goto out;
 	hosts_all(&t);
@@ -265,7 +265,7 @@ void ipam_release(const struct md_opts *o, const char *id)
 			if (strcmp(t.e[i].id, id))
 				t.e[k++] = t.e[i];
 		if (k != t.n)
-			narrate("release the lease of %.12s", "sed -i '/%.12s/d' %s", id, id, path);
+			narrate("release the lease of %.12s", "sed -i '/%.12s/d' %s", id, path);
 		t.n = k;
 		prune(&t);
 		table_save(path, &t, &err);

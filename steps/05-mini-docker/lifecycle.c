@@ -317,6 +317,7 @@ static int by_created(const void *a, const void *b)
 
 int cmd_container_ps(const struct md_opts *o, int argc, char **argv)
 {
+	md_verbose = o->verbose;
 	int all = 0, quiet = 0, no_trunc = 0, n = 0;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-a") || !strcmp(argv[i], "--all"))
@@ -442,6 +443,7 @@ static int print_entries(const char *path, off_t *offset, long tail, int timesta
 
 int cmd_logs(const struct md_opts *o, int argc, char **argv)
 {
+	md_verbose = o->verbose;
 	int follow = 0, timestamps = 0, i;
 	long tail = -1;
 	const char *usage = "logs [-f] [--tail N] [-t] CONTAINER";
@@ -550,7 +552,8 @@ static int signal_one(const struct md_opts *o, const char *what, int sig, int ti
 	if (sig == 0)
 		sig = atoi(state_str(j, "stop_signal")) ?: SIGTERM;
 	json_decref(j);
-	narrate("kill(%d, %s)", "kill -%s %d", pid, signal_name(sig), signal_name(sig) + 3, pid);
+	/* narrate's two formats read the same arguments */
+	narrate("kill(%d, SIG%s)", "kill -%2$s %1$d", pid, signal_name(sig) + 3);
 	if (kill(pid, sig) < 0 && errno != ESRCH) {
 		fprintf(stderr, "mini-docker: kill %s %s: %s\n", signal_name(sig), what,
 			strerror(errno));
@@ -572,6 +575,7 @@ static int signal_one(const struct md_opts *o, const char *what, int sig, int ti
 
 int cmd_stop(const struct md_opts *o, int argc, char **argv)
 {
+	md_verbose = o->verbose;
 	int i, rc = 0, timeout = -1;
 	const char *usage = "stop [-t SECS] CONTAINER...";
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
@@ -606,6 +610,7 @@ int cmd_stop(const struct md_opts *o, int argc, char **argv)
 
 int cmd_kill(const struct md_opts *o, int argc, char **argv)
 {
+	md_verbose = o->verbose;
 	int i, rc = 0, sig = SIGKILL;
 	const char *usage = "kill [-s SIGNAL] CONTAINER...";
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
@@ -626,6 +631,7 @@ int cmd_kill(const struct md_opts *o, int argc, char **argv)
 
 int cmd_wait(const struct md_opts *o, int argc, char **argv)
 {
+	md_verbose = o->verbose;
 	int rc = 0;
 	if (argc < 2)
 		return usage_fail("wait CONTAINER..."), EXIT_ENGINE;
@@ -660,6 +666,7 @@ int cmd_wait(const struct md_opts *o, int argc, char **argv)
 
 int cmd_container_rm(const struct md_opts *o, int argc, char **argv)
 {
+	md_verbose = o->verbose;
 	int force = 0, i, rc = 0;
 	const char *usage = "rm [-f] [-v] CONTAINER...";
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
@@ -793,6 +800,7 @@ static json_t *inspect_one(const struct md_opts *o, const char *id, json_t *j)
 
 int cmd_container_inspect(const struct md_opts *o, int argc, char **argv)
 {
+	md_verbose = o->verbose;
 	json_t *all = json_array();
 	int containers = 0;
 	for (int i = 1; i < argc; i++) {
