@@ -137,7 +137,7 @@ static int big_pipe(int p[2])
 {
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -1;
-	/* the engine's own messages wait here until the container starts: room for -v's narration */
+	/* what the container writes before the log thread runs waits here: give it room */
 	fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
 	return 0;
 }
