@@ -19,6 +19,7 @@ teardown() {
 	if [ -n "${BG_BOX:-}" ]; then
 		kill -9 "$BG_BOX" 2>/dev/null || true
 		wait "$BG_BOX" 2>/dev/null || true
+		remove_box_cgroups "$BG_BOX"
 	fi
 	for pid in ${CONTAINER_PIDS:-}; do kill -9 "$pid" 2>/dev/null || true; done
 	if [ -n "${SHM_KEY:-}" ]; then ipcrm -M "$SHM_KEY" 2>/dev/null || true; fi

@@ -31,6 +31,7 @@ teardown() {
 		kill -9 "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	done
+	remove_box_cgroups "${BG_PIDS[@]}"
 	stop_host_sleeper
 	if [ -n "${ROOTLESS_DIR:-}" ]; then rm -rf "$ROOTLESS_DIR"; fi
 	# the veths in it go with it; so do the boxes' ends, as these tests check

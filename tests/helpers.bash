@@ -134,3 +134,20 @@ cgroup_mode() {
 		echo v1
 	fi
 }
+
+# remove_box_cgroups PID...: a box killed with SIGKILL cannot remove its cgroup
+# (box names it after its own PID: .../box/PID in each hierarchy, .../mini-docker/PID
+# for mini-docker). Once the container's processes are gone, rmdir it, so the next
+# box with a recycled PID finds no stale cgroup and the host is left clean.
+remove_box_cgroups() {
+	local pid d
+	for pid in "$@"; do
+		[ -n "$pid" ] || continue
+		for d in $(find /sys/fs/cgroup -maxdepth 7 -type d \( -path "*/box/$pid" -o -path "*/mini-docker/$pid" \) 2>/dev/null); do
+			for _ in $(seq 50); do
+				rmdir "$d" 2>/dev/null && break
+				sleep 0.1
+			done
+		done
+	done
+}
