@@ -348,7 +348,7 @@ static long long cg_key(const char *dir, const char *file, const char *key)
 	size_t len = strlen(key);
 	if (!cg_read(dir, file, buf, sizeof(buf)))
 		return -1;
-	for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
 		if (!strncmp(line, key, len) && line[len] == ' ')
 			return atoll(line + len + 1);
 	return -1;
@@ -497,11 +497,11 @@ static void cgroup_prepare(void)
 /* "64M": a size as the user would write it. */
 static const char *human(long long bytes, char *buf, size_t size)
 {
-	const char *unit = "KMG";
-	int u = -1;
-	while (u < 2 && bytes >= 1024 && bytes % 1024 == 0)
+	static const char units[][2] = {"", "K", "M", "G"};
+	int u = 0;
+	while (u < 3 && bytes >= 1024 && bytes % 1024 == 0)
 		bytes /= 1024, u++;
-	snprintf(buf, size, "%lld%.*s", bytes, u >= 0, u >= 0 ? unit + u : "");
+	snprintf(buf, size, "%lld%s", bytes, units[u]);
 	return buf;
 }
 
@@ -517,9 +517,9 @@ static void cgroup_create(const struct config *cfg)
 	 * hint: (then memory.memsw.limit_in_bytes, when it exists), pids.max: cg_write_or_die()
 	 * stub: (void)cfg; (void)value; die("TODO 02.1: mkdir %s and write the limits", cg.dir[0]);
 	 */
+	cg.created = 1; /* from the first mkdir on, cgroup_remove() has work to do */
 	for (int i = 0; i < cg.n; i++)
 		cg_mkdir(cg.dir[i], 0);
-	cg.created = 1;
 	if (cfg->cpus > 0) {
 		long quota = (long)(cfg->cpus * CPU_PERIOD + 0.5);
 		if (cg.v2) {
