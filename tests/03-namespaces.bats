@@ -22,6 +22,7 @@ teardown() {
 		remove_box_cgroups "$BG_BOX"
 	fi
 	for pid in ${CONTAINER_PIDS:-}; do kill -9 "$pid" 2>/dev/null || true; done
+	remove_box_cgroups "${KILLED_BOX:-}"
 	if [ -n "${SHM_KEY:-}" ]; then ipcrm -M "$SHM_KEY" 2>/dev/null || true; fi
 	if [ -n "${SHARED:-}" ] && mountpoint -q "$SHARED"; then umount -R -l "$SHARED" || true; fi
 	if [ -n "${ROOTLESS_DIR:-}" ]; then rm -rf "$ROOTLESS_DIR"; fi
@@ -337,7 +338,7 @@ require_timens() {
 	for p in $CONTAINER_PIDS; do CONTAINER_PIDS="$CONTAINER_PIDS $(children_of "$p")"; done
 	kill -9 "$BG_BOX"
 	wait "$BG_BOX" 2>/dev/null || true
-	BG_BOX=""
+	KILLED_BOX=$BG_BOX BG_BOX=""
 	for p in $CONTAINER_PIDS; do
 		if ! wait_until 5 is_gone "$p"; then
 			echo "expected container process $p to die with box, got it still running 5 s after SIGKILL of box"

@@ -233,7 +233,7 @@ int net_setup_host(const struct run_config *rc, pid_t pid, struct net_info *ni, 
 		}
 		narrate("RTM_GETADDR: %s/30 is free", "ip -4 addr  # %s/30 is free",
 			inet_ntop(AF_INET, &(struct in_addr){htonl(base + 4 * slot)}, text, sizeof(text)), text);
-		narrate("RTM_NEWLINK %s type veth", "ip link add %s type veth peer name eth0 netns %d", name, name, pid);
+		narrate("RTM_NEWLINK %s type veth", "ip link add %s type veth peer name eth0 netns %d", name, pid);
 		e = rtnl_link_veth_add(sock, name, "eth0", pid);
 		if (e == -NLE_EXIST) /* the name is the lock: another container took this slot since we looked */
 			continue;
