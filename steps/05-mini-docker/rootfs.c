@@ -36,9 +36,16 @@
 
 static char *overlay_options(const struct container *c, int userxattr)
 {
+	/* EXERCISE 05.6: the overlay: the image's layers read-only below, the container's writes above
+	 * hint: "lowerdir=TOP:...:BOTTOM,upperdir=DIR/upper,workdir=DIR/work" (c->lower, c->dir),
+	 * hint: plus ",userxattr" in a user namespace
+	 * tests: 05-run
+	 * stub: (void)c; (void)userxattr; return xstrdup("TODO-05.6");
+	 */
 	/* lowerdir is relative to ROOT/layers (we chdir there): 64 hex digits a layer keep it short */
 	return xasprintf("lowerdir=%s,upperdir=%s/upper,workdir=%s/work%s", c->lower, c->dir, c->dir,
 			 userxattr ? ",userxattr" : "");
+	/* END EXERCISE */
 }
 
 /* mount(2) the overlay on c->rootfs; -1 with errno on failure. */
