@@ -102,8 +102,6 @@ int container_create(struct container *c, const struct md_opts *o, const char *n
 int container_state(struct container *c, struct md_error *err, ...);
 /* Remove the container's directory, its name, its anonymous volumes. */
 void container_destroy(struct container *c, const struct run_config *rc);
-int cmd_rm(const struct md_opts *o, int argc, char **argv);
-int cmd_ps(const struct md_opts *o, int argc, char **argv);
 void random_hex(char *out, size_t nbytes);
 
 /* rootfs.c */
