@@ -161,33 +161,3 @@ void container_destroy(struct container *c, const struct run_config *rc)
 	(void)rc;
 	destroy_dir(c->o->root, c->id, c->name, 1);
 }
-
-/* The ID for NAME, a full ID, or a unique ID prefix. */
-static int find(const char *root, const char *what, char id[65], struct md_error *err)
-{
-	char *link = xasprintf("%s/containers/names/%s", root, what);
-	ssize_t n = readlink(link, id, 64);
-	free(link);
-	if (n > 0) {
-		id[n] = 0;
-		return 0;
-	}
-	char *dir = xasprintf("%s/containers", root);
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int found = 0;
-	while (d && (e = readdir(d))) {
-		if (strlen(e->d_name) != 64 || strncmp(e->d_name, what, strlen(what)))
-			continue;
-		if (found++)
-			break;
-		snprintf(id, 65, "%s", e->d_name);
-	}
-	if (d)
-		closedir(d);
-	free(dir);
-	if (found == 1 && strlen(what) >= 3)
-		return 0;
-	return md_fail(err, found > 1 ? "%s: more than one container has an ID starting so: give more of it"
-				     : "no such container: %s", what);
-}
