@@ -307,3 +307,24 @@ field() {
 	run md ps -aq
 	expect_eq "" "$output" "ps -aq after rm -f"
 }
+
+@test "system prune removes stopped and dead containers, keeps running ones" {
+	hint "system prune: every container whose state is not running goes (as rm does), then store_gc"
+	exited=$(md run -d --rootfs "$ROOTFS" true)
+	md wait "$exited" >/dev/null
+	dead=$(md run -d --rootfs "$ROOTFS" sleep 60)
+	kill -9 "$(field "$dead" MonitorPid)"
+	running=$(md run -d --rootfs "$ROOTFS" sleep 60)
+	for _ in $(seq 1 50); do
+		md ps -a | grep -q "${dead:0:12} .*Dead" && break
+		sleep 0.1
+	done
+	run_md system prune
+	expect_status 0 "system prune" || return 1
+	expect_match "Deleted containers: 2" "$output" "what system prune reports" || return 1
+	for id in "$exited" "$dead"; do
+		[ ! -d "$ROOT/containers/$id" ] || { echo "expected system prune to remove container $id, got it there"; return 1; }
+	done
+	run md ps -q
+	expect_eq "${running:0:12}" "$output" "the running container after system prune"
+}

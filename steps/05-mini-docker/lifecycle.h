@@ -35,6 +35,8 @@ int cmd_logs(const struct md_opts *o, int argc, char **argv);
 int cmd_stop(const struct md_opts *o, int argc, char **argv);
 int cmd_kill(const struct md_opts *o, int argc, char **argv);
 int cmd_container_rm(const struct md_opts *o, int argc, char **argv);
+/* system prune (prune.c): stopped containers, then what no image refers to */
+int cmd_system(const struct md_opts *o, int argc, char **argv);
 int cmd_wait(const struct md_opts *o, int argc, char **argv);
 int cmd_container_inspect(const struct md_opts *o, int argc, char **argv);
 int cmd_exec(const struct md_opts *o, int argc, char **argv);

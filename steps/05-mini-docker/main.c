@@ -62,6 +62,7 @@ static const struct command commands[] = {
 	{"stop", cmd_stop, "stop [-t SECS] CONTAINER...                   its StopSignal, then SIGKILL after SECS (10)"},
 	{"kill", cmd_kill, "kill [-s SIGNAL] CONTAINER...                 send a signal (default SIGKILL)"},
 	{"wait", cmd_wait, "wait CONTAINER...                             until they end; print their exit codes"},
+	{"system", cmd_system, "system prune                                  remove stopped containers, then unused layers and blobs"},
 	{"exec", cmd_exec, "exec [-i] [-t] [-e K=V] [-w DIR] [-u USER] CONTAINER CMD...   run CMD in a running container"},
 	{NULL, NULL, NULL},
 };

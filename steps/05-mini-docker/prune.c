@@ -1,0 +1,57 @@
+/*
+ * prune.c: mini-docker system prune, what `docker system prune` does here.
+ *
+ * Removes every container that is not running (exited, created, or dead:
+ * its engine or monitor was killed, SIGKILL or a crash), with what each one
+ * holds (upper dir, cgroup, lease), then the blobs and unpacked layers that no
+ * image of the store refers to any more. Running containers and tagged
+ * images stay. What a crash left outside the store (cgroups, mounts, veths,
+ * the bridge) is `make clean-state`'s job: scripts/clean-state.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lifecycle.h"
+#include "mini-docker.h"
+#include "state.h"
+#include "store.h"
+
+int cmd_system(const struct md_opts *o, int argc, char **argv)
+{
+	struct md_error err;
+	struct store s;
+	int n = 0, removed = 0, rc = 0;
+
+	if (argc < 2 || strcmp(argv[1], "prune") || (argc > 2 && strcmp(argv[2], "-f"))) {
+		fprintf(stderr, "mini-docker: usage: mini-docker system prune [-f]\n");
+		return EXIT_ENGINE;
+	}
+	char **ids = state_list(o, &n);
+	for (int i = 0; i < n; i++) {
+		pid_t pid = 0;
+		json_t *j = state_load(o, ids[i]);
+		if (j)
+			state_status(j, &pid);
+		json_decref(j);
+		if (!pid) {
+			char *rm_argv[] = {"rm", ids[i], NULL};
+			if (cmd_container_rm(o, 2, rm_argv) == 0)
+				removed++;
+			else
+				rc = EXIT_ENGINE;
+		}
+		free(ids[i]);
+	}
+	free(ids);
+	printf("Deleted containers: %d\n", removed);
+
+	if (store_open(&s, o, &err) < 0 || store_lock(&s, &err) < 0 || store_gc(&s, &err) < 0) {
+		fprintf(stderr, "mini-docker: system prune: %s\n", err.msg);
+		rc = EXIT_ENGINE;
+	} else {
+		printf("Removed the blobs and layers no image refers to\n");
+	}
+	store_close(&s);
+	return rc;
+}
