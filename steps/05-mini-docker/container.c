@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "run.h"
+#include "state.h"
 #include "util.h"
 
 void random_hex(char *out, size_t nbytes)
@@ -101,26 +102,13 @@ int container_create(struct container *c, const struct md_opts *o, const char *n
 			       created, "status", "created", NULL);
 }
 
+/* state.json of the container, under its lock, as every writer does (state.c) */
 int container_state(struct container *c, struct md_error *err, ...)
 {
-	char *path = xasprintf("%s/state.json", c->dir);
-	json_t *j = json_load_file(path, 0, NULL);
 	va_list ap;
-	if (!json_is_object(j)) {
-		json_decref(j);
-		j = json_object();
-	}
 	va_start(ap, err);
-	for (const char *k; (k = va_arg(ap, const char *));) {
-		const char *v = va_arg(ap, const char *);
-		json_object_set_new(j, k, json_string(v ? v : ""));
-	}
+	int rc = state_vset(c->o, c->id, err, ap);
 	va_end(ap);
-	char *text = json_dumps(j, JSON_INDENT(2));
-	int rc = write_file_atomic(path, text, strlen(text), err);
-	free(text);
-	free(path);
-	json_decref(j);
 	return rc;
 }
 

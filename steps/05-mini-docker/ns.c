@@ -35,6 +35,7 @@
 
 #include "lifecycle.h"
 #include "run.h"
+#include "state.h"
 #include "util.h"
 
 ino_t host_mnt_ns;
@@ -269,25 +270,6 @@ static int write_id_maps(pid_t pid, struct md_error *err)
 	return 0;
 }
 
-/* field 22 of /proc/PID/stat: with the PID, it names this process and no later one */
-static void start_time(pid_t pid, char *out, size_t len)
-{
-	char path[64], buf[1024];
-	snprintf(out, len, "0");
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	char *p = strrchr(buf, ')');
-	for (int field = 2; p && field < 22; field++)
-		p = strchr(p + 1, ' ');
-	if (p)
-		snprintf(out, len, "%lld", atoll(p + 1));
-}
-
 pid_t ns_start(struct container *c, struct run_config *rc, struct md_error *err)
 {
 	int sync_pipe[2], sock[2] = {-1, -1};
@@ -345,7 +327,7 @@ pid_t ns_start(struct container *c, struct run_config *rc, struct md_error *err)
 		goto fail;
 	char num[32], start[32];
 	snprintf(num, sizeof(num), "%d", pid);
-	start_time(pid, start, sizeof(start));
+	proc_start_time(pid, start, sizeof(start));
 	if (container_state(c, err, "status", "running", "pid", num, "pid_start", start, "cgroups", cgroup_dirs(), "veth",
 			    ni.slot >= 0 ? ni.host_end : "", NULL) < 0)
 		goto fail;

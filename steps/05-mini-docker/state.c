@@ -106,6 +106,15 @@ json_t *state_load(const struct md_opts *o, const char *id)
 
 int state_set(const struct md_opts *o, const char *id, struct md_error *err, ...)
 {
+	va_list ap;
+	va_start(ap, err);
+	int rc = state_vset(o, id, err, ap);
+	va_end(ap);
+	return rc;
+}
+
+int state_vset(const struct md_opts *o, const char *id, struct md_error *err, va_list ap)
+{
 	char *dir = xasprintf("%s/containers/%s", o->root, id);
 	char *path = xasprintf("%s/state.json", dir);
 	int rc = -1;
@@ -122,13 +131,10 @@ int state_set(const struct md_opts *o, const char *id, struct md_error *err, ...
 		json_decref(j);
 		j = json_object();
 	}
-	va_list ap;
-	va_start(ap, err);
 	for (const char *k; (k = va_arg(ap, const char *));) {
 		const char *v = va_arg(ap, const char *);
 		json_object_set_new(j, k, json_string(v ? v : ""));
 	}
-	va_end(ap);
 	char *text = json_dumps(j, JSON_INDENT(2));
 	json_decref(j);
 	/* write_file_atomic's temporary name holds our PID: a thread of ours waits for the lock */

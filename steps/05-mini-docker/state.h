@@ -15,6 +15,7 @@
 #define MD_STATE_H
 
 #include <jansson.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -30,6 +31,8 @@ json_t *state_load(const struct md_opts *o, const char *id);
 /* Set string KEY, VALUE pairs (NULL-terminated) in ID's state.json, under its lock. */
 int state_set(const struct md_opts *o, const char *id, struct md_error *err, ...)
     __attribute__((sentinel));
+/* the same with a va_list (container.c's container_state) */
+int state_vset(const struct md_opts *o, const char *id, struct md_error *err, va_list ap);
 /* A string field, "" when missing */
 const char *state_str(json_t *j, const char *key);
 /* The PID in KEY when that process still lives and started at the time in START_KEY, else 0 */
