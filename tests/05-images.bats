@@ -222,16 +222,23 @@ for d in sys.argv[1:]:
 	expect_eq "$before" "$(store_state)" "the store after refused layers"
 }
 
-@test "two pulls of one image at once both succeed" {
-	hint "store.c: flock the store; blobs are renamed into place; the second pull finds them"
-	"$MINI_DOCKER" --root "$ROOT" pull "$PLAIN/test" >"$BATS_TEST_TMPDIR/1.out" 2>&1 &
-	p1=$!
-	"$MINI_DOCKER" --root "$ROOT" pull "$PLAIN/test" >"$BATS_TEST_TMPDIR/2.out" 2>&1 &
-	p2=$!
-	s1=0 s2=0
-	timeout 120 tail --pid=$p1 -f /dev/null; wait $p1 || s1=$?
-	timeout 120 tail --pid=$p2 -f /dev/null; wait $p2 || s2=$?
-	expect_eq "0 0" "$s1 $s2" "the exit statuses of two concurrent pulls" || { cat "$BATS_TEST_TMPDIR"/[12].out; return 1; }
+@test "four pulls of one image at once all succeed" {
+	hint "store.c: flock the store; blobs are renamed into place; the later pulls find them"
+	pids=()
+	for i in 1 2 3 4; do
+		"$MINI_DOCKER" --root "$ROOT" pull "$PLAIN/test" >"$BATS_TEST_TMPDIR/$i.out" 2>&1 &
+		pids+=($!)
+	done
+	statuses=""
+	for p in "${pids[@]}"; do
+		s=0
+		timeout 120 tail --pid="$p" -f /dev/null
+		wait "$p" || s=$?
+		statuses+="$s "
+	done
+	expect_eq "0 0 0 0 " "$statuses" "the exit statuses of four concurrent pulls" || { cat "$BATS_TEST_TMPDIR"/[1-4].out; return 1; }
+	run "$MINI_DOCKER" --root "$ROOT" images -q
+	expect_eq 1 "$(printf '%s\n' "$output" | grep -c .)" "the number of images after four pulls of one (a consistent index.json)"
 	md unpack "$PLAIN/test" "$BATS_TEST_TMPDIR/flat"
 	expect_status 0 "the image to be complete after concurrent pulls"
 	expect_eq "keep $MARK" "$(cat "$BATS_TEST_TMPDIR/flat/data/keep")" "data/keep"

@@ -91,21 +91,21 @@ random_port() {
 	}
 }
 
-@test "10 concurrent run -d get 10 distinct addresses; rm frees them" {
+@test "20 concurrent run -d get 20 distinct addresses; rm frees them" {
 	pids=()
-	for i in $(seq 1 10); do
+	for i in $(seq 1 20); do
 		md run -d --rootfs "$ROOTFS" sleep 60 >"$BATS_TEST_TMPDIR/id$i" 2>&1 &
 		pids+=($!)
 	done
 	for p in "${pids[@]}"; do wait "$p"; done
 	ips=()
-	for i in $(seq 1 10); do
+	for i in $(seq 1 20); do
 		id=$(cat "$BATS_TEST_TMPDIR/id$i")
 		expect_match '^[0-9a-f]{64}$' "$id" "run -d number $i's output" || return 1
 		ips+=("$(field "$id" IPAddress)")
 	done
 	run bash -c 'printf "%s\n" "$@" | sort -u | wc -l' _ "${ips[@]}"
-	expect_eq 10 "$output" "distinct addresses among ${ips[*]}" || {
+	expect_eq 20 "$output" "distinct addresses among ${ips[*]}" || {
 		hint "ipam.c takes flock on the leases file before it reads, picks and writes"
 		return 1
 	}
