@@ -219,6 +219,15 @@ out:
 	return rc;
 }
 
+void bridge_detach(const char *id)
+{
+	char host_end[IFNAMSIZ];
+	snprintf(host_end, sizeof(host_end), "md%.12s", id);
+	/* the kernel drops the pair with the container's network namespace, but that
+	 * cleanup is asynchronous (a workqueue): rm must not leave the link behind */
+	net_remove(host_end);
+}
+
 void bridge_remove(void)
 {
 	struct md_error err;

@@ -252,6 +252,7 @@ out:
 void ipam_release(const struct md_opts *o, const char *id)
 {
 	struct md_error err;
+	bridge_detach(id);
 	char *dir = bridge_dir(o, &err);
 	if (!dir)
 		return;

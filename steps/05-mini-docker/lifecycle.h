@@ -72,6 +72,8 @@ int resolv_conf_write(const char *path, struct md_error *err);
 /* bridge.c */
 int bridge_ensure(struct md_error *err);
 void bridge_remove(void);
+/* Delete the host end (mdID) of a container's veth now, not when the kernel gets to its netns */
+void bridge_detach(const char *id);
 /* ports.c */
 int ports_parse(const char *spec, struct md_error *err);
 int ports_bind(struct md_error *err);
