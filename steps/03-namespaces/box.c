@@ -462,8 +462,20 @@ static void cg_mkdir(const char *path, int exist_ok)
 	if (exist_ok && access(path, F_OK) == 0)
 		return;
 	say("mkdir(\"%s\")", "mkdir %s", path);
-	if (mkdir(path, 0755) < 0 && !(exist_ok && errno == EEXIST))
-		die("mkdir %s: %m%s", path,
+	if (mkdir(path, 0755) == 0 || (exist_ok && errno == EEXIST))
+		return;
+	/* box names its cgroup after its PID, and a box killed by SIGKILL cannot remove it:
+	 * when that PID comes round again, the empty leftover goes (rmdir fails if in use) */
+	if (errno == EEXIST) {
+		if (rmdir(path) == 0) {
+			say("rmdir(\"%s\")", "rmdir %s  # a leftover of a killed box", path);
+			if (mkdir(path, 0755) == 0)
+				return;
+		} else {
+			errno = EEXIST;
+		}
+	}
+	die("mkdir %s: %m%s", path,
 		    errno == EROFS ? " (cgroups are read-only here: inside a container, run it with "
 				     "--privileged or --cgroupns=private)" : "");
 }

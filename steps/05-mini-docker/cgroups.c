@@ -164,10 +164,18 @@ static int mkdir_narrated(const char *path, int exist_ok)
 {
 	if (exist_ok && access(path, F_OK) == 0)
 		return 0;
-	narrate("mkdir(\"%s\")", "mkdir %s", path, path);
-	if (mkdir(path, 0755) < 0 && !(exist_ok && errno == EEXIST))
-		return -1;
-	return 0;
+	narrate("mkdir(\"%s\")", "mkdir %s", path);
+	if (mkdir(path, 0755) == 0 || (exist_ok && errno == EEXIST))
+		return 0;
+	/* named after our PID: a leftover of a run killed by SIGKILL goes (rmdir fails if in use) */
+	if (errno == EEXIST) {
+		if (rmdir(path) == 0) {
+			narrate("rmdir(\"%s\")", "rmdir %s  # a leftover of a killed run", path);
+			return mkdir(path, 0755);
+		}
+		errno = EEXIST;
+	}
+	return -1;
 }
 
 static int create(const struct run_config *rc, const char *parent, struct md_error *err)
