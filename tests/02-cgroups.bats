@@ -460,12 +460,12 @@ expect_cpu_limit() {
 
 @test "a cgroup left by a box killed with SIGKILL does not stop the next box with its PID" {
 	hint "box names its cgroup after its PID: on EEXIST, rmdir the empty leftover and mkdir again"
-	# in a PID namespace of its own box is PID 1, so its cgroup is always .../box/1
-	run --separate-stderr timeout 30 unshare --pid --fork "$BOX" -v --pids-limit 10 "$ROOTFS" /bin/true
+	# in a PID namespace of its own (and its /proc) box is PID 1, so its cgroup is .../box/1
+	run --separate-stderr timeout 30 unshare --pid --fork --mount-proc "$BOX" -v --pids-limit 10 "$ROOTFS" /bin/true
 	expect_status 0 "a first box in a PID namespace" || return 1
 	record_cgroups "$stderr" || return 1
 	for d in $CGROUPS; do mkdir "$d"; done # what a box killed with SIGKILL leaves
-	run --separate-stderr timeout 30 unshare --pid --fork "$BOX" -v --pids-limit 10 "$ROOTFS" /bin/true
+	run --separate-stderr timeout 30 unshare --pid --fork --mount-proc "$BOX" -v --pids-limit 10 "$ROOTFS" /bin/true
 	expect_status 0 "a box whose cgroup name a killed box left behind" || { show_run; return 1; }
 	expect_no_cgroup_left
 }
