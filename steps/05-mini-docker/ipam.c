@@ -51,11 +51,10 @@ struct table {
 	int n;
 };
 
-static char *bridge_dir(const struct md_opts *o, struct md_error *err)
+static char *bridge_dir(struct md_error *err)
 {
 	const char *env = getenv("MINI_DOCKER_RUNROOT");
 	char *dir;
-	(void)o;
 	if (env && *env)
 		dir = xasprintf("%s/bridge", env);
 	else
@@ -188,60 +187,28 @@ static void hosts_all(const struct table *t)
 		hosts_write(t, &t->e[i]);
 }
 
-int ipam_allocate(const struct md_opts *o, const char *id, const char *hostname, const char *name,
-		  const char *aliases, struct lease *l, struct md_error *err)
+/*
+ * with_leases(FN, ARG): take the lock, load the leases, let FN read or change
+ * them (FN saves what it changed), let go of the lock. Every reader and
+ * writer of the leases goes through here.
+ */
+typedef int lease_fn(struct table *t, const char *path, void *arg, struct md_error *err);
+
+static int with_leases(lease_fn *fn, void *arg, struct md_error *err)
 {
-	char *dir = bridge_dir(o, err);
+	char *dir = bridge_dir(err);
 	if (!dir)
 		return md_context(err, "the bridge's leases");
 	char *lockp = xasprintf("%s/lock", dir), *path = leases_path(dir);
 	struct table t = {0};
 	int rc = -1;
-	narrate("flock(%s)", "flock %s  # one engine at a time takes an address", lockp, lockp);
+	narrate("flock(%s)", "flock %s  # one engine at a time changes the leases", lockp, lockp);
 	int lock = lock_file(lockp, err);
-	if (lock < 0)
-		goto out;
-	table_load(path, &t);
-	prune(&t);
-	if (t.n >= MAX_LEASES) {
-		md_fail(err, "the bridge %s has no free address left (%d containers on it)",
-			BRIDGE_NAME, t.n);
-		goto out;
-	}
-	/* the lowest free address from .2 on (.0 is the network, .1 the bridge, the last is broadcast) */
-	unsigned n;
-	for (n = 2; n < (1u << (32 - BRIDGE_PREFIX)) - 1; n++) {
-		struct in_addr ip;
-		struct in6_addr ip6;
-		int taken = 0;
-		nth(n, &ip, &ip6);
-		for (int i = 0; i < t.n && !taken; i++)
-			taken = t.e[i].ip.s_addr == ip.s_addr;
-		if (!taken)
-			break;
-	}
-	struct entry *e = &t.e[t.n++];
-	nth(n, &e->ip, &e->ip6);
-	snprintf(e->id, sizeof(e->id), "%s", id);
-	snprintf(e->hostname, sizeof(e->hostname), "%s", hostname);
-	char *store = realpath(o->root, NULL);
-	snprintf(e->store, sizeof(e->store), "%s", store ? store : o->root);
-	free(store);
-	snprintf(e->names, sizeof(e->names), "%s%s%s", name, aliases && *aliases ? " " : "",
-		 aliases ? aliases : "");
-	l->ip = e->ip;
-	l->ip6 = e->ip6;
-	char text[INET_ADDRSTRLEN];
-	narrate("lease %s for %.12s", "echo '%s %.12s ...' >> %s",
-		inet_ntop(AF_INET, &e->ip, text, sizeof(text)), id, path);
-	if (table_save(path, &t, err) < 0)
-		goto out;
-	hosts_all(&t);
-	/* the bridge too, under the same lock: concurrent runs must not race to create it */
-	rc = bridge_ensure(err);
-out:
-	if (lock >= 0)
+	if (lock >= 0) {
+		table_load(path, &t);
+		rc = fn(&t, path, arg, err);
 		close(lock);
+	}
 	free(t.e);
 	free(lockp);
 	free(path);
@@ -249,58 +216,99 @@ out:
 	return rc;
 }
 
+struct request {
+	const struct md_opts *o;
+	const char *id, *hostname, *name, *aliases;
+	struct lease *l;
+};
+
+static int allocate(struct table *t, const char *path, void *arg, struct md_error *err)
+{
+	const struct request *r = arg;
+	prune(t);
+	if (t->n >= MAX_LEASES)
+		return md_fail(err, "the bridge %s has no free address left (%d containers on it)",
+			       BRIDGE_NAME, t->n);
+	/* the lowest free address from .2 on (.0 is the network, .1 the bridge, the last is broadcast) */
+	unsigned n;
+	for (n = 2; n < (1u << (32 - BRIDGE_PREFIX)) - 1; n++) {
+		struct in_addr ip;
+		struct in6_addr ip6;
+		int taken = 0;
+		nth(n, &ip, &ip6);
+		for (int i = 0; i < t->n && !taken; i++)
+			taken = t->e[i].ip.s_addr == ip.s_addr;
+		if (!taken)
+			break;
+	}
+	struct entry *e = &t->e[t->n++];
+	nth(n, &e->ip, &e->ip6);
+	snprintf(e->id, sizeof(e->id), "%s", r->id);
+	snprintf(e->hostname, sizeof(e->hostname), "%s", r->hostname);
+	char *store = realpath(r->o->root, NULL);
+	snprintf(e->store, sizeof(e->store), "%s", store ? store : r->o->root);
+	free(store);
+	snprintf(e->names, sizeof(e->names), "%s%s%s", r->name,
+		 r->aliases && *r->aliases ? " " : "", r->aliases ? r->aliases : "");
+	r->l->ip = e->ip;
+	r->l->ip6 = e->ip6;
+	char text[INET_ADDRSTRLEN];
+	narrate("lease %s for %.12s", "echo '%s %.12s ...' >> %s",
+		inet_ntop(AF_INET, &e->ip, text, sizeof(text)), r->id, path);
+	if (table_save(path, t, err) < 0)
+		return -1;
+	hosts_all(t);
+	/* the bridge too, under the same lock: concurrent runs must not race to create it */
+	return bridge_ensure(err);
+}
+
+int ipam_allocate(const struct md_opts *o, const char *id, const char *hostname, const char *name,
+		  const char *aliases, struct lease *l, struct md_error *err)
+{
+	struct request r = {o, id, hostname, name, aliases, l};
+	return with_leases(allocate, &r, err);
+}
+
+static int release(struct table *t, const char *path, void *arg, struct md_error *err)
+{
+	const char *id = arg;
+	int k = 0;
+	for (int i = 0; i < t->n; i++)
+		if (strcmp(t->e[i].id, id))
+			t->e[k++] = t->e[i];
+	if (k != t->n)
+		narrate("release the lease of %.12s", "sed -i '/%.12s/d' %s", id, path);
+	t->n = k;
+	prune(t);
+	table_save(path, t, err);
+	hosts_all(t);
+	if (t->n == 0) { /* the last one out takes the bridge (and its NAT rule) away */
+		bridge_remove();
+		unlink(path);
+	}
+	return 0;
+}
+
 void ipam_release(const struct md_opts *o, const char *id)
 {
 	struct md_error err;
+	(void)o;
 	bridge_detach(id);
-	char *dir = bridge_dir(o, &err);
-	if (!dir)
-		return;
-	char *lockp = xasprintf("%s/lock", dir), *path = leases_path(dir);
-	struct table t = {0};
-	int lock = lock_file(lockp, &err);
-	if (lock >= 0) {
-		table_load(path, &t);
-		int k = 0;
-		for (int i = 0; i < t.n; i++)
-			if (strcmp(t.e[i].id, id))
-				t.e[k++] = t.e[i];
-		if (k != t.n)
-			narrate("release the lease of %.12s", "sed -i '/%.12s/d' %s", id, path);
-		t.n = k;
-		prune(&t);
-		table_save(path, &t, &err);
-		hosts_all(&t);
-		if (t.n == 0) { /* the last one out takes the bridge (and its NAT rule) away */
-			bridge_remove();
-			unlink(path);
-		}
-		close(lock);
-	}
-	free(t.e);
-	free(lockp);
-	free(path);
-	free(dir);
+	with_leases(release, (void *)id, &err);
+}
+
+static int rewrite_hosts(struct table *t, const char *path, void *arg, struct md_error *err)
+{
+	(void)path, (void)arg, (void)err;
+	hosts_all(t);
+	return 0;
 }
 
 void ipam_write_hosts(const struct md_opts *o)
 {
 	struct md_error err;
-	char *dir = bridge_dir(o, &err);
-	if (!dir)
-		return;
-	char *lockp = xasprintf("%s/lock", dir), *path = leases_path(dir);
-	struct table t = {0};
-	int lock = lock_file(lockp, &err);
-	if (lock >= 0) {
-		table_load(path, &t);
-		hosts_all(&t);
-		close(lock);
-	}
-	free(t.e);
-	free(lockp);
-	free(path);
-	free(dir);
+	(void)o;
+	with_leases(rewrite_hosts, NULL, &err);
 }
 
 /*
