@@ -19,7 +19,6 @@
  * Each command lives in the file of its concern; main only dispatches.
  */
 #define _GNU_SOURCE
-#include <curl/curl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -224,13 +223,8 @@ int main(int argc, char **argv)
 	for (const struct command *c = commands; c->name; c++) {
 		if (strcmp(c->name, argv[i]))
 			continue;
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-			fprintf(stderr, "mini-docker: libcurl failed to start\n");
-			return EXIT_ENGINE;
-		}
 		int rc = c->fn(&o, argc - i, argv + i);
 		fflush(stdout);
-		curl_global_cleanup();
 		return rc;
 	}
 	fprintf(stderr, "mini-docker: unknown command '%s' (see mini-docker --help)\n", argv[i]);

@@ -567,9 +567,24 @@ static int ping(struct registry *r, struct md_error *err)
 	return rc;
 }
 
+/* libcurl's global start-up (TLS), once, and only by the commands that talk to a registry */
+static int curl_start(struct md_error *err)
+{
+	static int started;
+	if (started)
+		return 0;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return md_fail(err, "libcurl failed to start (its TLS library could not be set up)");
+	started = 1;
+	atexit(curl_global_cleanup);
+	return 0;
+}
+
 static int open_as(struct registry **out, const struct md_opts *o, const char *host, const char *repo, const char *user,
 		   const char *pass, struct md_error *err)
 {
+	if (curl_start(err) < 0)
+		return -1;
 	struct registry *r = xcalloc(1, sizeof(*r));
 	int plain = plain_http_allowed(o, host);
 	r->o = o;
