@@ -87,6 +87,30 @@ exit 3"
 	expect_nothing_left
 }
 
+@test "a repository cloned under /tmp stays visible and writable through the VM's own /tmp" {
+	# a copy of vm/ under /tmp is enough: vm/run takes the repository from its own path
+	# (the kernel cache stays the real repository's: VM_CACHE)
+	clone=$(mktemp -d /tmp/vm-lane-clone.XXXXXX)
+	cp -a "$REPO/vm" "$clone/"
+	word=$(random_word)
+	echo "$word" >"$clone/marker"
+	hostfile=$(mktemp /tmp/vm-lane-host.XXXXXX)
+	printf '#!/bin/sh\ncat %s/marker >%s/seen && echo x >%s/written && cat %s/written >%s/rw\n[ -e %s ] && echo seen >%s/tmp || echo absent >%s/tmp\n' \
+		"$clone" "$OUTDIR" "$clone" "$clone" "$OUTDIR" "$hostfile" "$OUTDIR" "$OUTDIR" >"$OUTDIR/job.sh"
+	chmod +x "$OUTDIR/job.sh"
+	run --separate-stderr timeout --kill-after=5 300 env VM_CACHE="$REPO/build/vm" \
+		"$clone/vm/run" "$OUTDIR/job.sh" "$OUTDIR"
+	leaked=no
+	[ -e "$clone/written" ] && leaked=yes
+	rm -rf "$clone" "$hostfile"
+	expect_status 0 "vm/run to succeed" || return 1
+	expect_eq "$word" "$(cat "$OUTDIR/seen" 2>/dev/null)" "the marker of the repository under /tmp, read inside" || return 1
+	expect_eq x "$(cat "$OUTDIR/rw" 2>/dev/null)" "a file written into that repository inside" || return 1
+	expect_eq absent "$(cat "$OUTDIR/tmp" 2>/dev/null)" "another file of the host's /tmp, inside (the VM has its own /tmp)" || return 1
+	expect_eq no "$leaked" "a write inside the VM reaching the repository on the host" || return 1
+	expect_nothing_left
+}
+
 @test "a test that fails inside the VM comes back as a failure (TAP and status)" {
 	# true on the host, false in the VM: proves the test ran inside
 	# (${t}: bats would take a literal at-test line of this file for its own)
