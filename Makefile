@@ -13,9 +13,10 @@ STATIC_CFLAGS := $(CFLAGS)
 PKG     ?= pkg-config
 BUILD   := build
 
-# SAN=1 builds with AddressSanitizer + UndefinedBehaviorSanitizer.
+# SAN=1 builds with AddressSanitizer + UndefinedBehaviorSanitizer; undefined
+# behaviour stops the program (as ASan's errors do), so no test passes over one.
 ifeq ($(SAN),1)
-CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer
+CFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
 endif
 
@@ -33,10 +34,18 @@ WORKSPACE := workspace
 
 all: fixtures $(BOXES) mini-docker
 
+# The programs share their paths with and without SAN=1: switching rebuilds them
+# (this mark changes only when SAN does; the boxes and mini-docker depend on it).
+SAN_MARK := $(BUILD)/.san
+$(SAN_MARK): san-always | $(BUILD)
+	@[ "$$(cat $@ 2>/dev/null)" = "$(SAN)" ] || echo "$(SAN)" >$@
+.PHONY: san-always
+
 help:
 	@echo "make            build every step and the test fixtures"
 	@echo "make deps       install the Debian packages the project needs (apt)"
 	@echo "make check      deps + build + grade every step (./runner); needs root"
+	@echo "make check SAN=1  the same built with ASan+UBSan, each test file once"
 	@echo "make check-vm   the same inside a throwaway VM with pure cgroup v2 (vm/README.md)"
 	@echo "make demo       presenter mode: a narrated walk through the steps; needs root"
 	@echo "make doctor     can this machine run the workshop? what to fix, per step"
@@ -55,12 +64,13 @@ help:
 # There, a TODO stub may leave a helper unused: a warning, not an error.
 STUB_CFLAGS := -Wno-error=unused-function -Wno-error=unused-variable -Wno-error=unused-parameter \
 	-Wno-error=unused-but-set-variable -Wno-error=unused-label
-%/box: %/box.c
+%/box: %/box.c $(SAN_MARK)
 	$(CC) $(CFLAGS) $(if $(filter steps/%,$*),,$(STUB_CFLAGS)) $(CFLAGS_$(notdir $*)) -o $@ $< \
 		$(LDFLAGS) $(LIBS_$(notdir $*))
 
-mini-docker:
+mini-docker: $(SAN_MARK)
 	@if [ -f steps/05-mini-docker/Makefile ]; then \
+		if [ $(SAN_MARK) -nt steps/05-mini-docker/mini-docker ]; then $(MAKE) -s -C steps/05-mini-docker clean; fi; \
 		$(MAKE) -C steps/05-mini-docker CC="$(CC)" SAN="$(SAN)"; fi
 
 # --- fixtures: a busybox rootfs with the probe inside --------------------------
@@ -85,9 +95,10 @@ $(BUILD):
 deps:
 	@scripts/deps
 
+# SAN=1: each test file once, against its own step's program (runner --own)
 check: deps
 	@$(MAKE) --no-print-directory all
-	./runner
+	./runner $(if $(filter 1,$(SAN)),--own)
 
 check-vm: deps
 	@$(MAKE) --no-print-directory all
