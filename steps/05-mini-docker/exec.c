@@ -211,11 +211,15 @@ int cmd_exec(const struct md_opts *o, int argc, char **argv)
 	rc.privileged = !strcmp(state_str(j, "privileged"), "1");
 	rc.no_seccomp = !strcmp(state_str(j, "no_seccomp"), "1");
 	rc.userns = !strcmp(state_str(j, "userns"), "1");
-	rc.user = user ? user : *state_str(j, "user") ? xstrdup(state_str(j, "user")) : NULL;
+	/* the copies to free (the others are argv's, or "/") */
+	char *own_user = NULL, *own_cwd = NULL;
+	rc.user = user			  ? user
+		  : *state_str(j, "user") ? (own_user = xstrdup(state_str(j, "user")))
+					  : NULL;
 	const char *cwd = workdir		     ? workdir
-			  : *state_str(j, "workdir") ? xstrdup(state_str(j, "workdir"))
+			  : *state_str(j, "workdir") ? (own_cwd = xstrdup(state_str(j, "workdir")))
 						     : "/";
-	const char *hostname = xstrdup(state_str(j, "hostname"));
+	char *hostname = xstrdup(state_str(j, "hostname"));
 	char *env_text = xstrdup(state_str(j, "env")), *start = xstrdup(state_str(j, "pid_start"));
 	char *cgroups = xstrdup(state_str(j, "cgroups"));
 	json_decref(j);
@@ -289,6 +293,12 @@ int cmd_exec(const struct md_opts *o, int argc, char **argv)
 		fprintf(stderr, "mini-docker: exec \"%s\": %s\n", cmd[0], strerror(e));
 		_exit(e == ENOENT || e == ENOTDIR ? 127 : 126);
 	}
+	/* the child has its own copies: ours go (a short life, but valgrind counts them lost) */
+	free(own_user);
+	free(own_cwd);
+	free(hostname);
+	free(env_text);
+	free(start);
 	if (slave >= 0)
 		close(slave);
 	if (master >= 0)
@@ -300,6 +310,11 @@ int cmd_exec(const struct md_opts *o, int argc, char **argv)
 	pty_restore();
 	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 fail:
+	free(own_user);
+	free(own_cwd);
+	free(hostname);
+	free(env_text);
+	free(start);
 	fprintf(stderr, "mini-docker: exec %s: %s\n", argv[i], err.msg);
 	return EXIT_ENGINE;
 }

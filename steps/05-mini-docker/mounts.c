@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -214,6 +215,25 @@ static int open_target(int rootfd, const char *path, int file)
 	return fd;
 }
 
+/*
+ * Without the new mount API (Linux < 5.12; and valgrind, which does not know
+ * these system calls): mount(2) onto the fd's /proc/self/fd/N, as runc does.
+ * A read-only remount there reaches the volume's own mount, not those below
+ * it: a read-only volume is refused rather than half read-only.
+ */
+static void bind_volume_old_api(int target, const struct volume *v)
+{
+	char fdpath[64];
+	if (v->ro)
+		child_die("read-only volume %s: needs mount_setattr(2) (Linux 5.12)", v->dst);
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", target);
+	char *shell = xasprintf("mount --rbind %s .%s  # no open_tree here", v->src, v->dst);
+	/* private already: a copy of what mount --make-rprivate / (ns.c) made private in this namespace */
+	mount_or_die(v->src, fdpath, NULL, MS_BIND | MS_REC, NULL, shell);
+	free(shell);
+	close(target);
+}
+
 static void bind_volume(int rootfd, const struct volume *v)
 {
 	struct stat st;
@@ -229,6 +249,10 @@ static void bind_volume(int rootfd, const struct volume *v)
 		shell);
 	free(shell);
 	int tree = syscall(SYS_open_tree, AT_FDCWD, v->src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	if (tree < 0 && errno == ENOSYS) {
+		bind_volume_old_api(target, v);
+		return;
+	}
 	if (tree < 0)
 		child_die("open_tree(%s): %m", v->src);
 	struct mount_attr attr = {.propagation = MS_PRIVATE, .attr_set = v->ro ? MOUNT_ATTR_RDONLY : 0};
@@ -319,6 +343,23 @@ static void mount_sys(const struct container *c, const struct run_config *rc)
 		child_die("mount_setattr(sys, read-only): %m (needs Linux 5.12)");
 }
 
+/* mount_setattr(PATH, RDONLY); without it (see bind_volume_old_api) a remount of PATH's own mount,
+ * keeping its nosuid/nodev/noexec (a user namespace may not clear them) */
+static int make_readonly(const char *path, int at_flags)
+{
+	struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+	struct statvfs sv;
+	if (syscall(SYS_mount_setattr, AT_FDCWD, path, at_flags, &attr, sizeof(attr)) == 0)
+		return 0;
+	if (errno != ENOSYS || statvfs(path, &sv) < 0)
+		return -1;
+	unsigned long keep = (sv.f_flag & ST_NOSUID ? MS_NOSUID : 0) | (sv.f_flag & ST_NODEV ? MS_NODEV : 0) |
+			     (sv.f_flag & ST_NOEXEC ? MS_NOEXEC : 0);
+	narrate("mount(\"%s\", MS_REMOUNT|MS_BIND|MS_RDONLY)", "mount -o remount,bind,ro %s  # (no mount_setattr here)",
+		path, path);
+	return mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | keep, NULL);
+}
+
 /* runc's and Docker's lists (REFERENCE.md) */
 static const char *const masked[] = {
 	"proc/acpi", "proc/asound", "proc/kcore", "proc/keys", "proc/latency_stats", "proc/timer_list",
@@ -353,9 +394,9 @@ static void mask_paths(void)
 			continue;
 		snprintf(shell, sizeof(shell), "mount --bind %s %s", readonly[i], readonly[i]);
 		mount_or_die(readonly[i], readonly[i], NULL, MS_BIND | MS_REC, NULL, shell);
-		struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
 		narrate("mount_setattr(\"%s\", MOUNT_ATTR_RDONLY)", "mount -o remount,bind,ro %s", readonly[i], readonly[i]);
-		if (syscall(SYS_mount_setattr, AT_FDCWD, readonly[i], AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+		/* a fresh proc: nothing is mounted below these, so the fallback's remount of one mount is enough */
+		if (make_readonly(readonly[i], AT_RECURSIVE) < 0)
 			child_die("read-only %s: %m", readonly[i]);
 	}
 }
@@ -387,8 +428,7 @@ void mounts_finish(const struct run_config *rc)
 	if (!rc->read_only)
 		return;
 	/* only "/" itself: the volumes, /dev, /proc ... are mounts of their own and stay as they are */
-	struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
 	narrate("mount_setattr(\"/\", MOUNT_ATTR_RDONLY)", "mount -o remount,bind,ro /");
-	if (syscall(SYS_mount_setattr, AT_FDCWD, "/", 0, &attr, sizeof(attr)) < 0)
+	if (make_readonly("/", 0) < 0)
 		child_die("--read-only: make / read-only: %m");
 }
