@@ -57,6 +57,7 @@ help:
 	@echo "make clean      remove what the build made"
 	@echo "make clean-state  remove what a crashed box or mini-docker left (cgroups, mounts, veths)"
 	@echo "make fuzz       run each libFuzzer harness of fuzz/ for FUZZ_SECONDS (60)"
+	@echo "make valgrind   mini-docker's pull, run, exec, stop, rm under valgrind (memcheck); needs root"
 
 # --- steps -------------------------------------------------------------------
 
@@ -156,3 +157,8 @@ bench-smoke: all
 .PHONY: fuzz
 fuzz:
 	$(MAKE) -C fuzz run FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60)
+
+# --- valgrind: memcheck over mini-docker's commands, fails on any error or definite leak
+.PHONY: valgrind
+valgrind: all
+	bats tests/tools/valgrind.bats
