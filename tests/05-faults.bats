@@ -5,6 +5,13 @@
 # complete images, tmp/ is cleared by the next writer), and nothing is left
 # running. The registry is tests/fixtures/hostile/fakereg.py serving what
 # tests/fixtures/hostile/mkfaults.py makes (a slow layer, many files, big ones).
+#
+# Then the engine killed while it sets a container up and while the container
+# runs: MINI_DOCKER_TEST_PAUSE=POINT:FILE (run.c) stops mini-docker at a named
+# point of the setup, so the SIGKILL lands there and nowhere else. After each:
+# no process of the container is left (it dies with its engine), ps says Dead,
+# rm or system prune removes it with its cgroups and veth, no mount is left,
+# the name and the image work again.
 
 bats_require_minimum_version 1.5.0
 load helpers
@@ -34,6 +41,17 @@ setup_file() {
 	python3 "$HOSTILE/mkfaults.py" "$OUT"
 	start_reg
 	export REG=127.0.0.1:$PORT
+	# a runnable image for the container tests: the busybox rootfs and the probe, one layer
+	if command -v umoci >/dev/null && [ -d "$ROOTFS_SRC/bin" ]; then
+		local L=$BATS_FILE_TMPDIR/faultimg B=$BATS_FILE_TMPDIR/faultimg-bundle
+		{
+			umoci init --layout "$L" && umoci new --image "$L:box" &&
+				umoci unpack --image "$L:box" "$B" && cp -a "$ROOTFS_SRC/." "$B/rootfs/" &&
+				umoci repack --image "$L:box" "$B" &&
+				umoci config --image "$L:box" --config.cmd probe --config.cmd pid
+		} >"$BATS_FILE_TMPDIR/umoci.log" 2>&1 || rm -rf "$L"
+		rm -rf "$B"
+	fi
 }
 
 teardown_file() {
@@ -59,6 +77,18 @@ teardown() {
 	# the registry a test killed comes back for the next test
 	[ -f "$BATS_FILE_TMPDIR/reg.pid" ] || start_reg >/dev/null 2>&1 || true
 	if mountpoint -q "$BATS_TEST_TMPDIR/small" 2>/dev/null; then umount -l "$BATS_TEST_TMPDIR/small"; fi
+	# the container tests: an engine, monitor or container a failed test left (they name the store)
+	local pid
+	if [ -n "${NETNS:-}" ]; then
+		for pid in $(ps -eo pid=,args= | awk -v r="--root $ROOT " 'index($0, r) && !/awk/ {print $1}'); do
+			kill -9 "$pid" 2>/dev/null || true
+		done
+		if [ -n "${RUN_PID:-}" ]; then kill -9 "$RUN_PID" 2>/dev/null || true; fi
+		for pid in $(ls "$ROOT/containers" 2>/dev/null | grep -v '^names$'); do
+			nsenter --net="/run/netns/$NETNS" "$MINI_DOCKER" --root "$ROOT" rm -f "$pid" >/dev/null 2>&1 || true
+		done
+		ip netns del "$NETNS" 2>/dev/null || true
+	fi
 }
 
 md() {
@@ -235,4 +265,238 @@ recovered() {
 	[ ! -d "${cg%/*}" ] || { rmdir "$cg" "${cg%/*}" 2>/dev/null; echo "expected ${cg%/*} removed, got it still there"; return 1; }
 	expect_eq "" "$(awk -v d="$state" 'index($5, d) == 1' /proc/self/mountinfo)" "mounts under the state dir"
 	expect_eq "" "$(ip -o link show | grep -E 'veth-box4000001|mdabc123def456|mini0')" "the veths and the bridge"
+}
+
+# ---- the engine killed while it sets a container up, and while the container runs ----
+
+IMG=localhost/faultimg:box
+
+# alive PID: the process runs (a zombie waiting for its reaper does not)
+alive() {
+	[ -d "/proc/$1" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]
+}
+
+# mdn ARGS...: mini-docker on the test's store, in the test's network namespace (bounded)
+mdn() {
+	run --separate-stderr timeout --kill-after=5 60 nsenter --net="/run/netns/$NETNS" "$MINI_DOCKER" --root "$ROOT" "$@"
+}
+
+# a network namespace of the test (the bridge and veths live there) and the image in the store
+ctr_setup() {
+	command -v umoci >/dev/null || skip "requires umoci (make deps)"
+	[ -d "$BATS_FILE_TMPDIR/faultimg" ] || {
+		echo "expected setup_file to build the test image with umoci, got none: see $BATS_FILE_TMPDIR/umoci.log"
+		return 1
+	}
+	section "Step 05: mini-docker, run"
+	NETNS=md-fault-$(random_word)
+	ip netns add "$NETNS"
+	ip -n "$NETNS" link set lo up
+	md load -i "$BATS_FILE_TMPDIR/faultimg"
+	expect_status 0 "mini-docker load of the test image"
+}
+
+# start_run POINT ARGS...: mini-docker run --name $NAME ARGS in the background; with a POINT it
+# stops there (MINI_DOCKER_TEST_PAUSE) and ENGINE is the PID to kill; RUN_PID is the run command
+start_run() {
+	local point=$1 paused=$BATS_TEST_TMPDIR/paused
+	shift
+	rm -f "$paused"
+	ENGINE=""
+	MINI_DOCKER_TEST_PAUSE=${point:+$point:$paused} nsenter --net="/run/netns/$NETNS" \
+		"$MINI_DOCKER" --root "$ROOT" run --name "$NAME" "$@" >"$BATS_TEST_TMPDIR/run.out" 2>"$BATS_TEST_TMPDIR/run.err" &
+	RUN_PID=$!
+	[ -n "$point" ] || return 0
+	for _ in $(seq 1 200); do
+		[ -s "$paused" ] && read -r ENGINE <"$paused" && return 0
+		kill -0 "$RUN_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "expected mini-docker run to stop at '$point' within 10 s, got: $(cat "$BATS_TEST_TMPDIR/run.err")"
+	return 1
+}
+
+ctr_id() { readlink "$ROOT/containers/names/$NAME"; }
+ctr_field() { sed -n "s/^ *\"$1\": \"\\(.*\\)\",*\$/\\1/p" "$ROOT/containers/$(ctr_id)/state.json" 2>/dev/null; }
+
+# the container's processes: the engine's children and whatever is in the container's cgroups
+ctr_pids() {
+	local d
+	cat /proc/"$ENGINE"/task/*/children 2>/dev/null | tr -s ' ' '\n'
+	for d in $(ctr_field cgroups); do cat "$d/cgroup.procs" 2>/dev/null; done
+}
+
+# until_running: the container's init has executed probe (at most 10 s)
+until_running() {
+	local pid
+	for _ in $(seq 1 200); do
+		pid=$(ctr_field pid)
+		[ -n "$pid" ] && [ "$pid" != 0 ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = probe ] && return 0
+		sleep 0.05
+	done
+	echo "expected the container to run probe within 10 s, got: $(cat "$BATS_TEST_TMPDIR/run.err")"
+	return 1
+}
+
+# kill_engine: SIGKILL $ENGINE, wait until it is gone (5 s at most); CPIDS = the container's processes then
+kill_engine() {
+	CPIDS=$(ctr_pids | grep -x '[0-9][0-9]*' | sort -u | tr '\n' ' ')
+	kill -9 "$ENGINE"
+	for _ in $(seq 1 100); do alive "$ENGINE" || return 0; sleep 0.05; done
+	echo "expected mini-docker ($ENGINE) to die of SIGKILL within 5 s, got it alive"
+	return 1
+}
+
+# ctr_recovered WHAT rm|prune: after the kill of WHAT, nothing of the container runs, ps says Dead,
+# rm (or system prune) removes it with its cgroups and veth, no mount is left, the store is
+# consistent, and the name and the image work again
+ctr_recovered() {
+	local what=$1 how=$2 id p d cgroups code
+	id=$(ctr_id) || { echo "expected the container $NAME in the store after $what, got none"; return 1; }
+	for p in $CPIDS; do
+		for _ in $(seq 1 100); do alive "$p" || break; sleep 0.05; done
+		! alive "$p" || {
+			echo "expected the container's process $p to die with its engine ($what), got it alive: $(tr '\0' ' ' <"/proc/$p/cmdline")"
+			hint "ns.c: PR_SET_PDEATHSIG, set again after the uid changes (a new uid clears it)"
+			return 1
+		}
+	done
+	mdn ps -a
+	expect_match "${id:0:12} .*Dead" "$output" "ps -a after $what" || {
+		hint "state.c: status created or running, and neither the container nor the process making it is alive: dead"
+		return 1
+	}
+	mdn ps -q
+	expect_eq "" "$output" "ps (running containers only) after $what" || return 1
+	expect_eq 0 "$(grep -c -F "$ROOT" /proc/self/mountinfo)" "mounts under the store after $what (the rootfs is mounted in the container's mount namespace only)" || return 1
+	cgroups=$(ctr_field cgroups)
+	[ -n "$cgroups" ] || [ "$what" != "the engine at cgroup" ] || {
+		echo "expected state.json to name the container's cgroups as soon as they are made, got none"
+		hint "run.c: write the cgroups to state.json right after cgroup_setup, so that rm finds them"
+		return 1
+	}
+	if [ "$how" = prune ]; then
+		mdn system prune
+		expect_status 0 "system prune after $what" || return 1
+		expect_match "Deleted containers: 1" "$output" "what system prune reports after $what" || return 1
+	else
+		mdn rm "$NAME"
+		expect_status 0 "rm $NAME (no -f: it does not run) after $what" || return 1
+	fi
+	[ ! -e "$ROOT/containers/$id" ] || { echo "expected $how to remove ROOT/containers/${id:0:12}, got it there"; return 1; }
+	for d in $cgroups; do
+		[ ! -d "$d" ] || { echo "expected $how to remove the cgroup $d, got it there"; return 1; }
+	done
+	expect_eq "" "$(find /sys/fs/cgroup -maxdepth 6 -type d -path "*/mini-docker/$ENGINE" 2>/dev/null)" \
+		"cgroups named for the killed engine ($ENGINE) after $how" || return 1
+	expect_eq "" "$(ip -n "$NETNS" -o link show | awk -F': ' '$2 != "lo" {print $2}')" \
+		"links left in the test's network namespace after $how (the veth md${id:0:12} and the bridge mini0 gone)" || return 1
+	mdn images
+	expect_match "localhost/faultimg +box" "$output" "mini-docker images after $what" || return 1
+	store_consistent || { echo "expected a consistent store after $what, got the error above"; return 1; }
+	code=$((RANDOM % 100 + 1))
+	mdn run --rm --name "$NAME" "$IMG" probe exit "$code"
+	expect_status "$code" "a new run with the name $NAME from the image after $what (probe exit $code)" || return 1
+	expect_eq "names" "$(ls -A "$ROOT/containers")" "the container store after $how and a run --rm" || return 1
+	expect_eq "" "$(ls -A "$ROOT/containers/names")" "names taken after $how and a run --rm" || return 1
+	expect_eq "" "$(ip -n "$NETNS" -o link show | awk -F': ' '$2 != "lo" {print $2}')" "links left after the run --rm"
+}
+
+@test "SIGKILL of run while it sets the container up (cgroup, clone, veth, mounts, uid): dead, then rm or prune leaves nothing" {
+	hint "the child dies with its engine (PR_SET_PDEATHSIG, and EOF on its sync pipe); state.json names cgroups and engine from the start"
+	ctr_setup
+	how=rm
+	for point in cgroup cloned network mounts user; do
+		NAME=setup-$point-$(random_word)
+		start_run "$point" -u "$((2000 + RANDOM % 5000))" "$IMG" probe sleep 300 || return 1
+		kill_engine || return 1
+		# user: the child waits after its setuid, which cleared its parent-death signal: let it go on
+		[ "$point" != user ] || kill -CONT $CPIDS
+		s=0
+		wait "$RUN_PID" || s=$?
+		expect_eq 137 "$s" "the exit status of mini-docker run killed at $point" || return 1
+		RUN_PID=""
+		ctr_recovered "the engine at $point" "$how" || return 1
+		how=$([ "$how" = rm ] && echo prune || echo rm)
+	done
+}
+
+@test "SIGKILL of run -d's monitor while it sets the container up: a clear error, dead, then rm or prune leaves nothing" {
+	hint "monitor.c: the monitor records itself in state.json at once; the starter says when the monitor died before the start"
+	ctr_setup
+	how=prune
+	for point in cgroup cloned network mounts user; do
+		NAME=setupd-$point-$(random_word)
+		start_run "$point" -d -u "$((2000 + RANDOM % 5000))" "$IMG" probe sleep 300 || return 1
+		expect_eq "$ENGINE" "$(ctr_field monitor_pid)" "the monitor's PID in state.json (the process setting the container up)" || return 1
+		kill_engine || return 1
+		[ "$point" != user ] || kill -CONT $CPIDS
+		s=0
+		timeout 10 tail --pid="$RUN_PID" -f /dev/null || true
+		wait "$RUN_PID" || s=$?
+		RUN_PID=""
+		# at mounts and user the monitor may have reported the start already (it waits 2 s for the execve)
+		if [ "$point" != mounts ] && [ "$point" != user ] || [ "$s" != 0 ]; then
+			expect_eq 125 "$s" "the exit status of run -d whose monitor was killed at $point" || return 1
+			stderr=$(cat "$BATS_TEST_TMPDIR/run.err")
+			expect_stderr_says "monitor" "run -d's error to say its monitor died" || return 1
+		fi
+		ctr_recovered "the monitor at $point" "$how" || return 1
+		how=$([ "$how" = rm ] && echo prune || echo rm)
+	done
+}
+
+@test "SIGKILL of run -d's starter while the monitor sets up: the container still starts" {
+	hint "monitor.c: the monitor is in a session of its own; the starter only relays its messages"
+	ctr_setup
+	NAME=starter-$(random_word)
+	start_run network -d "$IMG" probe sleep 300 || return 1
+	kill -9 "$RUN_PID"
+	wait "$RUN_PID" 2>/dev/null || true
+	RUN_PID=""
+	kill -CONT "$ENGINE"
+	until_running || return 1
+	mdn ps -q
+	expect_eq "$(ctr_id | cut -c1-12)" "$output" "ps after the starter was killed (the container runs)" || return 1
+	mdn rm -f "$NAME"
+	expect_status 0 "rm -f of the running container" || return 1
+	for _ in $(seq 1 100); do alive "$ENGINE" || break; sleep 0.05; done
+	! alive "$ENGINE" || { echo "expected the monitor $ENGINE gone after rm -f, got it alive"; return 1; }
+	expect_eq "" "$(ip -n "$NETNS" -o link show | awk -F': ' '$2 != "lo" {print $2}')" "links left after rm -f"
+	expect_eq "names" "$(ls -A "$ROOT/containers")" "the container store after rm -f"
+}
+
+@test "SIGKILL of run while the container runs (as root and as a user): its processes die, dead, rm leaves nothing" {
+	hint "ns.c: PR_SET_PDEATHSIG; a new uid clears it, so set it again after setuid, and check the engine still lives"
+	ctr_setup
+	how=rm
+	for user in 0 $((2000 + RANDOM % 5000)); do
+		NAME=run-u$user-$(random_word)
+		start_run "" -u "$user" "$IMG" sh -c 'probe sleep 300 & exec probe sleep 300' || return 1
+		ENGINE=$RUN_PID
+		until_running || return 1
+		kill_engine || return 1
+		expect_eq 2 "$(wc -w <<<"$CPIDS" | tr -d ' ')" "the container's processes as user $user before the kill (init and a child): $CPIDS" || return 1
+		wait "$RUN_PID" 2>/dev/null || true
+		RUN_PID=""
+		ctr_recovered "the engine of a container running as user $user" "$how" || return 1
+		how=prune
+	done
+}
+
+@test "SIGKILL of run -d's monitor while the container runs (as root and as a user): its processes die, dead, prune leaves nothing" {
+	hint "ns.c: PR_SET_PDEATHSIG; the monitor is the container's parent"
+	ctr_setup
+	how=prune
+	for user in 0 $((2000 + RANDOM % 5000)); do
+		NAME=rund-u$user-$(random_word)
+		mdn run -d --name "$NAME" -u "$user" "$IMG" sh -c 'probe sleep 300 & exec probe sleep 300'
+		expect_status 0 "run -d as user $user" || return 1
+		until_running || return 1
+		ENGINE=$(ctr_field monitor_pid)
+		kill_engine || return 1
+		expect_eq 2 "$(wc -w <<<"$CPIDS" | tr -d ' ')" "the container's processes as user $user before the kill (init and a child): $CPIDS" || return 1
+		ctr_recovered "the monitor of a container running as user $user" "$how" || return 1
+		how=rm
+	done
 }

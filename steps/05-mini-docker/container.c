@@ -95,11 +95,14 @@ int container_create(struct container *c, const struct md_opts *o, const char *n
 		free(l);
 		return -1;
 	}
-	char created[32];
+	char created[32], engine[16], start[32];
 	time_t now = time(NULL);
 	strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	/* who is making it: if that process is gone before it runs, ps says dead, not created */
+	snprintf(engine, sizeof(engine), "%d", (int)getpid());
+	proc_start_time(getpid(), start, sizeof(start));
 	return container_state(c, err, "id", c->id, "name", c->name, "image", c->image ? c->image : "", "created",
-			       created, "status", "created", NULL);
+			       created, "status", "created", "engine_pid", engine, "engine_start", start, NULL);
 }
 
 /* state.json of the container, under its lock, as every writer does (state.c) */

@@ -108,6 +108,9 @@ static void starter_wait(int sock, const char *id)
 	line[ll] = 0;
 	if (!text && ll)
 		status = atoi(line);
+	else
+		fprintf(stderr, "mini-docker: the monitor of %.12s ended before the container started (killed?): "
+				"mini-docker rm %.12s removes what it left\n", id, id);
 	fflush(stderr);
 	if (status == 0)
 		printf("%s\n", id);
@@ -189,6 +192,12 @@ int monitor_fork(struct container *c, struct run_config *rc, struct md_error *er
 	 */
 	is_monitor = 1;
 	starter = sv[1];
+	/* from now on this process sets the container up: if it is killed, ps says dead */
+	char mpid[16], mstart[32];
+	snprintf(mpid, sizeof(mpid), "%d", (int)getpid());
+	proc_start_time(getpid(), mstart, sizeof(mstart));
+	if (state_set(c->o, c->id, err, "monitor_pid", mpid, "monitor_start", mstart, NULL) < 0)
+		return -1;
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null < 0 || dup2(null, 0) < 0 || dup2(out_pipe[1], 1) < 0 || dup2(err_pipe[1], 2) < 0)
 		return md_fail_errno(err, "the monitor's stdio");

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -39,6 +40,8 @@
 #include "util.h"
 
 ino_t host_mnt_ns;
+static pid_t engine;		/* the process that clones the container (run, or run -d's monitor) */
+static int engine_fd = -1;	/* a pidfd of it, for the child: readable once it is dead */
 
 void child_die(const char *fmt, ...)
 {
@@ -170,6 +173,7 @@ static void child_main(struct container *c, struct run_config *rc, int sync_fd, 
 	mount_or_die(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL, "mount --make-rprivate /");
 	rootfs_enter(c, rc);
 	mounts_setup(c, rc);
+	test_pause("mounts", engine);
 	int slave = -1;
 	if (rc->tty)
 		slave = pty_child_open(sock);
@@ -214,6 +218,14 @@ static void child_main(struct container *c, struct run_config *rc, int sync_fd, 
 		pty_child_attach(slave);
 
 	security_apply(rc, uid, gid, groups, n_groups);
+	test_pause("user", engine);
+	/* a new uid (-u USER) cleared the parent-death signal: set it again, and if the engine died
+	 * meanwhile (its pidfd is readable) nobody would send it, so go now (runc does the same) */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (engine_fd >= 0 && poll(&(struct pollfd){.fd = engine_fd, .events = POLLIN}, 1, 0) != 0)
+		_exit(EXIT_ENGINE);
+	if (engine_fd >= 0)
+		close(engine_fd);
 	seccomp_apply(rc);
 	if (rc->init)
 		run_init();
@@ -285,6 +297,8 @@ pid_t ns_start(struct container *c, struct run_config *rc, struct md_error *err)
 		return md_fail_errno(err, "socketpair");
 
 	unsigned long flags = namespace_flags(rc);
+	engine = getpid();
+	engine_fd = syscall(SYS_pidfd_open, engine, 0); /* -1 before Linux 5.3: then no second check */
 	int cgfd = cgroup_clone_fd();
 	struct clone_args args = {.flags = flags, .exit_signal = SIGCHLD};
 	if (cgfd >= 0) {
@@ -323,8 +337,12 @@ pid_t ns_start(struct container *c, struct run_config *rc, struct md_error *err)
 	}
 	c->pid = pid;
 	close(sync_pipe[0]);
+	if (engine_fd >= 0)
+		close(engine_fd);
+	engine_fd = -1;
 	if (sock[1] >= 0)
 		close(sock[1]);
+	test_pause("cloned", engine);
 	if (cgfd < 0 && cgroup_add(pid, err) < 0)
 		goto fail;
 	if (rc->userns && write_id_maps(pid, err) < 0)
@@ -333,6 +351,7 @@ pid_t ns_start(struct container *c, struct run_config *rc, struct md_error *err)
 		goto fail;
 	if (rc->network == NET_BRIDGE && bridge_attach(c, rc, pid, err) < 0)
 		goto fail;
+	test_pause("network", engine);
 	char num[32], start[32];
 	snprintf(num, sizeof(num), "%d", pid);
 	proc_start_time(pid, start, sizeof(start));
@@ -364,6 +383,9 @@ fail_killed:
 		net_remove(ni.host_end);
 	return -1;
 fail_early:
+	if (engine_fd >= 0)
+		close(engine_fd);
+	engine_fd = -1;
 	close(sync_pipe[0]);
 	close(sync_pipe[1]);
 	if (sock[0] >= 0) {

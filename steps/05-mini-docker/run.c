@@ -15,6 +15,7 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -516,6 +517,57 @@ out:
 	return cfg;
 }
 
+/*
+ * Fault injection, for tests/05-faults.bats only: with MINI_DOCKER_TEST_PAUSE=POINT:FILE
+ * the process reaching POINT writes ENGINE (the PID to SIGKILL: the foreground
+ * run, or run -d's monitor) to FILE and waits there for a SIGCONT, so the test
+ * kills the engine exactly there instead of guessing with sleeps. POINTs, in
+ * order: cgroup (made, no process yet), cloned (the child waits for its go),
+ * network (the veth is up), mounts (the child has its rootfs, /proc, /dev), user
+ * (the child has its new uid, before it sets its parent-death signal again).
+ * Not SIGSTOP: PID 1 of a namespace ignores the signals it has no handler for.
+ * FILE is opened at the first point (cgroup, in the engine): the child, after
+ * pivot_root and clearenv, uses the descriptor and the value it inherited.
+ */
+static volatile sig_atomic_t resumed;
+
+static void on_cont(int sig)
+{
+	(void)sig;
+	resumed = 1;
+}
+
+void test_pause(const char *point, pid_t engine)
+{
+	static int fd = -1;
+	static char *v; /* the child clears its environment: keep the value */
+	size_t n = strlen(point);
+	char line[32];
+	if (!v && getenv("MINI_DOCKER_TEST_PAUSE"))
+		v = xstrdup(getenv("MINI_DOCKER_TEST_PAUSE"));
+	if (!v || !strchr(v, ':'))
+		return;
+	if (fd < 0)
+		fd = open(strchr(v, ':') + 1, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (strncmp(v, point, n) || v[n] != ':')
+		return;
+	struct sigaction sa = {.sa_handler = on_cont}, old;
+	sigset_t cont, mask;
+	sigemptyset(&sa.sa_mask);
+	sigemptyset(&cont);
+	sigaddset(&cont, SIGCONT);
+	sigprocmask(SIG_BLOCK, &cont, &mask);
+	sigaction(SIGCONT, &sa, &old);
+	resumed = 0;
+	int len = snprintf(line, sizeof(line), "%d\n", (int)engine);
+	(void)!write(fd, line, len);
+	sigdelset(&mask, SIGCONT);
+	while (!resumed)
+		sigsuspend(&mask);
+	sigaction(SIGCONT, &old, NULL);
+	sigprocmask(SIG_UNBLOCK, &cont, NULL);
+}
+
 static volatile pid_t child_pid;
 static volatile sig_atomic_t pending_sig;
 
@@ -659,6 +711,10 @@ int cmd_run(const struct md_opts *o, int argc, char **argv)
 		goto out;
 	if (cgroup_setup(&rc, &err) < 0)
 		goto out;
+	/* at once, so that rm finds the cgroup even if we are killed before the container runs */
+	if (container_state(&c, &err, "cgroups", cgroup_dirs(), NULL) < 0)
+		goto out;
+	test_pause("cgroup", getpid());
 	setup_signals();
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);

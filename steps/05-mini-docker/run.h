@@ -95,6 +95,8 @@ extern int md_verbose;
 
 /* run.c */
 int cmd_run(const struct md_opts *o, int argc, char **argv);
+/* tests/05-faults.bats: MINI_DOCKER_TEST_PAUSE=POINT:FILE stops the process at POINT (see run.c) */
+void test_pause(const char *point, pid_t engine);
 
 /* container.c */
 int container_create(struct container *c, const struct md_opts *o, const char *name, struct md_error *err);
