@@ -142,7 +142,10 @@ vg_clean() {
 			bad=1
 		fi
 	done
-	[ "$bad" = 0 ] || hint "the first frame in steps/05-mini-docker/*.c of each report is where to look"
+	[ "$bad" = 0 ] || {
+		hint "the first frame in steps/05-mini-docker/*.c of each report is where to look"
+		hint "lost in a child that fork()ed and _exit()ed: heap its parent holds across fork (keep it on the stack)"
+	}
 	return "$bad"
 }
 
