@@ -11,8 +11,6 @@
  * the staging dir, and image_commit checks each layer's DiffID.
  */
 #define _GNU_SOURCE
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -24,6 +22,7 @@
 #include <unistd.h>
 
 #include "image.h"
+#include "lazy.h" /* libarchive: save loads it, load through unpack_blob */
 #include "ref.h"
 #include "registry.h"
 #include "unpack.h"
@@ -140,6 +139,8 @@ int cmd_save(const struct md_opts *o, int argc, char **argv)
 		fprintf(stderr, "mini-docker: usage: mini-docker save -o FILE IMAGE...\n");
 		return EXIT_ENGINE;
 	}
+	if (lazy_archive(&err) < 0)
+		goto fail;
 	if (store_open(&s, o, &err) < 0)
 		goto fail;
 	if (store_index_load(&s, &idx, &err) < 0)

@@ -18,7 +18,6 @@
 
 #include <errno.h>
 #include <jansson.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lazy.h" /* libcrypto's base64: auth_lookup and auth_store load it, registry.c at its start */
 #include "util.h"
 
 static int is_tchar(char c)
@@ -176,7 +176,7 @@ int auth_lookup(const struct md_opts *o, const char *host, char **user, char **p
 		keys[3] = "https://index.docker.io/v1/";
 	}
 	auth_file_path(o, path, sizeof(path));
-	json_t *j = auth_load(path, err);
+	json_t *j = lazy_crypto(err) < 0 ? NULL : auth_load(path, err);
 	if (!j) {
 		free(https);
 		return -1;
@@ -210,7 +210,7 @@ int auth_store(const struct md_opts *o, const char *host, const char *user, cons
 {
 	char path[4096], *dir, *slash, *plain, *basic;
 	auth_file_path(o, path, sizeof(path));
-	json_t *j = auth_load(path, err);
+	json_t *j = lazy_crypto(err) < 0 ? NULL : auth_load(path, err);
 	if (!j)
 		return -1;
 	basic = auth_basic_value(user, pass);

@@ -16,7 +16,6 @@
 #define _GNU_SOURCE
 #include "registry.h"
 
-#include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +28,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "lazy.h" /* libcurl, dlopen'd by curl_start */
 #include "util.h"
 
 #define MAX_MANIFEST (4 << 20)
@@ -567,12 +567,14 @@ static int ping(struct registry *r, struct md_error *err)
 	return rc;
 }
 
-/* libcurl's global start-up (TLS), once, and only by the commands that talk to a registry */
+/* libcurl loaded and started (TLS), once, and only by the commands that talk to a registry */
 static int curl_start(struct md_error *err)
 {
 	static int started;
 	if (started)
 		return 0;
+	if (lazy_curl(err) < 0 || lazy_crypto(err) < 0)
+		return -1;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return md_fail(err, "libcurl failed to start (its TLS library could not be set up)");
 	started = 1;

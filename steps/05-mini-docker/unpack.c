@@ -19,9 +19,8 @@
  */
 #define _GNU_SOURCE
 #include "unpack.h"
+#include "lazy.h" /* libarchive, dlopen'd by unpack_blob */
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -490,6 +489,8 @@ int unpack_blob(const char *blob, int rootfd, const struct unpack_opts *o, char 
 	struct archive_entry *e;
 	int rc = -1, r;
 
+	if (lazy_archive(err) < 0)
+		return -1;
 	if (sha256_init(&u.hash, err) < 0)
 		return -1;
 	/* outer: gzip, zstd or nothing -> the raw tar stream */

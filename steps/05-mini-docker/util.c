@@ -1,11 +1,11 @@
 /* util.c: digests (OpenSSL EVP), files written atomically, recursive removal. */
 #define _GNU_SOURCE
 #include "util.h"
+#include "lazy.h" /* libcrypto, dlopen'd by sha256_init */
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +15,8 @@
 
 int sha256_init(struct sha256 *h, struct md_error *err)
 {
+	if (lazy_crypto(err) < 0)
+		return -1;
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
 	if (!c || EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1) {
 		EVP_MD_CTX_free(c);
@@ -131,7 +133,7 @@ int read_file(const char *path, size_t max, char **buf, size_t *len, struct md_e
 	return 0;
 }
 
-int write_file_atomic(const char *path, const void *buf, size_t len, struct md_error *err)
+static int write_file_rename(const char *path, const void *buf, size_t len, int durable, struct md_error *err)
 {
 	char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
 	const char *p = buf;
@@ -150,7 +152,7 @@ int write_file_atomic(const char *path, const void *buf, size_t len, struct md_e
 		p += n;
 		len -= n;
 	}
-	if (fsync(fd) < 0) {
+	if (durable && fsync(fd) < 0) {
 		md_fail_errno(err, "fsync %s", tmp);
 		goto fail;
 	}
@@ -169,6 +171,16 @@ fail:
 	unlink(tmp);
 	free(tmp);
 	return -1;
+}
+
+int write_file_atomic(const char *path, const void *buf, size_t len, struct md_error *err)
+{
+	return write_file_rename(path, buf, len, 1, err);
+}
+
+int write_file_replace(const char *path, const void *buf, size_t len, struct md_error *err)
+{
+	return write_file_rename(path, buf, len, 0, err);
 }
 
 int mkdir_p(const char *path, unsigned mode, struct md_error *err)

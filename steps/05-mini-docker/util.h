@@ -31,6 +31,9 @@ const char *digest_hex(const char *d);
 int read_file(const char *path, size_t max, char **buf, size_t *len, struct md_error *err);
 /* Write a file under a temporary name, fsync, and rename it over PATH. */
 int write_file_atomic(const char *path, const void *buf, size_t len, struct md_error *err);
+/* The same without the fsync: readers still see the old file or the new one, but
+ * a crash of the machine may lose it (for what a reboot makes stale anyway) */
+int write_file_replace(const char *path, const void *buf, size_t len, struct md_error *err);
 int mkdir_p(const char *path, unsigned mode, struct md_error *err);
 /* Remove NAME under DIRFD and everything below it, never following symlinks. */
 int rm_rf_at(int dirfd, const char *name);
