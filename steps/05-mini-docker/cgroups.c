@@ -88,23 +88,23 @@ static long long cg_key(const char *dir, const char *file, const char *key)
 	return -1;
 }
 
-static void own_cgroup(const char *controller, char *out, size_t size)
+/* CONTROLLER's path in SELF, the text of /proc/self/cgroup ("4:cpu,cpuacct:/a/b" lines) */
+static void own_cgroup(const char *self, const char *controller, char *out, size_t size)
 {
 	char line[PATH_MAX + 128];
-	FILE *f = fopen("/proc/self/cgroup", "re");
 	snprintf(out, size, "/");
-	while (f && fgets(line, sizeof(line), f)) {
+	for (const char *p = self; *p;) {
+		size_t n = strcspn(p, "\n");
+		snprintf(line, sizeof(line), "%.*s", (int)n, p);
+		p += n + (p[n] == '\n');
 		char *list = strchr(line, ':'), *path = list ? strchr(list + 1, ':') : NULL;
 		if (!path)
 			continue;
 		*path++ = '\0';
-		path[strcspn(path, "\n")] = '\0';
 		for (char *c = strtok(list + 1, ","); c; c = strtok(NULL, ","))
 			if (!strcmp(c, controller))
 				snprintf(out, size, "%s", path);
 	}
-	if (f)
-		fclose(f);
 }
 
 static int find(const struct run_config *rc, const char *parent, struct md_error *err)
@@ -113,7 +113,7 @@ static int find(const struct run_config *rc, const char *parent, struct md_error
 	const char **where[] = {&cg.cpu, &cg.cpuacct, &cg.memory, &cg.pids};
 	const char *flag[] = {rc->cpus > 0 ? "--cpus" : NULL, NULL, rc->memory > 0 ? "--memory" : NULL,
 			      rc->pids > 0 ? "--pids-limit" : NULL};
-	char real[4][PATH_MAX];
+	char real[4][PATH_MAX], self[8192] = "";
 	struct statfs fs;
 	cg.owner = getpid();
 	if (statfs(CGROUP_ROOT, &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC) {
@@ -151,7 +151,9 @@ static int find(const struct run_config *rc, const char *parent, struct md_error
 				*where[i] = cg.dir[j];
 		if (*where[i])
 			continue;
-		own_cgroup(names[i], own, sizeof(own));
+		if (!self[0]) /* read once for the four controllers */
+			cg_read("/proc/self", "cgroup", self, sizeof(self));
+		own_cgroup(self, names[i], own, sizeof(own));
 		if (snprintf(cg.dir[cg.n], PATH_MAX, "%s%s/%s/%d", real[cg.n], strcmp(own, "/") ? own : "", parent,
 			     (int)cg.owner) >= PATH_MAX)
 			return md_fail(err, "the cgroup path under %s%s is too long", real[cg.n], own);

@@ -149,22 +149,18 @@ int lifecycle_prepare(struct container *c, struct run_config *rc, struct md_erro
 	for (int k = 0; k < rc->n_cap_drop; k++)
 		snprintf(caps[1] + strlen(caps[1]), sizeof(caps[1]) - strlen(caps[1]), "%s ",
 			 rc->cap_drop[k]);
-	if (state_set(c->o, c->id, err, "env", env, "user", rc->user ? rc->user : "", "workdir",
-		      rc->cwd ? rc->cwd : "/", "cap_add", caps[0], "cap_drop", caps[1],
-		      "privileged", rc->privileged ? "1" : "0", "no_seccomp",
-		      rc->no_seccomp ? "1" : "0", "userns", rc->userns ? "1" : "0", NULL) < 0) {
-		free(cmd);
-		free(env);
-		return -1;
-	}
-	free(env);
 	json_t *args = json_array();
 	for (char **a = rc->argv; a && *a; a++)
 		json_array_append_new(args, json_string(*a));
 	char *args_text = json_dumps(args, JSON_COMPACT);
 	json_decref(args);
+	/* one write for all of it: each is a read, a rewrite and a rename of state.json */
 	int r =
-	    state_set(c->o, c->id, err, "args", args_text, "command", cmd, "stop_signal", sig,
+	    state_set(c->o, c->id, err, "env", env, "user", rc->user ? rc->user : "", "workdir",
+		      rc->cwd ? rc->cwd : "/", "cap_add", caps[0], "cap_drop", caps[1],
+		      "privileged", rc->privileged ? "1" : "0", "no_seccomp",
+		      rc->no_seccomp ? "1" : "0", "userns", rc->userns ? "1" : "0",
+		      "args", args_text, "command", cmd, "stop_signal", sig,
 		      "stop_timeout", timeout, "detached", monitor_detach_requested() ? "1" : "0",
 		      "hostname", rc->hostname, "network",
 		      rc->network == NET_BRIDGE ? "bridge"
@@ -173,6 +169,7 @@ int lifecycle_prepare(struct container *c, struct run_config *rc, struct md_erro
 						: "veth",
 		      NULL);
 	free(cmd);
+	free(env);
 	free(args_text);
 	if (r < 0)
 		return -1;
@@ -220,10 +217,7 @@ int lifecycle_prepare(struct container *c, struct run_config *rc, struct md_erro
 
 void lifecycle_started(struct container *c, struct run_config *rc, pid_t pid)
 {
-	struct md_error err;
-	char now[40];
-	time_now(now, sizeof(now));
-	state_set(c->o, c->id, &err, "started_at", now, NULL);
+	/* started_at: ns_start wrote it with the PID, in the same write of state.json */
 	if (have_ports) {
 		json_t *j = state_load(c->o, c->id);
 		struct in_addr ip;
@@ -236,14 +230,10 @@ void lifecycle_started(struct container *c, struct run_config *rc, pid_t pid)
 
 void lifecycle_end(struct container *c, struct run_config *rc, int status)
 {
-	struct md_error err;
-	char now[40];
 	(void)rc;
 	ports_stop();
 	monitor_end(status);
-	time_now(now, sizeof(now));
-	if (c->id[0])
-		state_set(c->o, c->id, &err, "finished_at", now, NULL);
+	/* finished_at: run writes it with the exit code (with --rm, nothing: the record goes) */
 	if (have_lease)
 		ipam_release(c->o, c->id);
 	have_lease = 0;

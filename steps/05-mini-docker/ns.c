@@ -352,11 +352,12 @@ pid_t ns_start(struct container *c, struct run_config *rc, struct md_error *err)
 	if (rc->network == NET_BRIDGE && bridge_attach(c, rc, pid, err) < 0)
 		goto fail;
 	test_pause("network", engine);
-	char num[32], start[32];
+	char num[32], start[32], now[40];
 	snprintf(num, sizeof(num), "%d", pid);
 	proc_start_time(pid, start, sizeof(start));
-	if (container_state(c, err, "status", "running", "pid", num, "pid_start", start, "cgroups", cgroup_dirs(), "veth",
-			    ni.slot >= 0 ? ni.host_end : "", NULL) < 0)
+	time_now(now, sizeof(now));
+	if (container_state(c, err, "status", "running", "pid", num, "pid_start", start, "started_at", now, "cgroups",
+			    cgroup_dirs(), "veth", ni.slot >= 0 ? ni.host_end : "", NULL) < 0)
 		goto fail;
 	/* go: the child reads this (or EOF if we died) */
 	if (write(sync_pipe[1], &ni, sizeof(ni)) != sizeof(ni)) {

@@ -27,6 +27,8 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -127,6 +129,36 @@ static int overlay_works(const struct container *c)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
+/*
+ * overlay_works, asked once: its try costs every run a process and a mount
+ * namespace made and torn down (milliseconds), and the answer changes only with
+ * the kernel, the file system under ROOT/layers and rootless or not. So a yes
+ * is kept in ROOT/overlay-works with those three, and asked again when one
+ * changes. A long stack of layers is always tried: its lowerdir may not fit in
+ * the one page of options mount(2) takes.
+ */
+static int overlay_usable(const struct container *c)
+{
+	struct utsname u;
+	struct statfs fs;
+	struct stat st;
+	struct md_error err;
+	char *path = xasprintf("%s/overlay-works", c->o->root), *key = NULL, *had = NULL;
+	size_t len;
+	int ok;
+	if (c->n_blobs <= 32 && uname(&u) == 0 && statfs(c->layers, &fs) == 0 && stat(c->layers, &st) == 0)
+		key = xasprintf("kernel %s, fs 0x%lx dev %lu, %s\n", u.release, (unsigned long)fs.f_type,
+				(unsigned long)st.st_dev, c->userns ? "rootless" : "root");
+	if (key && read_file(path, 4096, &had, &len, &err) == 0 && !strcmp(had, key))
+		ok = 1;
+	else if ((ok = overlay_works(c)) && key)
+		write_file_replace(path, key, strlen(key), &err); /* no harm if it fails: we try next time */
+	free(had);
+	free(key);
+	free(path);
+	return ok;
+}
+
 /* The fallback: unpack every layer, bottom first, into ID/rootfs (whiteouts delete). */
 static int copy_layers(struct container *c, struct md_error *err)
 {
@@ -167,7 +199,7 @@ int rootfs_prepare(struct container *c, struct run_config *rc, struct md_error *
 		return 0;
 	}
 	const char *no = getenv("MINI_DOCKER_NO_OVERLAY");
-	if ((!no || !*no || !strcmp(no, "0")) && overlay_works(c))
+	if ((!no || !*no || !strcmp(no, "0")) && overlay_usable(c))
 		return 0;
 	fprintf(stderr, "mini-docker: overlayfs cannot be used here%s: copying the image's layers into %s "
 			"instead (slower, and it takes disk space)\n",

@@ -750,10 +750,12 @@ out:
 	if (created)
 		lifecycle_end(&c, &rc, status);
 	if (created) {
+		char now[40];
+		time_now(now, sizeof(now));
 		if (rc.rm)
 			container_destroy(&c, &rc);
-		else if (container_state(&c, &err, "status", "exited", "exit_code",
-					 num, "pid", "0", "cgroups", "", NULL) < 0)
+		else if (container_state(&c, &err, "status", "exited", "exit_code", num, "pid", "0", "cgroups", "",
+					 "finished_at", now, NULL) < 0)
 			fail(&err);
 	}
 	json_decref(config);

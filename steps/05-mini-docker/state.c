@@ -137,8 +137,17 @@ int state_vset(const struct md_opts *o, const char *id, struct md_error *err, va
 	}
 	char *text = json_dumps(j, JSON_INDENT(2));
 	json_decref(j);
-	/* write_file_atomic's temporary name holds our PID: a thread of ours waits for the lock */
-	rc = write_file_atomic(path, text, strlen(text), err);
+	/*
+	 * rename(2) without fsync(2): a reader sees the old record or the new one,
+	 * never half of one, but a crash of the machine may lose the last update.
+	 * That is fine for runtime state: it describes processes and cgroups that
+	 * the crash killed anyway (ps then says dead; rm cleans up), and runc keeps
+	 * its state on a tmpfs with no fsync at all. The fsync cost ~0.1-1 ms per
+	 * write, several writes per run. What must survive a crash, the images in
+	 * the store (store.c, image.c), still goes through write_file_atomic.
+	 * The temporary name holds our PID: a thread of ours waits for the lock.
+	 */
+	rc = write_file_replace(path, text, strlen(text), err);
 	free(text);
 	close(fd);
 out:
