@@ -61,7 +61,8 @@ void mount_or_die(const char *src, const char *dst, const char *type, unsigned l
 static int add_volume(struct run_config *rc, char *src, const char *dst, int ro, int anon, int tmpfs,
 		      struct md_error *err)
 {
-	if (dst[0] != '/' || !strcmp(dst, "/") || strstr(dst, "/../") || !strcmp(dst + strlen(dst) - 3, "/.."))
+	size_t len = strlen(dst);
+	if (dst[0] != '/' || !strcmp(dst, "/") || strstr(dst, "/../") || (len >= 3 && !strcmp(dst + len - 3, "/..")))
 		return md_fail(err, "volume target '%s': give an absolute path other than / (and without ..)", dst);
 	for (int i = 0; i < rc->n_volumes; i++)
 		if (!strcmp(rc->volumes[i].dst, dst))
@@ -160,7 +161,9 @@ int volumes_parse(struct run_config *rc, struct container *c, json_t *image_volu
 	for (int i = 0; i < rc->n_tmpfs_args; i++) {
 		char *dst = xstrdup(rc->tmpfs_args[i]);
 		dst[strcspn(dst, ":")] = 0;
-		if (add_volume(rc, NULL, dst, 0, 0, 1, err) < 0)
+		int bad = add_volume(rc, NULL, dst, 0, 0, 1, err) < 0; /* it keeps a copy */
+		free(dst);
+		if (bad)
 			return md_context(err, "--tmpfs %s", rc->tmpfs_args[i]);
 	}
 	/* the image's Volumes: an anonymous volume each, unless -v already put something there */

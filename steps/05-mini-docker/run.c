@@ -420,6 +420,7 @@ static int merge_config(struct run_config *rc, json_t *config, struct md_error *
 	int na = 0;
 	all[na++] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 	push_strings(json_object_get(cc, "Env"), all, &na, MAX_LIST * 4);
+	int pushed = na; /* all[1..pushed): our copies of the image's Env */
 	for (int i = 0; i < rc->n_env && na < MAX_LIST * 8 - 2; i++)
 		all[na++] = rc->env[i];
 	if (rc->tty && na < MAX_LIST * 8 - 2)
@@ -438,6 +439,13 @@ static int merge_config(struct run_config *rc, json_t *config, struct md_error *
 	}
 	env_buf[ne] = NULL;
 	rc->envp = env_buf;
+	for (int i = 1; i < pushed; i++) { /* a copy that a later entry replaced is no one's now */
+		int kept = 0;
+		for (int j = 0; j < ne && !kept; j++)
+			kept = env_buf[j] == all[i];
+		if (!kept)
+			free(all[i]);
+	}
 
 	if (!rc->workdir) {
 		const char *wd = json_string_value(json_object_get(cc, "WorkingDir"));
