@@ -370,7 +370,7 @@ ctr_recovered() {
 	expect_eq "" "$output" "ps (running containers only) after $what" || return 1
 	expect_eq 0 "$(grep -c -F "$ROOT" /proc/self/mountinfo)" "mounts under the store after $what (the rootfs is mounted in the container's mount namespace only)" || return 1
 	cgroups=$(ctr_field cgroups)
-	[ -n "$cgroups" ] || [ "$what" != "the engine at cgroup" ] || {
+	[ -n "$cgroups" ] || [[ $what != *" at cgroup" ]] || {
 		echo "expected state.json to name the container's cgroups as soon as they are made, got none"
 		hint "run.c: write the cgroups to state.json right after cgroup_setup, so that rm finds them"
 		return 1
