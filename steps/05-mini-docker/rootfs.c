@@ -143,19 +143,19 @@ static int overlay_usable(const struct container *c)
 	struct statfs fs;
 	struct stat st;
 	struct md_error err;
-	char *path = xasprintf("%s/overlay-works", c->o->root), *key = NULL, *had = NULL;
+	/* on the stack: overlay_works() forks, and its child _exit()s without freeing */
+	char path[PATH_MAX], key[512] = "", *had = NULL;
 	size_t len;
-	int ok;
+	int ok = 0;
+	snprintf(path, sizeof(path), "%s/overlay-works", c->o->root);
 	if (c->n_blobs <= 32 && uname(&u) == 0 && statfs(c->layers, &fs) == 0 && stat(c->layers, &st) == 0)
-		key = xasprintf("kernel %s, fs 0x%lx dev %lu, %s\n", u.release, (unsigned long)fs.f_type,
-				(unsigned long)st.st_dev, c->userns ? "rootless" : "root");
-	if (key && read_file(path, 4096, &had, &len, &err) == 0 && !strcmp(had, key))
+		snprintf(key, sizeof(key), "kernel %s, fs 0x%lx dev %lu, %s\n", u.release,
+			 (unsigned long)fs.f_type, (unsigned long)st.st_dev, c->userns ? "rootless" : "root");
+	if (*key && read_file(path, 4096, &had, &len, &err) == 0 && !strcmp(had, key))
 		ok = 1;
-	else if ((ok = overlay_works(c)) && key)
-		write_file_replace(path, key, strlen(key), &err); /* no harm if it fails: we try next time */
 	free(had);
-	free(key);
-	free(path);
+	if (!ok && (ok = overlay_works(c)) && *key)
+		write_file_replace(path, key, strlen(key), &err); /* no harm if it fails: we try next time */
 	return ok;
 }
 
