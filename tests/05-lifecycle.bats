@@ -308,6 +308,30 @@ field() {
 	expect_eq "" "$output" "ps -aq after rm -f"
 }
 
+@test "rm -f of a foreground run: the engine ends quietly and nothing of the container is left" {
+	for i in 1 2 3; do
+		name=fg-$(random_word)
+		err=$BATS_TEST_TMPDIR/engine-$i.err
+		md run --name "$name" --network none --rootfs "$ROOTFS" sleep 60 >/dev/null 2>"$err" &
+		engine=$!
+		for _ in $(seq 1 100); do
+			[ "$(md ps -q --no-trunc 2>/dev/null | wc -l)" = 1 ] && break
+			sleep 0.1
+		done
+		id=$(md ps -q --no-trunc)
+		expect_match '^[0-9a-f]{64}$' "$id" "the running container's ID in ps" || return 1
+		run_md rm -f "$name"
+		expect_status 0 "rm -f of the foreground container" || return 1
+		wait "$engine" || true
+		# the engine recorded the end after (or while) rm took the directory away
+		expect_eq "" "$(grep -v '^$' "$err")" "what the foreground engine wrote to stderr" || {
+			hint "the engine's last state write must see the directory removed under the lock (state.c, destroy_dir)"
+			return 1
+		}
+		[ ! -e "$ROOT/containers/$id" ] || { echo "expected no $ROOT/containers/$id left, got: $(ls -A "$ROOT/containers/$id")"; return 1; }
+	done
+}
+
 @test "system prune removes stopped and dead containers, keeps running ones" {
 	hint "system prune: every container whose state is not running goes (as rm does), then store_gc"
 	exited=$(md run -d --rootfs "$ROOTFS" true)

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -135,7 +136,13 @@ static void destroy_dir(const char *root, const char *id, const char *name, int 
 	/* no veth to delete: the kernel destroyed it with the container's network namespace (and the
 	 * name veth-boxN may belong to another container by now) */
 	narrate("rm -r %s", "rm -rf %s", dir, dir);
+	/* under the state lock: an engine about to record the end waits, then sees the directory gone */
+	int lock = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	while (lock >= 0 && flock(lock, LOCK_EX) < 0 && errno == EINTR)
+		;
 	rm_rf(dir);
+	if (lock >= 0)
+		close(lock);
 	char *link = xasprintf("%s/containers/names/%s", root, name);
 	char target[80];
 	ssize_t n = readlink(link, target, sizeof(target) - 1);

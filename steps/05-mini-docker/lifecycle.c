@@ -706,6 +706,12 @@ int cmd_container_rm(const struct md_opts *o, int argc, char **argv)
 				wait_gone(mon, mstart, 5000);
 			}
 		}
+		/* a foreground run records the end too: let it (it is someone's terminal: never killed) */
+		if ((mon = state_alive(j, "engine_pid", "engine_start"))) {
+			char estart[32];
+			snprintf(estart, sizeof(estart), "%s", state_str(j, "engine_start"));
+			wait_gone(mon, estart, 5000);
+		}
 		json_decref(j);
 		struct container c = {.o = o};
 		snprintf(c.id, sizeof(c.id), "%s", id);

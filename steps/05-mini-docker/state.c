@@ -126,6 +126,13 @@ int state_vset(const struct md_opts *o, const char *id, struct md_error *err, va
 	}
 	while (flock(fd, LOCK_EX) < 0 && errno == EINTR)
 		;
+	struct stat st;
+	if (fstat(fd, &st) == 0 && st.st_nlink == 0) {
+		/* removed (rm -f) while we waited for the lock: nothing left to record */
+		close(fd);
+		rc = 0;
+		goto out;
+	}
 	json_t *j = json_load_file(path, 0, NULL);
 	if (!json_is_object(j)) {
 		json_decref(j);
