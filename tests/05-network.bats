@@ -146,7 +146,14 @@ random_port() {
 	md run -d -p "$port:7000" --rootfs "$ROOTFS" probe tcp-echo 7000 30 >/dev/null
 	run md ps
 	expect_match "0\.0\.0\.0:$port->7000/tcp" "$output" "ps's PORTS column" || return 1
-	run in_host "$PROBE" tcp-send 127.0.0.1 "$port" "$word" 10
+	# the proxy accepts at once, and closes the connection while the container's server
+	# does not listen yet (a loaded machine, a sanitizer build): try again, for 15 s
+	local end=$((SECONDS + 15))
+	while :; do
+		run in_host "$PROBE" tcp-send 127.0.0.1 "$port" "$word" 10
+		{ [ "$output" = "$word" ] || [ "$SECONDS" -ge "$end" ]; } && break
+		sleep 0.2
+	done
 	expect_eq "$word" "$output" "the echo through 127.0.0.1:$port" || {
 		hint "ports.c: the monitor listens on HOSTPORT and copies each connection to CONTAINER-IP:CTRPORT"
 		return 1
@@ -166,7 +173,12 @@ random_port() {
 	ip -n "$PEER" addr add "$net.2/30" dev mdpeer1
 	ip -n "$PEER" link set mdpeer1 up
 	md run -d -p "$port:7000" --rootfs "$ROOTFS" probe tcp-echo 7000 30 >/dev/null
-	run nsenter --net="/run/netns/$PEER" "$PROBE" tcp-send "$net.1" "$port" "$word" 10
+	local end=$((SECONDS + 15))
+	while :; do # until the container's server listens (see above)
+		run nsenter --net="/run/netns/$PEER" "$PROBE" tcp-send "$net.1" "$port" "$word" 10
+		{ [ "$output" = "$word" ] || [ "$SECONDS" -ge "$end" ]; } && break
+		sleep 0.2
+	done
 	expect_eq "$word" "$output" "the echo through $net.1:$port from another namespace"
 }
 
