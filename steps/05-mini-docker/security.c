@@ -321,7 +321,7 @@ void seccomp_apply(const struct run_config *rc)
 	}
 	/* no sockets to the hypervisor (AF_VSOCK, 40) */
 	if (r >= 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, 40));
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, 40, 0));
 	if (r < 0)
 		child_die("seccomp rules: %s", strerror(-r));
 	narrate("seccomp(SECCOMP_SET_MODE_FILTER, ...)", "# docker's default seccomp profile: keyctl, mount, unshare ... -> EPERM");
