@@ -85,8 +85,7 @@ static int addr_add(struct nl_sock *s, const char *dev, int family, const void *
 	char text[INET6_ADDRSTRLEN];
 	int e;
 	inet_ntop(family, ip, text, sizeof(text));
-	narrate("RTM_NEWADDR %s/%d dev %s", "ip addr add %s/%d dev %s", text, prefix, dev, text,
-		prefix, dev);
+	narrate("RTM_NEWADDR %s/%d dev %s", "ip addr add %s/%d dev %s", text, prefix, dev);
 	nl_addr_set_prefixlen(local, prefix);
 	rtnl_addr_set_ifindex(a, if_nametoindex(dev));
 	rtnl_addr_set_local(a, local);
@@ -192,8 +191,7 @@ int bridge_ensure(struct md_error *err)
 		nl_socket_free(s);
 		return 0;
 	}
-	narrate("RTM_NEWLINK %s type bridge", "ip link add %s type bridge", BRIDGE_NAME,
-		BRIDGE_NAME);
+	narrate("RTM_NEWLINK %s type bridge", "ip link add %s type bridge", BRIDGE_NAME);
 	if ((e = rtnl_link_bridge_add(s, BRIDGE_NAME)) < 0 && e != -NLE_EXIST) {
 		md_fail(err, "ip link add %s type bridge: %s%s", BRIDGE_NAME, nl_geterror(e),
 			e == -NLE_OPNOTSUPP ? " (is the bridge module available? modprobe bridge)"
@@ -208,7 +206,7 @@ int bridge_ensure(struct md_error *err)
 	if (have_ipv6())
 		addr_add(s, BRIDGE_NAME, AF_INET6, &gw6, BRIDGE_PREFIX6,
 			 err); /* IPv6 is a bonus: not fatal */
-	narrate("RTM_NEWLINK %s up", "ip link set %s up", BRIDGE_NAME, BRIDGE_NAME);
+	narrate("RTM_NEWLINK %s up", "ip link set %s up", BRIDGE_NAME);
 	if (link_up(s, BRIDGE_NAME, 0, err) < 0)
 		goto out;
 	if (forwarding())
@@ -237,7 +235,7 @@ void bridge_remove(void)
 		return;
 	if (rtnl_link_get_kernel(s, 0, BRIDGE_NAME, &link) == 0) {
 		narrate("RTM_DELLINK %s", "ip link del %s  # the last container is gone",
-			BRIDGE_NAME, BRIDGE_NAME);
+			BRIDGE_NAME);
 		rtnl_link_delete(s, link);
 		rtnl_link_put(link);
 		/* -D fails harmlessly when there is no such rule */
@@ -291,7 +289,7 @@ int bridge_attach(struct container *c, const struct run_config *rc, pid_t pid, s
 		return -1;
 	snprintf(host_end, sizeof(host_end), "md%.12s", c->id);
 	narrate("RTM_NEWLINK %s type veth peer eth0 netns %d",
-		"ip link add %s type veth peer eth0 netns %d", host_end, pid, host_end, pid);
+		"ip link add %s type veth peer eth0 netns %d", host_end, pid);
 	int e = rtnl_link_veth_add(s, host_end, "eth0", pid);
 	if (e < 0) {
 		md_fail(err, "ip link add %s type veth peer eth0 netns %d: %s", host_end, pid,
@@ -299,8 +297,7 @@ int bridge_attach(struct container *c, const struct run_config *rc, pid_t pid, s
 		nl_socket_free(s);
 		return -1;
 	}
-	narrate("RTM_NEWLINK %s master %s up", "ip link set %s master %s up", host_end, BRIDGE_NAME,
-		host_end, BRIDGE_NAME);
+	narrate("RTM_NEWLINK %s master %s up", "ip link set %s master %s up", host_end, BRIDGE_NAME);
 	int master = if_nametoindex(BRIDGE_NAME);
 	if (!master) {
 		md_fail(err, "the bridge %s is gone (did something delete it?)", BRIDGE_NAME);
@@ -324,7 +321,7 @@ int bridge_attach(struct container *c, const struct run_config *rc, pid_t pid, s
 		md_fail_errno(err, "open %s", host < 0 ? "/proc/thread-self/ns/net" : path);
 		goto close_fds;
 	}
-	narrate("setns(\"%s\", CLONE_NEWNET)", "nsenter --net=%s", path, path);
+	narrate("setns(\"%s\", CLONE_NEWNET)", "nsenter --net=%s", path);
 	if (setns(ctr, CLONE_NEWNET) < 0) {
 		md_fail_errno(err, "setns(%s)", path);
 		goto close_fds;

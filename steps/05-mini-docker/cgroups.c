@@ -327,7 +327,7 @@ static void remove_one(const char *dir)
 		int pid, left = 0;
 		while (f && fscanf(f, "%d", &pid) == 1) {
 			left++;
-			narrate("kill(%d, SIGKILL)", "kill -9 %d  # still in the cgroup", pid, pid);
+			narrate("kill(%d, SIGKILL)", "kill -9 %d  # still in the cgroup", pid);
 			kill(pid, SIGKILL);
 		}
 		if (f)
@@ -336,7 +336,7 @@ static void remove_one(const char *dir)
 			break;
 		usleep(10000);
 	}
-	narrate("rmdir(\"%s\")", "rmdir %s", dir, dir);
+	narrate("rmdir(\"%s\")", "rmdir %s", dir);
 	int gone, tries = 0;
 	while (!(gone = rmdir(dir) == 0) && errno == EBUSY && tries++ < 200)
 		usleep(10000);

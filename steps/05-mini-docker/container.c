@@ -135,7 +135,7 @@ static void destroy_dir(const char *root, const char *id, const char *name, int 
 	cgroup_remove_dirs(json_string_value(json_object_get(j, "cgroups")));
 	/* no veth to delete: the kernel destroyed it with the container's network namespace (and the
 	 * name veth-boxN may belong to another container by now) */
-	narrate("rm -r %s", "rm -rf %s", dir, dir);
+	narrate("rm -r %s", "rm -rf %s", dir);
 	/* under the state lock: an engine about to record the end waits, then sees the directory gone */
 	int lock = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	while (lock >= 0 && flock(lock, LOCK_EX) < 0 && errno == EINTR)

@@ -261,7 +261,7 @@ int cmd_exec(const struct md_opts *o, int argc, char **argv)
 		if (master >= 0)
 			close(master);
 		user_resolve(&rc, &uid, &gid, groups, &n_groups, &home);
-		narrate("chdir(\"%s\")", "cd %s", cwd, cwd);
+		narrate("chdir(\"%s\")", "cd %s", cwd);
 		if (chdir(cwd) < 0)
 			child_die("exec -w %s: %m", cwd);
 		clearenv();
@@ -287,7 +287,7 @@ int cmd_exec(const struct md_opts *o, int argc, char **argv)
 		}
 		security_apply(&rc, uid, gid, groups, n_groups);
 		seccomp_apply(&rc);
-		narrate("execvp(\"%s\", ...)", "exec %s", cmd[0], cmd[0]);
+		narrate("execvp(\"%s\", ...)", "exec %s", cmd[0]);
 		execvp(cmd[0], cmd);
 		int e = errno;
 		fprintf(stderr, "mini-docker: exec \"%s\": %s\n", cmd[0], strerror(e));

@@ -202,7 +202,7 @@ static int with_leases(lease_fn *fn, void *arg, struct md_error *err)
 	char *lockp = xasprintf("%s/lock", dir), *path = leases_path(dir);
 	struct table t = {0};
 	int rc = -1;
-	narrate("flock(%s)", "flock %s  # one engine at a time changes the leases", lockp, lockp);
+	narrate("flock(%s)", "flock %s  # one engine at a time changes the leases", lockp);
 	int lock = lock_file(lockp, err);
 	if (lock >= 0) {
 		table_load(path, &t);

@@ -693,7 +693,7 @@ int cmd_container_rm(const struct md_opts *o, int argc, char **argv)
 		char start[32];
 		snprintf(start, sizeof(start), "%s", state_str(j, "pid_start"));
 		if (pid) {
-			narrate("kill(%d, SIGKILL)", "kill -KILL %d", pid, pid);
+			narrate("kill(%d, SIGKILL)", "kill -KILL %d", pid);
 			kill(pid, SIGKILL);
 			wait_gone(pid, start, 10000);
 		}

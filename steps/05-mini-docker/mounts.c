@@ -298,7 +298,7 @@ static void mount_dev(const struct container *c)
 		snprintf(path, sizeof(path), "dev/%s", nodes[i].name);
 		if (!c->userns) {
 			narrate("mknod(\"%s\", S_IFCHR|0666, %u:%u)", "mknod -m 666 %s c %u %u", path, nodes[i].major,
-				nodes[i].minor, path, nodes[i].major, nodes[i].minor);
+				nodes[i].minor);
 			if (mknod(path, S_IFCHR | 0666, makedev(nodes[i].major, nodes[i].minor)) < 0 || chmod(path, 0666) < 0)
 				child_die("mknod %s: %m", path);
 			continue;
@@ -359,7 +359,7 @@ static int make_readonly(const char *path, int at_flags)
 	unsigned long keep = (sv.f_flag & ST_NOSUID ? MS_NOSUID : 0) | (sv.f_flag & ST_NODEV ? MS_NODEV : 0) |
 			     (sv.f_flag & ST_NOEXEC ? MS_NOEXEC : 0);
 	narrate("mount(\"%s\", MS_REMOUNT|MS_BIND|MS_RDONLY)", "mount -o remount,bind,ro %s  # (no mount_setattr here)",
-		path, path);
+		path);
 	return mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | keep, NULL);
 }
 
@@ -397,7 +397,7 @@ static void mask_paths(void)
 			continue;
 		snprintf(shell, sizeof(shell), "mount --bind %s %s", readonly[i], readonly[i]);
 		mount_or_die(readonly[i], readonly[i], NULL, MS_BIND | MS_REC, NULL, shell);
-		narrate("mount_setattr(\"%s\", MOUNT_ATTR_RDONLY)", "mount -o remount,bind,ro %s", readonly[i], readonly[i]);
+		narrate("mount_setattr(\"%s\", MOUNT_ATTR_RDONLY)", "mount -o remount,bind,ro %s", readonly[i]);
 		/* a fresh proc: nothing is mounted below these, so the fallback's remount of one mount is enough */
 		if (make_readonly(readonly[i], AT_RECURSIVE) < 0)
 			child_die("read-only %s: %m", readonly[i]);

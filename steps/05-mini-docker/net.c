@@ -76,7 +76,7 @@ static int link_up(struct nl_sock *sock, const char *name, struct md_error *err)
 {
 	struct rtnl_link *link, *change;
 	int e;
-	narrate("RTM_NEWLINK %s IFF_UP", "ip link set %s up", name, name);
+	narrate("RTM_NEWLINK %s IFF_UP", "ip link set %s up", name);
 	if ((e = rtnl_link_get_kernel(sock, 0, name, &link)) < 0)
 		return md_fail(err, "ip link show %s: %s", name, nl_geterror(e));
 	change = rtnl_link_alloc();
@@ -93,7 +93,7 @@ static int addr_add(struct nl_sock *sock, const char *name, struct in_addr ip, i
 	struct rtnl_addr *addr = rtnl_addr_alloc();
 	struct nl_addr *local = nl_addr_build(AF_INET, &ip, sizeof(ip));
 	inet_ntop(AF_INET, &ip, text, sizeof(text));
-	narrate("RTM_NEWADDR %s/%d dev %s", "ip addr add %s/%d dev %s", text, prefix, name, text, prefix, name);
+	narrate("RTM_NEWADDR %s/%d dev %s", "ip addr add %s/%d dev %s", text, prefix, name);
 	nl_addr_set_prefixlen(local, prefix);
 	rtnl_addr_set_ifindex(addr, if_nametoindex(name));
 	rtnl_addr_set_local(addr, local);
@@ -164,7 +164,7 @@ static int eth0_configure(pid_t pid, const struct net_info *ni, struct md_error 
 		md_fail_errno(err, "open %s", host < 0 ? "/proc/self/ns/net" : path);
 		goto out;
 	}
-	narrate("setns(\"%s\", CLONE_NEWNET)", "nsenter --net=%s  # ip netns exec", path, path);
+	narrate("setns(\"%s\", CLONE_NEWNET)", "nsenter --net=%s  # ip netns exec", path);
 	if (setns(container, CLONE_NEWNET) < 0) {
 		md_fail_errno(err, "setns(%s)", path);
 		goto out;
@@ -175,7 +175,7 @@ static int eth0_configure(pid_t pid, const struct net_info *ni, struct md_error 
 		struct rtnl_nexthop *hop = rtnl_route_nh_alloc();
 		struct nl_addr *any, *via = nl_addr_build(AF_INET, &ni->host_ip, sizeof(ni->host_ip));
 		inet_ntop(AF_INET, &ni->host_ip, gateway, sizeof(gateway));
-		narrate("RTM_NEWROUTE default via %s", "ip route add default via %s dev eth0", gateway, gateway);
+		narrate("RTM_NEWROUTE default via %s", "ip route add default via %s dev eth0", gateway);
 		nl_addr_parse("default", AF_INET, &any);
 		rtnl_route_set_family(route, AF_INET);
 		rtnl_route_set_dst(route, any);
@@ -263,7 +263,7 @@ void net_remove(const char *host_end)
 	if (!sock)
 		return;
 	if (rtnl_link_get_kernel(sock, 0, host_end, &link) == 0) {
-		narrate("RTM_DELLINK %s", "ip link del %s", host_end, host_end);
+		narrate("RTM_DELLINK %s", "ip link del %s", host_end);
 		rtnl_link_delete(sock, link);
 		rtnl_link_put(link);
 	}

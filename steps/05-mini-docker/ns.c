@@ -160,7 +160,7 @@ static void child_main(struct container *c, struct run_config *rc, int sync_fd, 
 		child_die("unshare(CLONE_NEWCGROUP): %m");
 	if (rc->timens)
 		enter_time_namespace(rc);
-	narrate("sethostname(\"%s\")", "hostname %s", rc->hostname, rc->hostname);
+	narrate("sethostname(\"%s\")", "hostname %s", rc->hostname);
 	if (sethostname(rc->hostname, strlen(rc->hostname)) < 0)
 		child_die("sethostname(%s): %m", rc->hostname);
 	if (rc->network != NET_HOST)
@@ -204,7 +204,7 @@ static void child_main(struct container *c, struct run_config *rc, int sync_fd, 
 	char *home = NULL;
 	user_resolve(rc, &uid, &gid, groups, &n_groups, &home);
 	make_workdir(rc->cwd);
-	narrate("chdir(\"%s\")", "cd %s", rc->cwd, rc->cwd);
+	narrate("chdir(\"%s\")", "cd %s", rc->cwd);
 	if (chdir(rc->cwd) < 0)
 		child_die("chdir %s: %m", rc->cwd);
 	clearenv();
@@ -229,7 +229,7 @@ static void child_main(struct container *c, struct run_config *rc, int sync_fd, 
 	seccomp_apply(rc);
 	if (rc->init)
 		run_init();
-	narrate("execvp(\"%s\", ...)", "exec %s", rc->argv[0], rc->argv[0]);
+	narrate("execvp(\"%s\", ...)", "exec %s", rc->argv[0]);
 	execvp(rc->argv[0], rc->argv);
 	/* as docker: 127 not found, 126 found but not executable */
 	int e = errno;

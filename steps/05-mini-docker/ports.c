@@ -159,8 +159,7 @@ int ports_bind(struct md_error *err)
 		if (v6 && !*p->ip) /* [::] with v4-mapped addresses: every address, both families */
 			setsockopt(p->fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 		narrate("bind(%s:%d/%s), listen", "# the proxy listens on %s:%d/%s",
-			*p->ip ? p->ip : "*", p->host, p->udp ? "udp" : "tcp", *p->ip ? p->ip : "*",
-			p->host, p->udp ? "udp" : "tcp");
+			*p->ip ? p->ip : "*", p->host, p->udp ? "udp" : "tcp");
 		if (bind(p->fd, (struct sockaddr *)&ss, len) < 0 ||
 		    (!p->udp && listen(p->fd, 128) < 0))
 			return md_fail_errno(err, "-p %s%s%d:%d%s: bind", p->ip, *p->ip ? ":" : "",

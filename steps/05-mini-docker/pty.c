@@ -64,7 +64,7 @@ int pty_child_open(int sock)
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(cm), &master, sizeof(int));
-	narrate("sendmsg(SCM_RIGHTS, pty master)", "# the master end of /dev/pts/%d goes to mini-docker", n, n);
+	narrate("sendmsg(SCM_RIGHTS, pty master)", "# the master end of /dev/pts/%d goes to mini-docker", n);
 	if (sendmsg(sock, &msg, 0) < 0)
 		child_die("send the pty to the engine: %m");
 	close(master);
@@ -126,7 +126,7 @@ static void copy_winsize(int master)
 {
 	struct winsize ws;
 	if (ioctl(0, TIOCGWINSZ, &ws) == 0 && ioctl(master, TIOCSWINSZ, &ws) == 0)
-		narrate("ioctl(TIOCSWINSZ, %dx%d)", "stty rows %d cols %d", ws.ws_row, ws.ws_col, ws.ws_row, ws.ws_col);
+		narrate("ioctl(TIOCSWINSZ, %dx%d)", "stty rows %d cols %d", ws.ws_row, ws.ws_col);
 }
 
 static int write_all(int fd, const char *buf, ssize_t n)

@@ -223,7 +223,7 @@ void rootfs_enter(struct container *c, const struct run_config *rc)
 		snprintf(shell, sizeof(shell), "mount --rbind %s %s", c->rootfs, c->rootfs);
 		mount_or_die(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL, shell);
 	}
-	narrate("chdir(\"%s\")", "cd %s", c->rootfs, c->rootfs);
+	narrate("chdir(\"%s\")", "cd %s", c->rootfs);
 	if (chdir(c->rootfs) < 0)
 		child_die("chdir(%s): %m", c->rootfs);
 }

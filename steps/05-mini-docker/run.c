@@ -626,7 +626,7 @@ static int handles(pid_t pid, int sig)
 static int wait_for(pid_t pid)
 {
 	int status, emulated = 0;
-	narrate("waitpid(%d)", "wait %d", pid, pid);
+	narrate("waitpid(%d)", "wait %d", pid);
 	while (waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR)
 			return EXIT_ENGINE;
@@ -649,7 +649,7 @@ static int wait_for(pid_t pid)
 		narrate("command killed by signal %d (%s)", "echo $?  # 128+%d", sig, strsignal(sig), sig);
 		return 128 + sig;
 	}
-	narrate("command exited with status %d", "echo $?  # %d", WEXITSTATUS(status), WEXITSTATUS(status));
+	narrate("command exited with status %d", "echo $?  # %d", WEXITSTATUS(status));
 	return WEXITSTATUS(status);
 }
 

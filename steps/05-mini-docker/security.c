@@ -252,8 +252,7 @@ void security_apply(const struct run_config *rc, uid_t uid, gid_t gid, const gid
 	if (n && (cap_set_flag(c, CAP_PERMITTED, n, list, CAP_SET) < 0 ||
 		  cap_set_flag(c, CAP_EFFECTIVE, n, list, CAP_SET) < 0))
 		child_die("cap_set_flag: %m");
-	narrate("capset(permitted = effective = %s)", "capsh --caps=...  # CapEff %s", caps_effective_hex(),
-		caps_effective_hex());
+	narrate("capset(permitted = effective = %s)", "capsh --caps=...  # CapEff %s", caps_effective_hex());
 	if (cap_set_proc(c) < 0)
 		child_die("capset: %m");
 	cap_free(c);
