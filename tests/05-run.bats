@@ -202,6 +202,18 @@ my_cgroups() {
 	expect_eq 0 "$(containers_left)" "containers left after --rm"
 }
 
+@test "a store on a file system without xattrs (ramfs): pull and run work, the copy keeps whiteouts and opaque dirs" {
+	hint "an opaque dir is an xattr (trusted.overlay.opaque, user.* for a user): where none can be set, the layers cannot be stacked; copy them"
+	RAMFS=$(mktemp -d)
+	mount -t ramfs ramfs "$RAMFS"
+	run --separate-stderr timeout 120 env MINI_DOCKER_ROOT="$RAMFS/store" "$MD" --insecure-registry "$REG" run --rm \
+		--network none --entrypoint /bin/sh "$REG/test:1" -c 'cat /data/keep; ls /data/opq; ls /data/gone 2>&1 >/dev/null | wc -l'
+	umount "$RAMFS" && rmdir "$RAMFS"
+	expect_status 0 "pull and run with the store on ramfs" || return 1
+	expect_stderr_says "copying" "mini-docker to say it copies the layers instead of stacking them" || return 1
+	expect_eq "$(printf 'keep %s\nnew1\n~empty\n1' "$MARK")" "$output" "the copy: the data, the opaque dir, the whiteout"
+}
+
 @test "capabilities: exactly Docker's 14 by default; --cap-add, --cap-drop, --privileged change them" {
 	hint "libcap: drop the rest from the bounding set, set permitted = effective = the 14 (CapEff $DOCKER_CAPS)"
 	md run --rm --rootfs "$ROOTFS_SRC" /bin/probe caps

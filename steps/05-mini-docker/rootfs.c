@@ -30,6 +30,7 @@
 #include <sys/statfs.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "run.h"
@@ -130,6 +131,24 @@ static int overlay_works(const struct container *c)
 }
 
 /*
+ * Can ROOT/layers keep overlayfs's marks? An opaque directory is one with the
+ * xattr trusted.overlay.opaque (user.overlay.opaque for a user): a file system
+ * without such xattrs (tmpfs before Linux 6.6, for a user) unpacks layers
+ * without them (unpack.c), and those layers cannot be stacked.
+ */
+static int marks_kept(const char *layers)
+{
+	char probe[PATH_MAX];
+	snprintf(probe, sizeof(probe), "%s/.xattr-probe-%d", layers, (int)getpid());
+	if (mkdir(probe, 0700) < 0)
+		return 1; /* cannot tell: let the mount try */
+	int ok = setxattr(probe, "trusted.overlay.opaque", "y", 1, 0) == 0 ||
+		 setxattr(probe, "user.overlay.opaque", "y", 1, 0) == 0;
+	rmdir(probe);
+	return ok;
+}
+
+/*
  * overlay_works, asked once: its try costs every run a process and a mount
  * namespace made and torn down (milliseconds), and the answer changes only with
  * the kernel, the file system under ROOT/layers and rootless or not. So a yes
@@ -154,7 +173,7 @@ static int overlay_usable(const struct container *c)
 	if (*key && read_file(path, 4096, &had, &len, &err) == 0 && !strcmp(had, key))
 		ok = 1;
 	free(had);
-	if (!ok && (ok = overlay_works(c)) && *key)
+	if (!ok && marks_kept(c->layers) && (ok = overlay_works(c)) && *key)
 		write_file_replace(path, key, strlen(key), &err); /* no harm if it fails: we try next time */
 	return ok;
 }

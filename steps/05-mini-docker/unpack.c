@@ -261,8 +261,13 @@ static int opaque(struct unpacker *u, int dirfd, const char *dir, struct md_erro
 {
 	if (u->o->mode == UNPACK_LAYER) {
 		if (fsetxattr(dirfd, "trusted.overlay.opaque", "y", 1, 0) < 0 &&
-		    fsetxattr(dirfd, "user.overlay.opaque", "y", 1, 0) < 0)
+		    fsetxattr(dirfd, "user.overlay.opaque", "y", 1, 0) < 0) {
+			/* a file system with no such xattrs (tmpfs before Linux 6.6, for a user): this
+			 * layer cannot be stacked, and run copies the image's layers instead (rootfs.c) */
+			if (errno == ENOTSUP)
+				return 0;
 			return md_fail_errno(err, "%s: mark %s opaque (setxattr trusted.overlay.opaque)", u->o->label, dir);
+		}
 		return 0;
 	}
 	int fd = dup(dirfd);
