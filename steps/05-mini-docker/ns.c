@@ -41,7 +41,13 @@
 
 ino_t host_mnt_ns;
 static pid_t engine;		/* the process that clones the container (run, or run -d's monitor) */
-static int engine_fd = -1;	/* a pidfd of it, for the child: readable once it is dead */
+/*
+ * The write end of the sync pipe stays open in the engine until it exits: the
+ * child's read end then sees EOF. The kernel closes a dying process's files
+ * before it sends its children their parent-death signal, so a child that set
+ * PR_SET_PDEATHSIG and then finds no EOF is sure to get the signal if the engine dies.
+ */
+static int life_line = -1;
 
 void child_die(const char *fmt, ...)
 {
@@ -153,7 +159,6 @@ static void child_main(struct container *c, struct run_config *rc, int sync_fd, 
 		;
 	if (n != sizeof(ni))
 		_exit(EXIT_ENGINE); /* the engine failed (it said why) or was killed */
-	close(sync_fd);
 
 	narrate("unshare(CLONE_NEWCGROUP)", "unshare --cgroup");
 	if (unshare(CLONE_NEWCGROUP) < 0)
@@ -220,12 +225,11 @@ static void child_main(struct container *c, struct run_config *rc, int sync_fd, 
 	security_apply(rc, uid, gid, groups, n_groups);
 	test_pause("user", engine);
 	/* a new uid (-u USER) cleared the parent-death signal: set it again, and if the engine died
-	 * meanwhile (its pidfd is readable) nobody would send it, so go now (runc does the same) */
+	 * meanwhile (EOF on the sync pipe) nobody would send it, so go now (runc checks too) */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (engine_fd >= 0 && poll(&(struct pollfd){.fd = engine_fd, .events = POLLIN}, 1, 0) != 0)
+	if (poll(&(struct pollfd){.fd = sync_fd, .events = POLLIN}, 1, 0) != 0)
 		_exit(EXIT_ENGINE);
-	if (engine_fd >= 0)
-		close(engine_fd);
+	close(sync_fd);
 	seccomp_apply(rc);
 	if (rc->init)
 		run_init();
@@ -298,7 +302,6 @@ pid_t ns_start(struct container *c, struct run_config *rc, struct md_error *err)
 
 	unsigned long flags = namespace_flags(rc);
 	engine = getpid();
-	engine_fd = syscall(SYS_pidfd_open, engine, 0); /* -1 before Linux 5.3: then no second check */
 	int cgfd = cgroup_clone_fd();
 	struct clone_args args = {.flags = flags, .exit_signal = SIGCHLD};
 	if (cgfd >= 0) {
@@ -337,9 +340,6 @@ pid_t ns_start(struct container *c, struct run_config *rc, struct md_error *err)
 	}
 	c->pid = pid;
 	close(sync_pipe[0]);
-	if (engine_fd >= 0)
-		close(engine_fd);
-	engine_fd = -1;
 	if (sock[1] >= 0)
 		close(sock[1]);
 	test_pause("cloned", engine);
@@ -364,7 +364,7 @@ pid_t ns_start(struct container *c, struct run_config *rc, struct md_error *err)
 		md_fail_errno(err, "wake the container");
 		goto fail;
 	}
-	close(sync_pipe[1]);
+	life_line = sync_pipe[1]; /* open until we exit (O_CLOEXEC: no command inherits it) */
 	if (rc->tty) {
 		c->master = pty_receive(sock[0], err);
 		close(sock[0]);
@@ -384,9 +384,6 @@ fail_killed:
 		net_remove(ni.host_end);
 	return -1;
 fail_early:
-	if (engine_fd >= 0)
-		close(engine_fd);
-	engine_fd = -1;
 	close(sync_pipe[0]);
 	close(sync_pipe[1]);
 	if (sock[0] >= 0) {
