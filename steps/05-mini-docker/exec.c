@@ -293,28 +293,26 @@ int cmd_exec(const struct md_opts *o, int argc, char **argv)
 		fprintf(stderr, "mini-docker: exec \"%s\": %s\n", cmd[0], strerror(e));
 		_exit(e == ENOENT || e == ENOTDIR ? 127 : 126);
 	}
-	/* the child has its own copies: ours go (a short life, but valgrind counts them lost) */
-	free(own_user);
-	free(own_cwd);
-	free(hostname);
-	free(env_text);
-	free(start);
 	if (slave >= 0)
 		close(slave);
 	if (master >= 0)
 		pty_pump(master, interactive, child);
-	int status;
+	int status, result = EXIT_ENGINE;
 	while (waitpid(child, &status, 0) < 0)
 		if (errno != EINTR)
-			return EXIT_ENGINE;
+			goto out;
 	pty_restore();
-	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+	result = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+	goto out;
 fail:
+	fprintf(stderr, "mini-docker: exec %s: %s\n", argv[i], err.msg);
+	result = EXIT_ENGINE;
+out:
+	/* our copies (the child had its own): a short life, but valgrind counts them lost */
 	free(own_user);
 	free(own_cwd);
 	free(hostname);
 	free(env_text);
 	free(start);
-	fprintf(stderr, "mini-docker: exec %s: %s\n", argv[i], err.msg);
-	return EXIT_ENGINE;
+	return result;
 }

@@ -208,17 +208,17 @@ const char *state_status(json_t *j, pid_t *pid)
 		*pid = p;
 	if (p)
 		return "running";
+	if (strcmp(s, "running") && strcmp(s, "created"))
+		return *s ? s : "created";
 	/* the process that runs it: run -d's monitor, or the foreground run (engine_pid) */
 	int engine = state_alive(j, "monitor_pid", "monitor_start") || state_alive(j, "engine_pid", "engine_start");
-	if (!strcmp(s, "running") && engine)
-		return "exited"; /* its engine or monitor is writing down how it ended */
-	if (!strcmp(s, "running"))
-		return "dead"; /* it should run, but nobody is there: its engine or monitor was killed */
-	if (!strcmp(s, "created") && engine)
+	if (!strcmp(s, "running")) /* with its engine there, it is writing down how it ended; without,
+				     * it should run but nobody is there: its engine or monitor was killed */
+		return engine ? "exited" : "dead";
+	if (engine)
 		return "created"; /* being set up */
-	if (!strcmp(s, "created") && (*state_str(j, "monitor_pid") || *state_str(j, "engine_pid")))
-		return "dead"; /* killed while setting it up */
-	return *s ? s : "created";
+	return *state_str(j, "monitor_pid") || *state_str(j, "engine_pid") ? "dead" /* killed while setting it up */
+									      : "created";
 }
 
 void time_now(char *out, size_t len)
