@@ -76,7 +76,6 @@ teardown() {
 	if [ -n "${PULL_PID:-}" ]; then kill -9 "$PULL_PID" 2>/dev/null || true; fi
 	# the registry a test killed comes back for the next test
 	[ -f "$BATS_FILE_TMPDIR/reg.pid" ] || start_reg >/dev/null 2>&1 || true
-	if mountpoint -q "$BATS_TEST_TMPDIR/small" 2>/dev/null; then umount -l "$BATS_TEST_TMPDIR/small"; fi
 	# the container tests: an engine, monitor or container a failed test left (they name the store)
 	local pid
 	if [ -n "${NETNS:-}" ]; then
@@ -89,6 +88,8 @@ teardown() {
 		done
 		ip netns del "$NETNS" 2>/dev/null || true
 	fi
+	# (after the containers: a store on it is gone once it is unmounted)
+	if mountpoint -q "$BATS_TEST_TMPDIR/small" 2>/dev/null; then umount -l "$BATS_TEST_TMPDIR/small"; fi
 }
 
 md() {
@@ -157,6 +158,7 @@ recovered() {
 	store_consistent || { echo "expected a consistent store after the kill, got the error above"; return 1; }
 }
 
+# exercise: 05.1 05.2
 @test "SIGKILL while downloading: the store stays consistent, the next pull completes" {
 	hint "store.c: blobs go to tmp/ then rename into place, index.json last; store_lock clears what a dead writer left"
 	md pull "$REG/zeros"
@@ -173,6 +175,7 @@ recovered() {
 	store_consistent
 }
 
+# exercise: 05.1 05.2
 @test "SIGKILL while unpacking: no half layer in the store, the next pull completes" {
 	hint "image.c: a layer is unpacked under tmp/ and renamed into layers/ only when complete and its DiffID checked"
 	md pull "$REG/zeros"
@@ -190,6 +193,7 @@ recovered() {
 	store_consistent
 }
 
+# exercise: 05.1 05.2
 @test "the registry killed mid-pull: a clear error, then a retry completes" {
 	hint "registry.c: a transfer that breaks is an error naming the blob; the stage is removed; a retry starts the blob again"
 	md images
@@ -214,6 +218,7 @@ recovered() {
 	store_consistent
 }
 
+# exercise: 05.1 05.2
 @test "a full disk while downloading and while unpacking: a clear error, nothing partial" {
 	hint "every write is checked (write, fsync, rename); a failed pull removes its stage"
 	mkdir "$BATS_TEST_TMPDIR/small"
@@ -235,7 +240,7 @@ recovered() {
 	umount "$BATS_TEST_TMPDIR/small"
 }
 
-@test "make clean-state removes what a crash left: cgroups with orphans, mounts, veths, the bridge" {
+@test "make clean-state removes what a crash left: cgroups with orphans, mounts, veths, the bridge, lease copies" {
 	hint "scripts/clean-state: cgroups PARENT/ID (processes killed first), mounts under the state dirs, veth-boxN / mdID / mini0"
 	parent=mini-docker-test-$RANDOM$RANDOM
 	state=$BATS_TEST_TMPDIR/state
@@ -255,6 +260,9 @@ recovered() {
 	sleep 300 &
 	orphan=$!
 	echo "$orphan" >"$cg/cgroup.procs"
+	mkdir -p "$state/bridge"
+	: >"$state/bridge/lock"
+	echo half >"$state/bridge/leases-4026531840.tmp.4194305"
 	ip link add veth-box4000001 type veth peer name mdabc123def456
 	ip link add mini0 type bridge
 	run --separate-stderr "$REPO/scripts/clean-state" --force --parent "$parent" "$state"
@@ -265,6 +273,7 @@ recovered() {
 	[ ! -d "${cg%/*}" ] || { rmdir "$cg" "${cg%/*}" 2>/dev/null; echo "expected ${cg%/*} removed, got it still there"; return 1; }
 	expect_eq "" "$(awk -v d="$state" 'index($5, d) == 1' /proc/self/mountinfo)" "mounts under the state dir"
 	expect_eq "" "$(ip -o link show | grep -E 'veth-box4000001|mdabc123def456|mini0')" "the veths and the bridge"
+	expect_eq "lock" "$(ls -A "$state/bridge")" "the bridge's state dir (the temporary copy of the leases a killed engine left removed)"
 }
 
 # ---- the engine killed while it sets a container up, and while the container runs ----
@@ -298,12 +307,14 @@ ctr_setup() {
 
 # start_run POINT ARGS...: mini-docker run --name $NAME ARGS in the background; with a POINT it
 # stops there (MINI_DOCKER_TEST_PAUSE) and ENGINE is the PID to kill; RUN_PID is the run command
+# (RUN_WRAP: a command it runs under, such as env --default-signal=INT)
 start_run() {
 	local point=$1 paused=$BATS_TEST_TMPDIR/paused
 	shift
 	rm -f "$paused"
 	ENGINE=""
-	MINI_DOCKER_TEST_PAUSE=${point:+$point:$paused} nsenter --net="/run/netns/$NETNS" \
+	# shellcheck disable=SC2086 # RUN_WRAP: a command to run mini-docker under, split into words
+	MINI_DOCKER_TEST_PAUSE=${point:+$point:$paused} ${RUN_WRAP:-} nsenter --net="/run/netns/$NETNS" \
 		"$MINI_DOCKER" --root "$ROOT" run --name "$NAME" "$@" >"$BATS_TEST_TMPDIR/run.out" 2>"$BATS_TEST_TMPDIR/run.err" &
 	RUN_PID=$!
 	[ -n "$point" ] || return 0
@@ -402,6 +413,7 @@ ctr_recovered() {
 	expect_eq "" "$(ip -n "$NETNS" -o link show | awk -F': ' '$2 != "lo" {print $2}')" "links left after the run --rm"
 }
 
+# exercise: 05.2 05.4 05.5 05.9
 @test "SIGKILL of run while it sets the container up (cgroup, clone, veth, mounts, uid): dead, then rm or prune leaves nothing" {
 	hint "the child dies with its engine (PR_SET_PDEATHSIG, and EOF on its sync pipe); state.json names cgroups and engine from the start"
 	ctr_setup
@@ -421,6 +433,7 @@ ctr_recovered() {
 	done
 }
 
+# exercise: 05.2 05.4 05.5 05.8 05.9
 @test "SIGKILL of run -d's monitor while it sets the container up: a clear error, dead, then rm or prune leaves nothing" {
 	hint "monitor.c: the monitor records itself in state.json at once; the starter says when the monitor died before the start"
 	ctr_setup
@@ -446,6 +459,7 @@ ctr_recovered() {
 	done
 }
 
+# exercise: 05.2 05.4 05.5 05.8 05.9
 @test "SIGKILL of run -d's starter while the monitor sets up: the container still starts" {
 	hint "monitor.c: the monitor is in a session of its own; the starter only relays its messages"
 	ctr_setup
@@ -466,6 +480,7 @@ ctr_recovered() {
 	expect_eq "names" "$(ls -A "$ROOT/containers")" "the container store after rm -f"
 }
 
+# exercise: 05.2 05.4 05.5 05.9
 @test "SIGKILL of run while the container runs (as root and as a user): its processes die, dead, rm leaves nothing" {
 	hint "ns.c: PR_SET_PDEATHSIG; a new uid clears it, so set it again after setuid, and check the engine still lives"
 	ctr_setup
@@ -484,6 +499,7 @@ ctr_recovered() {
 	done
 }
 
+# exercise: 05.2 05.4 05.5 05.8 05.9
 @test "SIGKILL of run -d's monitor while the container runs (as root and as a user): its processes die, dead, prune leaves nothing" {
 	hint "ns.c: PR_SET_PDEATHSIG; the monitor is the container's parent"
 	ctr_setup
@@ -499,4 +515,199 @@ ctr_recovered() {
 		ctr_recovered "the monitor of a container running as user $user" "$how" || return 1
 		how=rm
 	done
+}
+
+# ---- signals sent to run while it sets the container up ----
+
+# run_ends WHAT: the run started by start_run ends within 10 s; RUN_STATUS is its exit status
+run_ends() {
+	timeout 10 tail --pid="$RUN_PID" -f /dev/null || true
+	if alive "$RUN_PID"; then
+		echo "expected mini-docker run to end within 10 s after $WHAT, got it still running (the signal was lost): $(cat "$BATS_TEST_TMPDIR/run.err")"
+		return 1
+	fi
+	RUN_STATUS=0
+	wait "$RUN_PID" || RUN_STATUS=$?
+	RUN_PID=""
+}
+
+# exercise: 05.2 05.4 05.5 05.9
+@test "a signal to run while it sets the container up is held, then passed on: the container ends as the signal says" {
+	hint "run.c: block the forwarded signals from the record's creation until the container's PID is known, then deliver what came"
+	ctr_setup
+	for sig in TERM HUP USR1; do
+		NAME=held-$sig-$(random_word)
+		start_run network "$IMG" probe sleep 300 || return 1
+		kill -s "$sig" "$ENGINE"
+		kill -CONT "$ENGINE"
+		WHAT="SIG$sig at network" run_ends || return 1
+		expect_eq "$((128 + $(kill -l "$sig")))" "$RUN_STATUS" "the exit status of run sent SIG$sig while it set the container up" || return 1
+		mdn ps -a
+		expect_match "${NAME}\$" "$output" "ps -a after the run ended (no --rm: it stays)" || return 1
+		expect_match "Exited \($((128 + $(kill -l "$sig")))\)" "$output" "ps -a after SIG$sig at network" || return 1
+		mdn rm "$NAME"
+		expect_status 0 "rm $NAME" || return 1
+	done
+}
+
+# exercise: 05.2 05.4 05.5 05.9
+@test "Ctrl-C or SIGTERM to run --rm as soon as its record exists: the container is passed the signal and removed, nothing left" {
+	hint "run.c: the signals are held from container_create on (a SIGINT or SIGTERM there must not kill the engine half-way)"
+	ctr_setup
+	for point in created cgroup; do
+		for sig in INT TERM; do
+			NAME=rm-$point-$sig-$(random_word)
+			# a shell's background job ignores SIGINT: give run the default action, as in a terminal
+			RUN_WRAP="env --default-signal=INT" start_run "$point" --rm "$IMG" probe sleep 300 || return 1
+			kill -s "$sig" "$ENGINE"
+			kill -CONT "$ENGINE" 2>/dev/null || true # (the signal may have killed it)
+			WHAT="SIG$sig at $point" run_ends || return 1
+			expect_eq "$((128 + $(kill -l "$sig")))" "$RUN_STATUS" "the exit status of run --rm sent SIG$sig at $point" || return 1
+			mdn ps -a
+			expect_eq 1 "$(wc -l <<<"$output")" "ps -a after run --rm got SIG$sig at $point (only the header): $output" || return 1
+			expect_eq "names" "$(ls -A "$ROOT/containers")" "the container store after run --rm got SIG$sig at $point" || return 1
+			expect_eq "" "$(ls -A "$ROOT/containers/names")" "names taken after run --rm got SIG$sig at $point" || return 1
+			expect_eq "" "$(find /sys/fs/cgroup -maxdepth 6 -type d -path "*/mini-docker/$ENGINE" 2>/dev/null)" \
+				"cgroups of the run after SIG$sig at $point" || return 1
+			expect_eq "" "$(ip -n "$NETNS" -o link show | awk -F': ' '$2 != "lo" {print $2}')" \
+				"links left after SIG$sig at $point" || return 1
+		done
+	done
+}
+
+# exercise: 05.2 05.4 05.5 05.9
+@test "the temporary copy of the leases a run killed while saving them is removed by the next run" {
+	hint "ipam.c: under the leases' lock nobody writes a copy: with_leases removes the leases-*.tmp.* it finds"
+	ctr_setup
+	local ino stale
+	ino=$(stat -L -c %i "/run/netns/$NETNS")
+	# what write_file_atomic leaves when killed before its rename: leases-NETNS.tmp.PID (a PID past pid_max: nobody's)
+	mkdir -p /run/mini-docker/bridge
+	stale=/run/mini-docker/bridge/leases-$ino.tmp.$((4194304 + RANDOM))
+	echo "10.88.0.2	half" >"$stale"
+	NAME=lease-$(random_word)
+	mdn run --rm --name "$NAME" "$IMG" probe exit 0
+	expect_status 0 "run --rm on the bridge" || { rm -f "$stale"; return 1; }
+	[ ! -e "$stale" ] || { rm -f "$stale"; echo "expected the run to remove the stale copy of the leases ${stale##*/}, got it there"; return 1; }
+	expect_eq "" "$(ls /run/mini-docker/bridge | grep "^leases-$ino")" "the leases of the test's namespace after run --rm"
+}
+
+# ---- the image under a container ----
+
+# exercise: 05.2 05.4 05.5 05.7 05.8 05.9
+@test "rmi of an image a container uses: refused unless -f; -f takes the name, the layers stay until the container goes" {
+	hint "images.c: rmi asks the containers (image_id in state.json), as docker; store_gc keeps the layers containers name"
+	ctr_setup
+	local layers stopped running
+	layers=$(ls "$ROOT/layers")
+	[ -n "$layers" ] || { echo "expected the test image's layers in ROOT/layers, got none"; return 1; }
+	NAME=rmi-stopped-$(random_word)
+	mdn run --name "$NAME" "$IMG" probe exit 3
+	expect_status 3 "a container that ran and exited" || return 1
+	stopped=$(ctr_id)
+	mdn rmi "$IMG"
+	expect_status 125 "rmi of the image of a stopped container (no -f)" || return 1
+	expect_stderr_says "container ${stopped:0:12} is using its referenced image" "rmi's refusal" || return 1
+	NAME=rmi-running-$(random_word)
+	mdn run -d --name "$NAME" "$IMG" probe sleep 300
+	expect_status 0 "run -d" || return 1
+	until_running || return 1
+	running=$(ctr_id)
+	mdn rmi "$IMG"
+	expect_status 125 "rmi of the image of a running container (no -f)" || return 1
+	expect_stderr_says "image is being used by running container ${running:0:12}" "rmi's refusal" || return 1
+	mdn images
+	expect_match "localhost/faultimg +box" "$output" "images after the refused rmi" || return 1
+	mdn rmi -f "$IMG"
+	expect_status 0 "rmi -f of the image of a running container" || return 1
+	expect_match "Untagged: $IMG" "$output" "what rmi -f did" || return 1
+	mdn images
+	[[ $output != *faultimg* ]] || { echo "expected rmi -f to take the name away, got: $output"; return 1; }
+	expect_eq "$layers" "$(ls "$ROOT/layers")" "the layers after rmi -f, while containers use them" || return 1
+	mdn exec "$NAME" probe exit 7
+	expect_status 7 "exec of the image's probe in the running container after rmi -f (its files are still there)" || return 1
+	mdn rm -f "$running" "$stopped"
+	expect_status 0 "rm -f of both containers" || return 1
+	mdn system prune
+	expect_status 0 "system prune once no container uses the layers" || return 1
+	expect_eq "" "$(ls "$ROOT/layers")" "the layers after the containers and the image are gone" || return 1
+	store_consistent
+}
+
+# ---- system prune and rm against a run that is setting a container up, or was killed doing it ----
+
+# exercise: 05.2 05.4 05.5 05.8 05.9
+@test "system prune while run -d sets a container up leaves it alone: it starts and runs" {
+	hint "prune.c: a container still created whose run or monitor is alive is being made, not a stopped one"
+	ctr_setup
+	local id s
+	for point in created cgroup network; do
+		NAME=prune-$point-$(random_word)
+		start_run "$point" -d "$IMG" probe sleep 300 || return 1
+		id=$(ctr_id)
+		mdn system prune
+		expect_status 0 "system prune while run -d is at $point" || return 1
+		expect_match "Deleted containers: 0" "$output" "what system prune removed while run -d was at $point" || return 1
+		[ -d "$ROOT/containers/$id" ] || { echo "expected system prune to leave the container being made at $point, got it removed"; return 1; }
+		kill -CONT "$ENGINE" 2>/dev/null || true
+		timeout 10 tail --pid="$RUN_PID" -f /dev/null || true
+		s=0
+		wait "$RUN_PID" || s=$?
+		RUN_PID=""
+		expect_eq 0 "$s" "the exit status of run -d that system prune raced at $point: $(cat "$BATS_TEST_TMPDIR/run.err")" || return 1
+		expect_eq "$id" "$(cat "$BATS_TEST_TMPDIR/run.out")" "the ID run -d printed" || return 1
+		until_running || return 1
+		mdn ps -q
+		expect_match "${id:0:12}" "$output" "ps after the race with system prune at $point" || return 1
+		mdn rm -f "$NAME"
+		expect_status 0 "rm -f $NAME" || return 1
+	done
+}
+
+# exercise: 05.2 05.4 05.5 05.9
+@test "run killed while its record is made: a name is taken only by a container ps -a lists; rm -f and prune free it" {
+	hint "container.c: the record is made under a temporary name and renamed into place, the name taken last; rm takes the name first"
+	ctr_setup
+	for point in record created; do
+		NAME=killed-$point-$(random_word)
+		start_run "$point" "$IMG" probe sleep 300 || return 1
+		kill_engine || return 1
+		wait "$RUN_PID" 2>/dev/null || true
+		RUN_PID=""
+		mdn ps -a
+		if [ -L "$ROOT/containers/names/$NAME" ]; then
+			expect_match "Dead \(its engine was killed\) +$NAME\$" "$output" "ps -a while the name $NAME is taken (killed at $point)" || return 1
+		fi
+		mdn rm -f "$NAME"
+		[ ! -L "$ROOT/containers/names/$NAME" ] || { echo "expected the name $NAME free after rm -f (exit status $status: $output $stderr), got it taken"; return 1; }
+		mdn run --rm --name "$NAME" "$IMG" probe exit 5
+		expect_status 5 "a run with the name $NAME after the kill at $point and rm -f" || return 1
+		mdn system prune
+		expect_status 0 "system prune after the kill at $point" || return 1
+		expect_eq "names" "$(ls -A "$ROOT/containers")" "the container store after the kill at $point and prune (a half-made record removed)" || return 1
+		expect_eq "" "$(ls -A "$ROOT/containers/names")" "names taken after prune" || return 1
+	done
+}
+
+# exercise: 05.2 05.4 05.5 05.8 05.9
+@test "a container that fills the store's disk: stop still records how it ended (Exited (137), not Dead)" {
+	hint "container.c keeps ROOT/containers/ID/spare; state.c gives its blocks back when state.json meets a full disk"
+	mkdir "$BATS_TEST_TMPDIR/small"
+	mount -t tmpfs -o size=24m tmpfs "$BATS_TEST_TMPDIR/small"
+	ROOT=$BATS_TEST_TMPDIR/small/store
+	ctr_setup
+	NAME=full-$(random_word)
+	mdn run -d --name "$NAME" "$IMG" sh -c 'cat /dev/zero >/fill; exec probe sleep 300'
+	expect_status 0 "run -d of a container that fills the disk" || return 1
+	until_running || return 1
+	expect_eq 0 "$(df --output=avail -B1 "$BATS_TEST_TMPDIR/small" | tail -n 1 | tr -d ' ')" \
+		"bytes free on the store's disk once the container filled its upper dir" || return 1
+	mdn stop -t 1 "$NAME"
+	expect_status 0 "stop of the container that filled the disk" || return 1
+	mdn ps -a
+	expect_match "Exited \(137\) .* $NAME\$" "$output" "ps -a after stop (the monitor recorded the end on a full disk)" || return 1
+	mdn rm "$NAME"
+	expect_status 0 "rm $NAME" || return 1
+	expect_eq "names" "$(ls -A "$ROOT/containers")" "the container store after rm" || return 1
+	umount "$BATS_TEST_TMPDIR/small"
 }

@@ -103,6 +103,7 @@ refused() {
 	expect_eq "$host" "$(host_state)" "the host files around the store after refusing '$name'"
 }
 
+# exercise: 05.1 05.2
 @test "hostile layers: links out, loops, devices, long names are refused by name; nothing outside is touched" {
 	hint "unpack.c: each entry's directory is opened in-root (openat2 RESOLVE_IN_ROOT); hard links only to files of the image; no device nodes"
 	md pull "$REG/abs"
@@ -115,6 +116,7 @@ refused() {
 	expect_eq "" "$(ls -A "$HOSTDIR")" "the host directory a relative symlink climbed to"
 }
 
+# exercise: 05.1 05.2
 @test "an absolute entry name and a file over a symlink land inside the root, as tar and Docker do" {
 	hint "unpack.c: clean_path drops the leading '/'; an existing entry (even a symlink) is removed, never written through"
 	host=$(host_state)
@@ -130,6 +132,7 @@ refused() {
 	expect_eq "$host" "$(host_state)" "the host files after both pulls"
 }
 
+# exercise: 05.1 05.2
 @test "bombs and broken archives: a gzip bomb, too many entries, a huge tar header, a truncated gzip" {
 	hint "unpack.c: max_bytes and max_entries caps (MINI_DOCKER_MAX_UNPACK, MINI_DOCKER_MAX_ENTRIES); libarchive's errors are reported as they are"
 	md pull "$REG/abs"
@@ -142,6 +145,7 @@ refused() {
 	expect_status 0 "3000 entries under the default cap"
 }
 
+# exercise: 05.1
 @test "lying documents: bad JSON, index/manifest confusion, wrong media types, a digest that does not match" {
 	hint "image.c: image_parse_manifest (mediaType vs Content-Type, CVE-2021-41190), image_check_manifest; pull.c checks a manifest pulled by digest"
 	md pull "$REG/abs"
@@ -167,6 +171,7 @@ refused() {
 	expect_eq "$before" "$(store_state)" "the store"
 }
 
+# exercise: 05.1 05.2
 @test "a blob redirected to another host is fetched without our credentials" {
 	hint "registry.c: http_get follows redirects by hand and drops Authorization when the host:port changes"
 	: >"$BATS_FILE_TMPDIR/other.log"
@@ -202,6 +207,7 @@ refused() {
 	expect_eq "" "$(find "$BATS_TEST_TMPDIR" -name '*passwd*')" "files named after those names"
 }
 
+# exercise: 05.1 05.2 05.3 05.4 05.5 05.6 05.7 05.8 05.9
 @test "rootless: a setuid-root file of an image is owned by the user and out of other users' reach" {
 	hint "unpack.c: only root chowns (is_root); store.c: layers/ is 0700"
 	command -v setpriv >/dev/null || skip "requires setpriv (util-linux)"
@@ -216,4 +222,48 @@ refused() {
 	expect_eq "65534:65534" "$(stat -c %u:%g "$f")" "the owner of the setuid file (the user, not root)"
 	expect_eq "" "$(find "$ROOTLESS_DIR" -uid 0)" "files owned by root in the rootless store"
 	expect_eq "700" "$(stat -c %a "$ROOTLESS_DIR/store/layers")" "the mode of layers/ (no other user reaches a setuid file)"
+}
+
+# exercise: 05.2
+@test "an opaque whiteout over a big directory unpacks in linear time (CPU time of N vs 4N entries)" {
+	hint "unpack.c made_here: what a layer made is a hash set (its paths and their directories), not a list scanned per entry"
+	# user CPU time, not wall-clock: a list scan makes 4x the entries cost 16x, a hash set 4x
+	for n in 15000 60000; do
+		python3 "$HOSTILE/mkopaque.py" "$BATS_TEST_TMPDIR/layout$n" "$n"
+		md load -i "$BATS_TEST_TMPDIR/layout$n"
+		expect_status 0 "load of the layout with $n entries a layer" || return 1
+		rm -rf "$BATS_TEST_TMPDIR/flat"
+		cpu=$(python3 -c 'import resource, subprocess, sys
+p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)
+print(p.returncode, int(resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime * 1000))' \
+			"$MINI_DOCKER" --root "$ROOT" unpack "localhost/layout$n:opaque" "$BATS_TEST_TMPDIR/flat")
+		expect_eq 0 "${cpu% *}" "the exit status of unpack with $n entries a layer" || return 1
+		expect_eq "0 $n" "$(ls -A "$BATS_TEST_TMPDIR/flat/d" | wc -l) $(ls -A "$BATS_TEST_TMPDIR/flat/x" | wc -l)" \
+			"entries of d/ (made opaque) and x/ (made by the upper layer)" || return 1
+		eval "ms$n=${cpu#* }"
+	done
+	small=$((ms15000 > 50 ? ms15000 : 50))
+	[ $((ms60000 * 10 / small)) -lt 80 ] || {
+		echo "expected at most 8x the CPU time for 4x the entries (linear: 4x, quadratic: 16x), got ${ms15000} ms then ${ms60000} ms"
+		return 1
+	}
+}
+
+# exercise: 05.2
+@test "rmi removes a layer deeper than the open-file limit, and fails when something stays" {
+	hint "util.c rm_rf_at: down and up through '..' with two descriptors, not one per level; store.c sweep reports what it could not remove"
+	python3 "$HOSTILE/mkdeep.py" "$BATS_TEST_TMPDIR/deep" 400
+	md load -i "$BATS_TEST_TMPDIR/deep"
+	expect_status 0 "load of an image 400 directories deep" || return 1
+	run --separate-stderr bash -c 'ulimit -n 40 && exec "$0" --root "$1" rmi localhost/deep:deep' "$MINI_DOCKER" "$ROOT"
+	expect_status 0 "rmi of the deep image with at most 40 open files" || return 1
+	expect_eq "" "$(ls -A "$ROOT/layers")" "ROOT/layers after rmi" || return 1
+	# a file nobody may remove (immutable): rmi must say so, not claim success
+	md load -i "$BATS_TEST_TMPDIR/deep"
+	leaf=$(find "$ROOT/layers" -name f | awk 'length > max { max = length; p = $0 } END { print p }')
+	chattr +i "$leaf" 2>/dev/null || skip "requires chattr +i on the test's file system"
+	run --separate-stderr bash -c 'ulimit -n 40 && exec "$0" --root "$1" rmi localhost/deep:deep' "$MINI_DOCKER" "$ROOT"
+	chattr -i "$leaf"
+	expect_eq 125 "$status" "the exit status of rmi that could not remove a file of the layer" || return 1
+	expect_stderr_says "could not remove all of" "the error to say what stayed"
 }

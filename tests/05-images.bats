@@ -86,6 +86,7 @@ host_arch() {
 	esac
 }
 
+# exercise: 05.1 05.2 05.3
 @test "pull from a registry, then unpack gives the same rootfs as umoci unpack" {
 	hint "pull.c: manifest, config, layers; unpack.c in UNPACK_FLATTEN mode applies whiteouts"
 	md pull "$PLAIN/test"
@@ -109,6 +110,7 @@ host_arch() {
 	expect_eq "4750 1234:5678" "$(stat -c '%a %u:%g' "$BATS_TEST_TMPDIR/flat/data/perm/owned")" "mode and owner of data/perm/owned"
 }
 
+# exercise: 05.1 05.2 05.3
 @test "the store is an OCI image layout; layers are unpacked for overlayfs, keyed by ChainID" {
 	hint "store.c: images/oci-layout, index.json with org.opencontainers.image.ref.name; unpack.c UNPACK_LAYER"
 	md pull "$PLAIN/test"
@@ -136,6 +138,7 @@ for d in sys.argv[1:]:
 	expect_eq "y" "$opq" "trusted.overlay.opaque on the opaque data/opq"
 }
 
+# exercise: 05.1 05.2 05.3
 @test "inspect shows the config: Entrypoint, Cmd, Env, WorkingDir, User" {
 	hint "images.c: cmd_inspect prints the config blob's config object"
 	md pull "$PLAIN/test"
@@ -145,6 +148,7 @@ for d in sys.argv[1:]:
 	expect_eq "['/bin/echo'] ['hello-$MARK'] True /data 1234:5678" "$got" "the image config"
 }
 
+# exercise: 05.1 05.2
 @test "from a multi-platform index, the host's platform is chosen (attestations skipped)" {
 	hint "image.c: image_choose_platform matches os/architecture[/variant] and skips vnd.docker.reference.type=attestation-manifest"
 	md pull "$PLAIN/multi"
@@ -180,6 +184,7 @@ for d in sys.argv[1:]:
 	expect_eq "$before" "$(store_state)" "the store after failed pulls"
 }
 
+# exercise: 05.1 05.2
 @test "a tampered blob and a wrong DiffID are rejected; nothing enters the store" {
 	hint "registry.c: sha256 and size while the blob streams; image.c: DiffID of the uncompressed tar vs the config"
 	md pull "$PLAIN/test"
@@ -199,6 +204,7 @@ for d in sys.argv[1:]:
 	expect_eq "$before" "$(store_state)" "the store after the tampered blob"
 }
 
+# exercise: 05.1 05.2
 @test "hostile layers touch nothing outside and are refused by name" {
 	hint "unpack.c: refuse '..', resolve in-root (openat2 RESOLVE_IN_ROOT), hard links only inside, no device nodes"
 	md pull "$PLAIN/test"
@@ -222,6 +228,7 @@ for d in sys.argv[1:]:
 	expect_eq "$before" "$(store_state)" "the store after refused layers"
 }
 
+# exercise: 05.1 05.2 05.3
 @test "four pulls of one image at once all succeed" {
 	hint "store.c: flock the store; blobs are renamed into place; the later pulls find them"
 	pids=()
@@ -244,6 +251,7 @@ for d in sys.argv[1:]:
 	expect_eq "keep $MARK" "$(cat "$BATS_TEST_TMPDIR/flat/data/keep")" "data/keep"
 }
 
+# exercise: 05.1 05.2 05.3
 @test "a pull killed halfway leaves the store consistent; the next pull completes" {
 	hint "store.c: stage under tmp/, rename into place, index.json last; store_lock clears what a dead pull left"
 	md pull "$PLAIN/test"
@@ -271,6 +279,7 @@ for d in sys.argv[1:]:
 	expect_eq "25165824" "$(stat -c %s "$BATS_TEST_TMPDIR/flat/big")" "the size of the big file"
 }
 
+# exercise: 05.1 05.2 05.3
 @test "images, rmi, save and load round-trip" {
 	hint "archive.c: save writes an OCI layout tar; load checks every digest; images.c: rmi untags, then gc"
 	md pull "$PLAIN/test"
@@ -304,6 +313,7 @@ for d in sys.argv[1:]:
 	expect_stderr_says "hashes to" "the error to name the digest mismatch"
 }
 
+# exercise: 05.1 05.2
 @test "basic auth: no login is a clear error; login checks and stores credentials as podman" {
 	hint "registry.c: 401 + WWW-Authenticate: Basic; auth.c keeps {\"auths\":{HOST:{\"auth\":base64(user:pass)}}}"
 	md pull "$BASIC/private:1"
@@ -320,6 +330,7 @@ for d in sys.argv[1:]:
 	expect_status 0 "a pull after login"
 }
 
+# exercise: 05.1 05.2
 @test "TLS: an unknown CA is refused; --ca-file or certs.d makes it trusted" {
 	hint "registry.c: https with the system CAs, plus --ca-file and certs.d/HOST:PORT/*.crt"
 	md pull "$TLS/secure:1"
@@ -334,6 +345,7 @@ for d in sys.argv[1:]:
 	expect_status 0 "a pull with the CA in certs.d/$TLS/"
 }
 
+# exercise: 05.1 05.2
 @test "token auth: 401, a token from the realm for repository:NAME:pull, retry" {
 	hint "registry.c: get_token asks realm?service=...&scope=repository:NAME:pull and sends Authorization: Bearer"
 	: >"$TOKEN_LOG"

@@ -85,6 +85,7 @@ field() {
 	md inspect "$1" | sed -n "s/^ *\"$2\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}$/\1/p" | head -n1
 }
 
+# exercise: 05.4 05.5 05.8 05.9
 @test "run -d prints the ID; the container outlives the command that started it" {
 	word=$(random_word)
 	run_md run -d --name "keep-$word" --rootfs "$ROOTFS" sh -c "echo $word; sleep 60"
@@ -108,6 +109,7 @@ field() {
 	until_logs "keep-$word" "$word"
 }
 
+# exercise: 05.4 05.5 05.8 05.9
 @test "logs keep stdout and stderr with timestamps, after the container is gone too" {
 	word=$(random_word)
 	id=$(md run -d --rootfs "$ROOTFS" sh -c "echo out-$word; echo err-$word >&2; echo last-$word")
@@ -126,6 +128,7 @@ field() {
 	expect_eq 1 "$output" "stderr lines in $log (docker's json-file format)"
 }
 
+# exercise: 05.4 05.5 05.8 05.9
 @test "logs -f follows a running container until it ends" {
 	word=$(random_word)
 	id=$(md run -d --rootfs "$ROOTFS" sh -c "for i in 1 2 3; do echo $word-\$i; sleep 0.4; done")
@@ -134,6 +137,7 @@ field() {
 	expect_eq "$word-1"$'\n'"$word-2"$'\n'"$word-3" "$output" "what logs -f printed"
 }
 
+# exercise: 05.2 05.4 05.5 05.8 05.9
 @test "stop sends the image's StopSignal" {
 	[ -n "${STOP_LAYOUT:-}" ] || skip "requires umoci (make deps) to build the test image"
 	md load -i "$STOP_LAYOUT" >/dev/null
@@ -154,6 +158,7 @@ field() {
 	expect_eq 3 "$output" "the exit code of the trap's 'exit 3'"
 }
 
+# exercise: 05.4 05.5 05.8 05.9
 @test "stop -t waits that long for a container that ignores the signal, then SIGKILL" {
 	id=$(md run -d --rootfs "$ROOTFS" sleep 60)
 	start=$(date +%s%N)
@@ -178,6 +183,7 @@ field() {
 	expect_eq 5 "$output" "the exit code after --stop-signal USR2"
 }
 
+# exercise: 05.4 05.5 05.8 05.9
 @test "kill -s sends the signal named; kill defaults to SIGKILL" {
 	id=$(md run -d --rootfs "$ROOTFS" probe signal)
 	until_logs "$id" ready || return 1
@@ -190,6 +196,7 @@ field() {
 	expect_eq 137 "$output" "the exit code after kill (SIGKILL)"
 }
 
+# exercise: 05.4 05.5 05.7 05.8 05.9
 @test "exec joins the running container: its PID 1, hostname, files, namespaces; the command's status" {
 	word=$(random_word)
 	host=h-$(random_word)
@@ -219,6 +226,7 @@ field() {
 	expect_match '1$' "$output" "exec's no_new_privs"
 }
 
+# exercise: 05.4 05.5 05.8 05.9
 @test "ps shows running and exited containers; -q prints short IDs; names and ID prefixes work" {
 	word=$(random_word)
 	up=$(md run -d --name "up-$word" --rootfs "$ROOTFS" sleep 60)
@@ -239,12 +247,14 @@ field() {
 	expect_stderr_says "no such container" "stop of an unknown name"
 }
 
+# exercise: 05.4 05.5 05.8 05.9
 @test "run -d of a command that cannot start fails with its status and message" {
 	run -127 --separate-stderr md run -d --rootfs "$ROOTFS" "no-such-command-$(random_word)"
 	expect_status 127 "run -d of a missing command (docker's 127)" || return 1
 	expect_stderr_says "no-such-command" "the starter's message"
 }
 
+# exercise: 05.4 05.5 05.8 05.9
 @test "run -d --rm removes the container when it ends" {
 	id=$(md run -d --rm --rootfs "$ROOTFS" sleep 0.3)
 	for _ in $(seq 1 50); do
@@ -256,6 +266,7 @@ field() {
 	expect_eq "" "$output" "ps -aq after the --rm container ended"
 }
 
+# exercise: 05.4 05.5 05.8 05.9
 @test "SIGKILL of a monitor: ps notices, rm cleans up" {
 	id=$(md run -d --rootfs "$ROOTFS" sleep 60)
 	mon=$(field "$id" MonitorPid)
@@ -282,6 +293,7 @@ field() {
 	done
 }
 
+# exercise: 05.4 05.5 05.8 05.9
 @test "rm -f of running containers leaves no process, mount, cgroup, link or address behind" {
 	ids=()
 	for i in 1 2 3; do
@@ -308,6 +320,7 @@ field() {
 	expect_eq "" "$output" "ps -aq after rm -f"
 }
 
+# exercise: 05.4 05.5
 @test "rm -f of a foreground run: the engine ends quietly and nothing of the container is left" {
 	for i in 1 2 3; do
 		name=fg-$(random_word)
@@ -332,6 +345,7 @@ field() {
 	done
 }
 
+# exercise: 05.4 05.5 05.8 05.9
 @test "system prune removes stopped and dead containers, keeps running ones" {
 	hint "system prune: every container whose state is not running goes (as rm does), then store_gc"
 	exited=$(md run -d --rootfs "$ROOTFS" true)

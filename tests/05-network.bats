@@ -63,6 +63,7 @@ random_port() {
 	echo $((20000 + RANDOM % 20000))
 }
 
+# exercise: 05.4 05.5 05.9
 @test "run puts a container on the bridge mini0: an IPv4 and an IPv6 address, a default route" {
 	run_md run --rm --rootfs "$ROOTFS" probe addrs
 	expect_status 0 "run on the default network" || return 1
@@ -77,6 +78,7 @@ random_port() {
 	[[ $output != *mini0* ]] || { echo "expected mini0 gone after the last container, got: $output"; return 1; }
 }
 
+# exercise: 05.4 05.5 05.7 05.8 05.9
 @test "two containers talk over TCP by name (each /etc/hosts lists its peers)" {
 	word=$(random_word)
 	md run -d --name "srv-$word" --network-alias "db-$word" --rootfs "$ROOTFS" probe tcp-echo 7000 30 >/dev/null
@@ -91,6 +93,7 @@ random_port() {
 	}
 }
 
+# exercise: 05.4 05.5 05.8 05.9
 @test "20 concurrent run -d get 20 distinct addresses; rm frees them" {
 	pids=()
 	for i in $(seq 1 20); do
@@ -117,6 +120,7 @@ random_port() {
 	expect_eq "$ip1" "$(field "$id" IPAddress)" "the address of a new container after rm freed $ip1"
 }
 
+# exercise: 05.4 05.5 05.8 05.9
 @test "two stores share the bridge of one namespace: distinct addresses, and one's rm leaves the other's network" {
 	word=$(random_word)
 	ROOT2=$BATS_TEST_TMPDIR/store2
@@ -132,6 +136,7 @@ random_port() {
 	expect_eq "$word" "$output" "the other store's container, reached after the first store's last rm"
 }
 
+# exercise: 05.4 05.5 05.9
 @test "/etc/resolv.conf comes from the host" {
 	run_md run --rm --rootfs "$ROOTFS" cat /etc/resolv.conf
 	expect_status 0 "run cat /etc/resolv.conf" || return 1
@@ -140,6 +145,7 @@ random_port() {
 	expect_eq "$want" "$got" "the container's nameservers (the host's, without loopback ones)"
 }
 
+# exercise: 05.4 05.5 05.8 05.9
 @test "a published port answers from the host's loopback" {
 	word=$(random_word)
 	port=$(random_port)
@@ -160,6 +166,7 @@ random_port() {
 	}
 }
 
+# exercise: 05.4 05.5 05.8 05.9
 @test "a published port answers from another network namespace" {
 	word=$(random_word)
 	port=$(random_port)
@@ -182,6 +189,7 @@ random_port() {
 	expect_eq "$word" "$output" "the echo through $net.1:$port from another namespace"
 }
 
+# exercise: 05.4 05.5 05.8 05.9
 @test "-p 127.0.0.1:HOSTPORT:CTRPORT listens on that address only; a port in use fails the run" {
 	port=$(random_port)
 	md run -d -p "127.0.0.1:$port:7000" --rootfs "$ROOTFS" probe tcp-echo 7000 30 >/dev/null
@@ -192,6 +200,7 @@ random_port() {
 	expect_stderr_says "in use" "the reason"
 }
 
+# exercise: 05.4 05.5 05.8 05.9
 @test "after rm -f nothing of the network remains: no link, no listening port, no lease" {
 	port=$(random_port)
 	for i in 1 2; do md run -d -p "$((port + i)):7000" --rootfs "$ROOTFS" sleep 60 >/dev/null; done
@@ -214,6 +223,7 @@ random_port() {
 	[ ! -e "$leases" ] || { echo "expected no leases left, got $leases: $(cat "$leases")"; return 1; }
 }
 
+# exercise: 05.4 05.5 05.8 05.9
 @test "outbound NAT only when the host already forwards, and gone with the bridge" {
 	command -v iptables >/dev/null || skip "requires iptables"
 	id=$(md run -d --rootfs "$ROOTFS" sleep 60)
@@ -230,6 +240,7 @@ random_port() {
 	[[ $output != *MASQUERADE* ]] || { echo "expected the NAT rule gone with the last container, got: $output"; return 1; }
 }
 
+# exercise: 05.4 05.5
 @test "--network none, host and veth still work as in step 04" {
 	run_md run --rm --network none --rootfs "$ROOTFS" probe links
 	expect_eq "lo" "$output" "the links with --network none" || return 1

@@ -9,6 +9,7 @@
 bats_require_minimum_version 1.5.0
 load helpers
 load fixtures/registry
+load limits
 
 MD=${MINI_DOCKER:-$REPO/steps/05-mini-docker/mini-docker}
 DOCKER_CAPS=00000000a80425fb
@@ -81,6 +82,7 @@ my_cgroups() {
 	find /sys/fs/cgroup -maxdepth 7 -type d -path "*/$CGP/*" 2>/dev/null | sort
 }
 
+# exercise: 05.3 05.4 05.5 05.9
 @test "the image's Entrypoint and Cmd run; CMD replaces Cmd; --entrypoint replaces both" {
 	hint "argv = Entrypoint + (CMD given on the command line, else the image's Cmd); --entrypoint drops Cmd"
 	md run --rm "$REG/test:1"
@@ -96,6 +98,7 @@ my_cgroups() {
 	expect_eq "" "$output" "--entrypoint /bin/echo alone (the image's Cmd is dropped with its Entrypoint)"
 }
 
+# exercise: 05.3 05.4 05.5 05.9
 @test "Env: a default PATH, the image's variables, then -e and --env-file win" {
 	hint "start from PATH=/usr/local/sbin:...:/bin, add the image's Env, then -e K=V and --env-file lines (later wins)"
 	word=$(random_word)
@@ -108,6 +111,7 @@ my_cgroups() {
 	expect_eq "/bin:/sbin|from-image|/home/app" "$output" "the image's own PATH, FOO, and HOME from its /etc/passwd"
 }
 
+# exercise: 05.3 05.4 05.5 05.9
 @test "WorkingDir is the current directory, made when missing; -w overrides" {
 	hint "chdir to WorkingDir (or -w) after pivot_root; mkdir -p it first, as docker does"
 	md run --rm --entrypoint /bin/probe "$REG/test:1" cwd
@@ -120,6 +124,7 @@ my_cgroups() {
 	expect_eq "$dir" "$output" "-w $dir"
 }
 
+# exercise: 05.3 05.4 05.5 05.9
 @test "User: names from the image's own /etc/passwd and /etc/group, numbers, -u overrides" {
 	hint "read /etc/passwd and /etc/group inside the container (after pivot_root), then setgroups, setgid, setuid"
 	md run --rm "$REG/app:1"
@@ -140,6 +145,7 @@ my_cgroups() {
 	expect_stderr_says "$host_user" "the error to name the user"
 }
 
+# exercise: 05.3 05.4 05.5 05.9
 @test "volumes: -v rw and :ro, a named volume that outlives containers, the image's anonymous volume" {
 	hint "bind mounts (open_tree + move_mount, or MS_BIND|MS_REC then a read-only remount); named: ROOT/volumes/NAME/_data"
 	word=$(random_word)
@@ -162,6 +168,31 @@ my_cgroups() {
 	expect_eq "mounted" "$output" "the image's Volumes /vol: a mount of its own"
 }
 
+# exercise: 05.3 05.4 05.5 05.9
+@test "the store and its volumes are for root alone: a setuid file a container puts in a volume cannot be run by another user" {
+	hint "mounts.c volume_dir: ROOT/volumes is 0700 (podman's choice); store.c: a ROOT mini-docker makes is 0700"
+	command -v setpriv >/dev/null || skip "requires setpriv (util-linux)"
+	# a store on a path every user may walk (the test's own tmpdir is 0700), made 0755 by
+	# hand: a ROOT that exists keeps its mode, so volumes/ alone must keep others out
+	ROOTLESS=$(mktemp -d /tmp/md-volumes.XXXXXX)
+	chmod 755 "$ROOTLESS"
+	mkdir -m 755 "$ROOTLESS/store"
+	export MINI_DOCKER_ROOT=$ROOTLESS/store
+	vname=v$(random_word)
+	md run --rm -v "$vname:/data" -u 0 --entrypoint /bin/sh "$REG/test:1" -c 'cp /bin/busybox /data/bb && chmod 4755 /data/bb'
+	expect_status 0 "a container that leaves a setuid-root busybox in a named volume" || return 1
+	bb=$MINI_DOCKER_ROOT/volumes/$vname/_data/bb
+	[ -u "$bb" ] || { echo "expected the container's setuid file at $bb, got: $(ls -l "$bb" 2>&1)"; return 1; }
+	expect_eq 755 "$(stat -c %a "$MINI_DOCKER_ROOT")" "the mode of a ROOT that existed (left as the user made it)" || return 1
+	expect_eq 700 "$(stat -c %a "$MINI_DOCKER_ROOT/volumes")" "the mode of ROOT/volumes" || return 1
+	run sh -c 'setpriv --reuid=nobody --regid=nogroup --clear-groups "$0" true 2>&1; echo "exit $?"' "$bb"
+	[[ $output != *"exit 0" ]] || { echo "expected user nobody not to run the volume's setuid file, got it run: $output"; return 1; }
+	run "$MD" --root "$ROOTLESS/fresh" images
+	expect_status 0 "images on a store mini-docker makes" || return 1
+	expect_eq 700 "$(stat -c %a "$ROOTLESS/fresh")" "the mode of a ROOT mini-docker made"
+}
+
+# exercise: 05.3 05.4 05.5 05.9
 @test "a volume's target is made inside the rootfs: a symlink in the image cannot point it at the host" {
 	hint "create the mount point one component at a time with O_NOFOLLOW (openat/mkdirat), never with a path the image controls"
 	mkdir "$BATS_TEST_TMPDIR/vol" "$BATS_TEST_TMPDIR/victim"
@@ -173,6 +204,21 @@ my_cgroups() {
 	expect_eq "ok" "$(cat "$BATS_TEST_TMPDIR/vol/f")" "the file written into the made target"
 }
 
+# exercise: 05.4 05.5 05.9
+@test "run --rootfs the slides' rootfs (busybox alone): the mount points are made; a symlinked one is refused" {
+	hint "mkdir proc, sys and dev inside the rootfs when missing; lstat each: a symlink (proc -> /) is not followed"
+	make_bare_rootfs
+	md run --rm --rootfs "$BARE" /busybox sh -c 'echo $$; /busybox cat /proc/1/comm; echo x >/dev/null && echo null-ok'
+	expect_status 0 "the checks to run in a root that had only /busybox" || { show_run; return 1; }
+	expect_eq "$(printf '1\nbusybox\nnull-ok')" "$output" "the PID, /proc/1/comm and /dev/null"
+	rm -rf "$BARE/sys"
+	ln -s / "$BARE/sys"
+	md run --rm --rootfs "$BARE" /busybox true
+	expect_status 125 "a symlinked /sys to be refused"
+	expect_stderr_says "symlink" "the error to say sys is a symlink"
+}
+
+# exercise: 05.3 05.4 05.5 05.6 05.9
 @test "the upper dir keeps a container's writes until rm; --rm removes them; others never see them" {
 	hint "overlayfs: lowerdir = the image's layers, upperdir/workdir under ROOT/containers/ID; rm -rf that on rm / --rm"
 	NAME=keep-$(random_word)
@@ -193,6 +239,7 @@ my_cgroups() {
 	expect_eq "$before" "$(containers_left)" "the containers in the store after run --rm"
 }
 
+# exercise: 05.3 05.4 05.5 05.9
 @test "the copy fallback: without overlayfs the layers are copied, and it says so" {
 	hint "when the overlay mount cannot be made, unpack the layers (whiteouts delete) into ROOT/containers/ID/rootfs"
 	MINI_DOCKER_NO_OVERLAY=1 md run --rm --entrypoint /bin/sh "$REG/test:1" -c 'cat /data/keep; ls /data/opq; ls /data/gone 2>&1 >/dev/null | wc -l'
@@ -202,6 +249,7 @@ my_cgroups() {
 	expect_eq 0 "$(containers_left)" "containers left after --rm"
 }
 
+# exercise: 05.3 05.4 05.5
 @test "a store on a file system without xattrs (ramfs): pull and run work, the copy keeps whiteouts and opaque dirs" {
 	hint "an opaque dir is an xattr (trusted.overlay.opaque, user.* for a user): where none can be set, the layers cannot be stacked; copy them"
 	RAMFS=$(mktemp -d)
@@ -214,6 +262,7 @@ my_cgroups() {
 	expect_eq "$(printf 'keep %s\nnew1\n~empty\n1' "$MARK")" "$output" "the copy: the data, the opaque dir, the whiteout"
 }
 
+# exercise: 05.4 05.5 05.9
 @test "capabilities: exactly Docker's 14 by default; --cap-add, --cap-drop, --privileged change them" {
 	hint "libcap: drop the rest from the bounding set, set permitted = effective = the 14 (CapEff $DOCKER_CAPS)"
 	md run --rm --rootfs "$ROOTFS_SRC" /bin/probe caps
@@ -232,6 +281,7 @@ my_cgroups() {
 	expect_status 125 "an unknown capability to be refused"
 }
 
+# exercise: 05.4 05.5 05.9
 @test "seccomp and no_new_privs: mount, keyctl, unshare fail with EPERM; unconfined lifts seccomp" {
 	hint "libseccomp: SCMP_ACT_ERRNO(EPERM) for Docker's list; clone3 -> ENOSYS; prctl(PR_SET_NO_NEW_PRIVS) first"
 	md run --rm --rootfs "$ROOTFS_SRC" /bin/sh -c 'probe try mount; probe try keyctl; probe try unshare; grep -E "^(Seccomp|NoNewPrivs):" /proc/self/status | cut -f2 | tr "\n" " "'
@@ -243,6 +293,7 @@ my_cgroups() {
 	expect_eq "ok" "$output" "mount with --privileged"
 }
 
+# exercise: 05.4 05.5 05.9
 @test "masked and read-only paths: /proc/kcore and friends are empty, /proc/sys is read-only" {
 	hint "bind /dev/null over masked files (a read-only tmpfs over dirs); bind /proc/sys etc. onto themselves read-only"
 	masked=""
@@ -256,12 +307,34 @@ my_cgroups() {
 	expect_eq "0" "$output" "mounts over $masked with --privileged"
 }
 
+# exercise: 05.4 05.5 05.9
+@test "the open_by_handle_at escape that works in box 03/04 fails: seccomp refuses it, then the missing CAP_DAC_READ_SEARCH" {
+	hint "Docker's defaults: CAP_DAC_READ_SEARCH is not among the 14, and the seccomp profile refuses the handle calls"
+	make_rootfs
+	require_ext4 "$BATS_TEST_TMPDIR"
+	secret=$(random_word)
+	echo "$secret" >"$BATS_TEST_TMPDIR/secret"
+	path=$(fs_path "$BATS_TEST_TMPDIR/secret")
+	md run --rm --rootfs "$ROOTFS" /bin/escape --handle "$path"
+	expect_ne 0 "$status" "the escape's exit status under the defaults (it must fail)"
+	[[ $output != *"$secret"* ]] || { echo "expected the escape to read nothing, got the host file's content '$secret'"; return 1; }
+	md run --rm --security-opt seccomp=unconfined --rootfs "$ROOTFS" /bin/escape --handle "$path"
+	expect_ne 0 "$status" "the escape's exit status without seccomp (the capability is still missing)"
+	expect_stderr_says "open_by_handle_at" "the escape to reach open_by_handle_at without the filter and be refused there"
+	[[ $output != *"$secret"* ]] || { echo "expected the escape without seccomp to read nothing, got '$secret'"; return 1; }
+	md run --rm --privileged --rootfs "$ROOTFS" /bin/escape --handle "$path"
+	expect_status 0 "the escape to work with --privileged (every capability, no filter: box 03's root)"
+	expect_eq "$secret" "$output" "the host file read with --privileged"
+}
+
+# exercise: 05.4 05.5 05.9
 @test "--read-only: / refuses writes, --tmpfs and volumes do not" {
 	hint "after pivot_root, remount / read-only (mount_setattr MOUNT_ATTR_RDONLY) but not the mounts below it"
 	md run --rm --read-only --tmpfs /scratch --rootfs "$ROOTFS_SRC" /bin/sh -c 'echo x >/f 2>/dev/null && echo root-written || echo root-refused; echo x >/scratch/f && echo tmpfs-written'
 	expect_eq "$(printf 'root-refused\ntmpfs-written')" "$output" "a write to / and to the --tmpfs"
 }
 
+# exercise: 05.4 05.5 05.9
 @test "-t: a real terminal with the window size; -it: typed input reaches it; the terminal is restored" {
 	hint "open the container's /dev/pts/ptmx, send the master over a unix socket, TIOCSCTTY the slave; raw mode + TIOCSWINSZ in the engine"
 	command -v python3 >/dev/null || skip "requires python3"
@@ -309,6 +382,7 @@ PY
 	expect_match "restored" "$output" "the host terminal's settings after the run"
 }
 
+# exercise: 05.3 05.4 05.5 05.9
 @test "cgroup limits bite as in step 02: memory and pids, from an image" {
 	hint "the cgroup is made before clone (CLONE_INTO_CGROUP on v2, cgroup.procs on v1): see Step 02"
 		md run --rm --cgroup-parent "$CGP" --memory 32M --entrypoint /bin/probe "$REG/test:1" memhog 100M
@@ -324,6 +398,7 @@ PY
 	expect_eq "" "$(my_cgroups)" "the containers' cgroups after the runs"
 }
 
+# exercise: 05.3 05.4 05.5 05.9
 @test "exit codes as docker's: 125 engine, 126 cannot execute, 127 not found, N, 128+N" {
 	hint "the command's status; 126/127 from a failed execve; 125 for mini-docker's own errors"
 	n=$((RANDOM % 100 + 1))
@@ -342,6 +417,7 @@ PY
 	expect_eq 0 "$(containers_left)" "containers left by the failed runs"
 }
 
+# exercise: 05.3 05.5 05.9
 @test "nothing is left after a failed start: no container dir, cgroup, mount or process" {
 	hint "every step undoes what it made when a later one fails: the child exits 125, the engine cleans up"
 		md run --rm --cgroup-parent "$CGP" --memory 64M -u no-such-user "$REG/app:1"
@@ -357,6 +433,7 @@ PY
 	expect_eq 0 "$(containers_left)" "containers after rm"
 }
 
+# exercise: 05.3 05.4 05.5 05.6 05.9
 @test "after SIGKILL of mini-docker, rm removes the container, its cgroup and its writes" {
 	hint "the child dies with the engine (PR_SET_PDEATHSIG); state.json names the cgroup and dir for rm"
 	NAME=killed-$(random_word)
@@ -385,6 +462,7 @@ PY
 	expect_eq "" "$(my_cgroups)" "the container's cgroups after rm"
 }
 
+# exercise: 05.3 05.4 05.5 05.6 05.7 05.8 05.9
 @test "rootless: a user pulls and runs; -v /:/host reads nothing that user could not (no /etc/shadow)" {
 	hint "not root: a user namespace mapping only our uid; the host's files keep their real owners, so root inside is nobody to them"
 	setpriv --reuid=65534 --regid=65534 --clear-groups unshare --user true 2>/dev/null || skip "requires unprivileged user namespaces"

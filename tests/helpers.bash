@@ -8,6 +8,11 @@
 # A failing test prints, in the learner's words, what it expected and what it
 # got ("expected PID 1 inside the container, got 2179"), a hint, and the
 # WORKSHOP.md section to read: the runner shows those lines.
+#
+# A test names the exercises it grades on a comment line above its @test
+# ("# exercise: 02.1 02.3"): ./runner 02.1 runs those tests, a failure names
+# the exercise. Tag the tests that fail with the exercise stripped
+# (scripts/check-exercises fails when an exercise has none, or a name is none).
 
 bats_load_library bats-support
 bats_load_library bats-assert
@@ -47,6 +52,18 @@ make_rootfs() {
 	}
 	ROOTFS=$BATS_TEST_TMPDIR/rootfs
 	cp -a "$ROOTFS_SRC" "$ROOTFS"
+}
+
+# The slides' rootfs: `mkdir scatola; cp busybox scatola`, the static busybox of
+# the test rootfs alone, with no /proc, /sys, /dev, /tmp or /bin: $BARE.
+make_bare_rootfs() {
+	[ -x "$ROOTFS_SRC/bin/busybox" ] || {
+		echo "expected the test rootfs in $ROOTFS_SRC, got nothing: run make"
+		return 1
+	}
+	BARE=$BATS_TEST_TMPDIR/scatola
+	mkdir "$BARE"
+	cp "$ROOTFS_SRC/bin/busybox" "$BARE/"
 }
 
 # A random word, so no answer can be hard-coded.

@@ -288,6 +288,14 @@ int bridge_attach(struct container *c, const struct run_config *rc, pid_t pid, s
 	if (!s)
 		return -1;
 	snprintf(host_end, sizeof(host_end), "md%.12s", c->id);
+	/* EXERCISE 05.9: the container's cable, plugged into the switch: a veth pair, its host end master mini0 up
+	 * hint: the slides' bridge: a veth pair per container, its host end enslaved to mini0 and up
+	 * more: rtnl_link_veth_add(s, host_end, "eth0", pid) (on error md_fail, nl_socket_free(s), return -1);
+	 * more: master = if_nametoindex(BRIDGE_NAME) (0: the bridge is gone, md_fail and goto out); then
+	 * more: link_up(s, host_end, master, err) sets IFLA_MASTER and IFF_UP in one request (goto out on error)
+	 * tests: 05-network
+	 * stub: md_fail(err, "TODO 05.9: veth %s <-> eth0 (netns of %d), master %s", host_end, pid, BRIDGE_NAME); goto out;
+	 */
 	narrate("RTM_NEWLINK %s type veth peer eth0 netns %d",
 		"ip link add %s type veth peer eth0 netns %d", host_end, pid);
 	int e = rtnl_link_veth_add(s, host_end, "eth0", pid);
@@ -303,12 +311,6 @@ int bridge_attach(struct container *c, const struct run_config *rc, pid_t pid, s
 		md_fail(err, "the bridge %s is gone (did something delete it?)", BRIDGE_NAME);
 		goto out;
 	}
-	/* EXERCISE 05.10: plug the container's cable into the switch: ip link set mdID master mini0 up
-	 * hint: a bridge forwards between the links enslaved to it; MASTER is mini0's ifindex,
-	 * hint: and link_up(sock, name, master, err) sets IFLA_MASTER and IFF_UP in one request
-	 * tests: 05-network
-	 * stub: if (link_up(s, host_end, 0, err) < 0) goto out;
-	 */
 	if (link_up(s, host_end, master, err) < 0)
 		goto out;
 	/* END EXERCISE */

@@ -1,5 +1,6 @@
 /*
  * cgroups.c: --cpus, --memory, --pids-limit, as in step 02.
+ * pids.max is 2048 unless --pids-limit says otherwise (-1: none), as podman.
  *
  *   v2, one tree:    /sys/fs/cgroup/PARENT/ID/{cpu.max,memory.max,pids.max}
  *   v1, one per controller: /sys/fs/cgroup/cpu/OWN/PARENT/ID/cpu.cfs_quota_us ...
@@ -11,6 +12,8 @@
  * Without limits a cgroup is still made when possible (to measure, and to
  * kill every process of the container at the end); a rootless engine that may
  * not make one runs without.
+ * The devices the container may open are limited here too (devices.c): the
+ * devices controller on v1, an eBPF program attached to the cgroup on v2.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,11 +35,11 @@
 
 static struct {
 	int v2, n;
-	char dir[4][PATH_MAX];
-	const char *cpu, *cpuacct, *memory, *pids;
+	char dir[5][PATH_MAX];
+	const char *cpu, *cpuacct, *memory, *pids, *devices; /* devices: v1 only (v2: devices.c's eBPF) */
 	int fd, created;
 	pid_t owner;
-	char list[4 * PATH_MAX + 8];
+	char list[5 * PATH_MAX + 8];
 } cg = {.fd = -1};
 
 static int cg_write(const char *dir, const char *file, const char *value)
@@ -59,6 +62,11 @@ static int cg_write_err(const char *dir, const char *file, const char *value, st
 	if (cg_write(dir, file, value) == 0)
 		return 0;
 	return md_fail_errno(err, "echo \"%s\" > %s/%s", value, dir, file);
+}
+
+int cg_write_text(const char *dir, const char *file, const char *value, struct md_error *err)
+{
+	return cg_write_err(dir, file, value, err);
 }
 
 static char *cg_read(const char *dir, const char *file, char *buf, size_t size)
@@ -109,11 +117,11 @@ static void own_cgroup(const char *self, const char *controller, char *out, size
 
 static int find(const struct run_config *rc, const char *parent, struct md_error *err)
 {
-	static const char *const names[] = {"cpu", "cpuacct", "memory", "pids"};
-	const char **where[] = {&cg.cpu, &cg.cpuacct, &cg.memory, &cg.pids};
+	static const char *const names[] = {"cpu", "cpuacct", "memory", "pids", "devices"};
+	const char **where[] = {&cg.cpu, &cg.cpuacct, &cg.memory, &cg.pids, &cg.devices};
 	const char *flag[] = {rc->cpus > 0 ? "--cpus" : NULL, NULL, rc->memory > 0 ? "--memory" : NULL,
-			      rc->pids > 0 ? "--pids-limit" : NULL};
-	char real[4][PATH_MAX], self[8192] = "";
+			      rc->pids > 0 ? "--pids-limit" : NULL, NULL};
+	char real[5][PATH_MAX], self[8192] = "";
 	struct statfs fs;
 	cg.owner = getpid();
 	if (statfs(CGROUP_ROOT, &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC) {
@@ -137,7 +145,7 @@ static int find(const struct run_config *rc, const char *parent, struct md_error
 		return 0;
 	}
 	narrate("statfs(\"" CGROUP_ROOT "\"): not cgroup2: controllers on v1", "stat -fc %%T " CGROUP_ROOT);
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 5; i++) {
 		char mount[64], own[PATH_MAX];
 		snprintf(mount, sizeof(mount), CGROUP_ROOT "/%s", names[i]);
 		if (statfs(mount, &fs) < 0 || fs.f_type != CGROUP_SUPER_MAGIC || !realpath(mount, real[cg.n])) {
@@ -151,7 +159,7 @@ static int find(const struct run_config *rc, const char *parent, struct md_error
 				*where[i] = cg.dir[j];
 		if (*where[i])
 			continue;
-		if (!self[0]) /* read once for the four controllers */
+		if (!self[0]) /* read once for the five controllers */
 			cg_read("/proc/self", "cgroup", self, sizeof(self));
 		own_cgroup(self, names[i], own, sizeof(own));
 		if (snprintf(cg.dir[cg.n], PATH_MAX, "%s%s/%s/%d", real[cg.n], strcmp(own, "/") ? own : "", parent,
@@ -232,13 +240,21 @@ static int create(const struct run_config *rc, const char *parent, struct md_err
 		if (!cg.v2 && cg_write(cg.memory, "memory.memsw.limit_in_bytes", value) < 0 && errno != ENOENT)
 			return md_fail_errno(err, "echo %s > %s/memory.memsw.limit_in_bytes", value, cg.memory);
 	}
-	if (rc->pids > 0) {
-		snprintf(value, sizeof(value), "%ld", rc->pids);
+	if (rc->pids > 0 || (rc->pids == 0 && cg.pids)) {
+		snprintf(value, sizeof(value), "%ld", rc->pids > 0 ? rc->pids : PIDS_DEFAULT);
 		if (cg_write_err(cg.pids, "pids.max", value, err) < 0)
 			return -1;
 	}
 	if (cg.v2 && (cg.fd = open(cg.dir[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return md_fail_errno(err, "open %s", cg.dir[0]);
+	/* a mknod'ed disk of the host must not open: runc's device allow-list (rootless: the kernel
+	 * refuses mknod of a device in a user namespace, and loading the program needs CAP_BPF) */
+	if (rc->privileged || geteuid() != 0)
+		return 0;
+	if (cg.v2)
+		return devices_v2(cg.fd, cg.dir[0], err);
+	if (cg.devices)
+		return devices_v1(cg.devices, err);
 	return 0;
 }
 

@@ -15,7 +15,12 @@
  *   3. its user, environment and working directory (from the container's own
  *      /etc/passwd: the mount namespace is joined by then)
  *   4. its capabilities, no_new_privs and seccomp filter, made again from the
- *      options run was given (security.c), in the same order as run
+ *      options run was given (security.c)
+ * Until the command's execve the joining process runs our binary inside the
+ * container, with the container's capabilities: it is not dumpable from before
+ * it joins (nothing inside may ptrace it or open its /proc/PID/exe), its
+ * seccomp filter is loaded before the fork that makes it visible there, and it
+ * closes every descriptor the caller gave it.
  * The exit status is the command's, as docker exec's.
  */
 #define _GNU_SOURCE
@@ -27,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -72,11 +78,14 @@ static int ns_flags(pid_t pid)
 static int join_namespaces(pid_t pid, const char *start, struct md_error *err)
 {
 	int flags = ns_flags(pid);
-	/* EXERCISE 05.8: exec: join the running container's namespaces, as nsenter --target PID --all
-	 * hint: pidfd_open(PID) names the container's PID 1 for good; setns(pidfd, FLAGS) (Linux 5.8)
-	 * hint: joins every namespace in FLAGS at once (ns_flags: those where PID differs from us)
+	/* EXERCISE 05.7: exec: join the running container's namespaces, as nsenter --target PID --all
+	 * hint: nsenter --target PID --all: a pidfd can name every namespace of a process at once
+	 * more: pidfd = pidfd_open(pid) (syscall(SYS_pidfd_open, pid, 0)); check proc_start_time(pid) still equals
+	 * more: start (the PID may be reused); setns(pidfd, flags) joins them all (Linux 5.8). Before 5.8: open
+	 * more: /proc/PID/ns/NAME for each namespace in flags (all_ns[], the user namespace first), then
+	 * more: setns(fd, its flag) one by one
 	 * tests: 05-lifecycle
-	 * stub: (void)flags; (void)start; return md_fail(err, "TODO 05.8: join the namespaces of PID %d", pid);
+	 * stub: (void)flags; (void)start; return md_fail(err, "TODO 05.7: join the namespaces of PID %d", pid);
 	 */
 	int pidfd = syscall(SYS_pidfd_open, pid, 0);
 	char now[32];
@@ -220,7 +229,9 @@ int cmd_exec(const struct md_opts *o, int argc, char **argv)
 			  : *state_str(j, "workdir") ? (own_cwd = xstrdup(state_str(j, "workdir")))
 						     : "/";
 	char *hostname = xstrdup(state_str(j, "hostname"));
-	char *env_text = xstrdup(state_str(j, "env")), *start = xstrdup(state_str(j, "pid_start"));
+	/* a JSON array, as run wrote it: a value may hold a newline */
+	json_t *env = json_loads(state_str(j, "env"), 0, NULL);
+	char *start = xstrdup(state_str(j, "pid_start"));
 	char *cgroups = xstrdup(state_str(j, "cgroups"));
 	json_decref(j);
 	if (caps_parse(&rc, &err) < 0)
@@ -230,8 +241,18 @@ int cmd_exec(const struct md_opts *o, int argc, char **argv)
 	free(cgroups);
 	if (!joined)
 		goto fail;
+	test_pause("exec-cgroup", getpid());
 	if (__lsan_do_leak_check) /* make SAN=1: now, not at exit (see above) */
 		__lsan_do_leak_check();
+	/* from here to execve nothing in the container may trace us or open /proc/PID/exe, the
+	 * engine's binary (CVE-2016-9962, CVE-2019-5736): a non-dumpable process is reachable only
+	 * with CAP_SYS_PTRACE. It is kept over fork; execve of the command ends it, as runc init's. */
+	narrate("prctl(PR_SET_DUMPABLE, 0)",
+		"# until execve: no ptrace, no /proc/PID/exe from the container");
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		md_fail_errno(&err, "prctl(PR_SET_DUMPABLE, 0)");
+		goto fail;
+	}
 	if (join_namespaces(pid, start, &err) < 0)
 		goto fail;
 	/* -t: a pty of the container's own devpts (we are in its mount namespace now) */
@@ -245,6 +266,9 @@ int cmd_exec(const struct md_opts *o, int argc, char **argv)
 			goto fail;
 		}
 	}
+	/* the filter before the fork: the child is born under it, so no process of the container
+	 * ever sees it unfiltered (it applies to us too: we only wait and copy bytes from here) */
+	seccomp_apply(&rc);
 	fflush(stdout);
 	fflush(stderr);
 	narrate("fork()", "# the child is born in the container's PID namespace");
@@ -265,8 +289,9 @@ int cmd_exec(const struct md_opts *o, int argc, char **argv)
 		if (chdir(cwd) < 0)
 			child_die("exec -w %s: %m", cwd);
 		clearenv();
-		for (char *line = strtok(env_text, "\n"); line; line = strtok(NULL, "\n"))
-			putenv(line);
+		for (size_t k = 0; k < json_array_size(env); k++)
+			if (json_is_string(json_array_get(env, k)))
+				putenv((char *)json_string_value(json_array_get(env, k)));
 		for (int k = 0; k < n_extra; k++)
 			if (strchr(extra_env[k], '='))
 				putenv(extra_env[k]);
@@ -286,7 +311,8 @@ int cmd_exec(const struct md_opts *o, int argc, char **argv)
 				dup2(null, 0);
 		}
 		security_apply(&rc, uid, gid, groups, n_groups);
-		seccomp_apply(&rc);
+		test_pause("exec", getpid()); /* our PID inside: where the container would aim */
+		close_inherited_fds();
 		narrate("execvp(\"%s\", ...)", "exec %s", cmd[0]);
 		execvp(cmd[0], cmd);
 		int e = errno;
@@ -312,7 +338,7 @@ out:
 	free(own_user);
 	free(own_cwd);
 	free(hostname);
-	free(env_text);
+	json_decref(env);
 	free(start);
 	return result;
 }

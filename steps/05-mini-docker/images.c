@@ -3,7 +3,8 @@
  *
  *     mini-docker images [-q]            docker image ls
  *     mini-docker inspect IMAGE          docker image inspect
- *     mini-docker rmi IMAGE...           docker rmi: untag, then drop unneeded blobs and layers
+ *     mini-docker rmi [-f] IMAGE...      docker rmi: untag, then drop unneeded blobs and layers
+ *                                        (an image a container uses: only with -f, its layers stay)
  *     mini-docker unpack IMAGE DIR       umoci unpack: the layers flattened into a plain rootfs
  */
 #define _GNU_SOURCE
@@ -157,9 +158,13 @@ int cmd_rmi(const struct md_opts *o, int argc, char **argv)
 	struct store s;
 	struct md_error err;
 	json_t *idx = NULL;
-	int rc = 0;
+	int rc = 0, force = 0;
+	if (argc > 1 && (!strcmp(argv[1], "-f") || !strcmp(argv[1], "--force"))) {
+		force = 1;
+		argc--, argv++;
+	}
 	if (argc < 2) {
-		fprintf(stderr, "mini-docker: usage: mini-docker rmi IMAGE...\n");
+		fprintf(stderr, "mini-docker: usage: mini-docker rmi [-f] IMAGE...\n");
 		return EXIT_ENGINE;
 	}
 	if (store_open(&s, o, &err) < 0 || store_lock(&s, &err) < 0 || store_index_load(&s, &idx, &err) < 0) {
@@ -177,6 +182,24 @@ int cmd_rmi(const struct md_opts *o, int argc, char **argv)
 		}
 		const char *name = json_string_value(json_object_get(json_object_get(desc, "annotations"), REF_NAME_ANNOTATION));
 		char *id = xstrdup(json_string_value(json_object_get(json_object_get(m, "config"), "digest")));
+		/* as docker: an image a container was made from goes only with -f, and then only its name:
+		 * the layers stay under the container until it is removed (store_gc asks the containers) */
+		char user[65];
+		int used = containers_using_image(o, id, user);
+		if (used && !force) {
+			if (used == 1)
+				md_fail(&err, "conflict: unable to remove %s (must force) - image is being used by running container %.12s",
+					argv[a], user);
+			else
+				md_fail(&err, "conflict: unable to remove %s (must force) - container %.12s is using its referenced image %.12s",
+					argv[a], user, digest_hex(id));
+			fail(&err);
+			rc = EXIT_ENGINE;
+			free(id);
+			json_decref(m);
+			json_decref(c);
+			continue;
+		}
 		/* by name: that name; by ID: every name of that image */
 		struct image_ref r;
 		char full[600] = "";

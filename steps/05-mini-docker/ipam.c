@@ -26,6 +26,7 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -194,6 +195,21 @@ static void hosts_all(const struct table *t)
  */
 typedef int lease_fn(struct table *t, const char *path, void *arg, struct md_error *err);
 
+/* leases-NETNS.tmp.PID: a writer killed between its temporary copy and the rename left it.
+ * Under the lock nobody is writing one, so every such file is stale. */
+static void drop_stale_copies(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		if (!strncmp(e->d_name, "leases-", 7) && strstr(e->d_name, ".tmp.")) {
+			narrate("unlink(%s/%s)", "rm %s/%s  # left by a killed engine", dir, e->d_name);
+			unlinkat(dirfd(d), e->d_name, 0);
+		}
+	if (d)
+		closedir(d);
+}
+
 static int with_leases(lease_fn *fn, void *arg, struct md_error *err)
 {
 	char *dir = bridge_dir(err);
@@ -205,6 +221,7 @@ static int with_leases(lease_fn *fn, void *arg, struct md_error *err)
 	narrate("flock(%s)", "flock %s  # one engine at a time changes the leases", lockp);
 	int lock = lock_file(lockp, err);
 	if (lock >= 0) {
+		drop_stale_copies(dir);
 		table_load(path, &t);
 		rc = fn(&t, path, arg, err);
 		close(lock);

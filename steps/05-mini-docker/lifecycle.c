@@ -136,12 +136,12 @@ int lifecycle_prepare(struct container *c, struct run_config *rc, struct md_erro
 			       "-p publishes a port of the bridge network: it needs --network "
 			       "bridge (the default%s)",
 			       geteuid() ? " as root; rootless containers get --network none" : "");
-	char *cmd = join_argv(rc->argv), *env = xstrdup("");
-	for (char **e = rc->envp; e && *e; e++) { /* for exec: the container's environment */
-		char *more = xasprintf("%s%s\n", env, *e);
-		free(env);
-		env = more;
-	}
+	char *cmd = join_argv(rc->argv);
+	json_t *envs = json_array(); /* for exec: the container's environment (a value may hold a newline) */
+	for (char **e = rc->envp; e && *e; e++)
+		json_array_append_new(envs, json_string(*e));
+	char *env = json_dumps(envs, JSON_COMPACT);
+	json_decref(envs);
 	char caps[2][MAX_LIST * 24] = {"", ""};
 	for (int k = 0; k < rc->n_cap_add; k++)
 		snprintf(caps[0] + strlen(caps[0]), sizeof(caps[0]) - strlen(caps[0]), "%s ",
@@ -720,8 +720,7 @@ int cmd_container_rm(const struct md_opts *o, int argc, char **argv)
 		json_decref(j);
 		ipam_release(o, id);
 		c.dir = xasprintf("%s/containers/%s", o->root, id);
-		if (access(c.dir, F_OK) == 0)
-			container_destroy(&c, NULL);
+		container_destroy(&c, NULL); /* also when the directory went already: the name goes */
 		free(c.dir);
 		printf("%s\n", argv[i]);
 	}

@@ -14,11 +14,17 @@
  *   --certs-dir DIR            per-registry CAs: DIR/HOST:PORT/ca.crt
  *                              (default /etc/containers/certs.d and /etc/docker/certs.d)
  *   --insecure-registry HOST   allow plain http (or an untrusted certificate) for HOST
+ *   --low-speed-limit BYTES    a transfer slower than BYTES/s ...
+ *   --low-speed-time SECS      ... for SECS is stalled: an error (default 1024 B/s for 30 s)
+ *   --pull-timeout SECS        the deadline of a whole pull (default 3600; 0: none)
+ *   --retry N                  attempts after 429, 5xx or a cut transfer (default 3)
+ *   --retry-delay SECS         between attempts (default 1 s, doubling; Retry-After wins)
  *   -v, --verbose              narrate each request
  *
  * Each command lives in the file of its concern; main only dispatches.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,6 +42,20 @@
 int cmd_pull(const struct md_opts *o, int argc, char **argv);
 int cmd_load(const struct md_opts *o, int argc, char **argv);
 int cmd_save(const struct md_opts *o, int argc, char **argv);
+/* a global option's number: all digits, within [min, max]; else a one-line error */
+static int number_opt(const char *flag, const char *v, long min, long max, long *out)
+{
+	char *end;
+	errno = 0;
+	long n = strtol(v, &end, 10);
+	if (!*v || *end || errno || n < min || n > max) {
+		fprintf(stderr, "mini-docker: %s wants a whole number from %ld to %ld, got '%s'\n", flag, min, max, v);
+		return -1;
+	}
+	*out = n;
+	return 0;
+}
+
 static int cmd_login(const struct md_opts *o, int argc, char **argv);
 
 struct command {
@@ -49,7 +69,7 @@ static const struct command commands[] = {
 	{"pull", cmd_pull, "pull [--platform OS/ARCH] [REGISTRY/]NAME[:TAG|@DIGEST]   fetch an image from a registry"},
 	{"images", cmd_images, "images [-q]                                   list images in the store"},
 	{"inspect", cmd_container_inspect, "inspect CONTAINER|IMAGE...                    a container's state, or an image's config and layers, as JSON"},
-	{"rmi", cmd_rmi, "rmi IMAGE...                                  remove images (and what no other image needs)"},
+	{"rmi", cmd_rmi, "rmi [-f] IMAGE...                             remove images (and what no other image needs)"},
 	{"unpack", cmd_unpack, "unpack IMAGE DIR                              flatten an image into a plain rootfs DIR"},
 	{"load", cmd_load, "load -i PATH                                  import an OCI layout (dir or tar) or a docker save tar"},
 	{"save", cmd_save, "save -o FILE IMAGE...                         write images as an OCI layout tar (docker load reads it)"},
@@ -82,7 +102,9 @@ void say(const struct md_opts *o, const char *fmt, ...)
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: mini-docker [--root DIR] [--authfile F] [--ca-file F] [--certs-dir D]\n"
-		   "                   [--insecure-registry HOST] [-v] COMMAND [ARGS...]\n\nCommands:\n");
+		   "                   [--insecure-registry HOST] [--low-speed-limit BYTES] [--low-speed-time SECS]\n"
+		   "                   [--pull-timeout SECS] [--retry N] [--retry-delay SECS] [-v] COMMAND [ARGS...]\n\n"
+		   "Commands:\n");
 	for (const struct command *c = commands; c->name; c++)
 		fprintf(f, "  %s\n", c->usage);
 }
@@ -190,6 +212,11 @@ int main(int argc, char **argv)
 	o.max_unpack = env_u64("MINI_DOCKER_MAX_UNPACK", 16ULL << 30);
 	o.max_entries = env_u64("MINI_DOCKER_MAX_ENTRIES", 1000000);
 	o.tty = isatty(1);
+	o.low_speed_limit = 1024;
+	o.low_speed_time = 30;
+	o.pull_timeout = 3600;
+	o.retries = 3;
+	o.retry_delay = -1;
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i];
@@ -204,7 +231,24 @@ int main(int argc, char **argv)
 			o.certs_dir = argv[++i];
 		else if (!strcmp(a, "--insecure-registry") && has && o.n_insecure < MAX_INSECURE)
 			o.insecure[o.n_insecure++] = argv[++i];
-		else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
+		else if (!strcmp(a, "--low-speed-limit") && has) {
+			if (number_opt(a, argv[++i], 0, 1L << 40, &o.low_speed_limit) < 0)
+				return EXIT_ENGINE;
+		} else if (!strcmp(a, "--low-speed-time") && has) {
+			if (number_opt(a, argv[++i], 1, 86400, &o.low_speed_time) < 0)
+				return EXIT_ENGINE;
+		} else if (!strcmp(a, "--pull-timeout") && has) {
+			if (number_opt(a, argv[++i], 0, 30L * 86400, &o.pull_timeout) < 0)
+				return EXIT_ENGINE;
+		} else if (!strcmp(a, "--retry") && has) {
+			long n;
+			if (number_opt(a, argv[++i], 0, 100, &n) < 0)
+				return EXIT_ENGINE;
+			o.retries = (int)n;
+		} else if (!strcmp(a, "--retry-delay") && has) {
+			if (number_opt(a, argv[++i], 0, 3600, &o.retry_delay) < 0)
+				return EXIT_ENGINE;
+		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
 			o.verbose = verbose = 1;
 		else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage(stdout);

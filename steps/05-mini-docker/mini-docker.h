@@ -20,6 +20,12 @@ struct md_opts {
 	int tty;               /* progress bars when stdout is a terminal */
 	uint64_t max_unpack;   /* bytes one layer may unpack to */
 	uint64_t max_entries;  /* entries one layer may hold */
+	/* how long a registry may keep us waiting (--low-speed-limit, --low-speed-time, --pull-timeout) */
+	long low_speed_limit;  /* bytes a second, averaged over low_speed_time: less is a stalled transfer */
+	long low_speed_time;   /* seconds */
+	long pull_timeout;     /* seconds a whole pull may take; 0: no deadline */
+	int retries;           /* --retry: attempts after a transient answer (429, 5xx, a cut transfer) */
+	long retry_delay;      /* --retry-delay SECS between attempts; -1: 1 s, doubling */
 };
 
 /* -v narration on stderr, as box's say() */

@@ -81,8 +81,16 @@ static int add_volume(struct run_config *rc, char *src, const char *dst, int ro,
 /* ROOT/volumes/NAME/_data, made when missing, as docker's named volumes */
 static char *volume_dir(const struct md_opts *o, const char *name, struct md_error *err)
 {
-	char *d = xasprintf("%s/volumes/%s/_data", o->root, name);
-	if (mkdir_p(d, 0755, err) < 0) {
+	char *top = xasprintf("%s/volumes", o->root), *d;
+	/* volumes/ is for root alone (as podman's storage, 0700): a setuid file a container
+	 * writes into a volume must not be reachable, so not runnable, by another host user.
+	 * It is ours, so an older store's 0755 is tightened too. */
+	int rc = mkdir_p(top, 0700, err);
+	if (rc == 0 && chmod(top, 0700) < 0)
+		rc = md_fail_errno(err, "chmod 0700 %s", top);
+	free(top);
+	d = xasprintf("%s/volumes/%s/_data", o->root, name);
+	if (rc < 0 || mkdir_p(d, 0755, err) < 0) {
 		free(d);
 		return NULL;
 	}
@@ -280,6 +288,25 @@ static void tmpfs_volume(int rootfd, const struct volume *v)
 	close(target);
 }
 
+/*
+ * A mount point of the rootfs (the cwd), made when missing as runc does (the slides'
+ * `mkdir scatola; cp busybox scatola` has none); one that is a symlink is refused:
+ * mount(2) would follow it out of the rootfs.
+ */
+static void mount_point(const char *name, mode_t mode)
+{
+	struct stat st;
+	if (mkdir(name, mode) == 0)
+		narrate("mkdir(\"%s\")", "mkdir %s", name);
+	else if (errno != EEXIST)
+		child_die("mkdir %s inside the rootfs: %m", name);
+	if (lstat(name, &st) < 0)
+		child_die("stat %s inside the rootfs: %m", name);
+	if (!S_ISDIR(st.st_mode))
+		child_die("%s inside the rootfs is not a directory%s: refusing to mount on it", name,
+			  S_ISLNK(st.st_mode) ? " but a symlink (not followed)" : "");
+}
+
 /* A minimal /dev, as in step 03 (bind the host's nodes in a user namespace: no mknod there). */
 static void mount_dev(const struct container *c)
 {
@@ -291,7 +318,7 @@ static void mount_dev(const struct container *c)
 		{"/proc/self/fd/2", "dev/stderr"}, {"pts/ptmx", "dev/ptmx"},
 	};
 	char path[64], host[64], shell[256];
-	mkdir("dev", 0755);
+	mount_point("dev", 0755);
 	mount_or_die("tmpfs", "dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k",
 		     "mount -t tmpfs -o nosuid,strictatime,mode=755 tmpfs dev");
 	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
@@ -333,7 +360,7 @@ static void mount_dev(const struct container *c)
 static void mount_sys(const struct container *c, const struct run_config *rc)
 {
 	unsigned long ro = rc->privileged ? 0 : MS_RDONLY;
-	mkdir("sys", 0555);
+	mount_point("sys", 0555);
 	if (!c->userns || rc->network != NET_HOST) {
 		mount_or_die("sysfs", "sys", "sysfs", ro | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
 			     ro ? "mount -t sysfs -o ro sysfs sys" : "mount -t sysfs sysfs sys");
@@ -372,10 +399,13 @@ static const char *const readonly[] = {"proc/bus", "proc/fs", "proc/irq", "proc/
 
 static void mask_paths(void)
 {
-	/* EXERCISE 05.5: mask the paths of /proc and /sys that leak the host (runc's list)
-	 * hint: a directory gets an empty read-only tmpfs over it, a file /dev/null bind-mounted on it
+	/* EXERCISE 05.5: hide what of /proc and /sys leaks the host, freeze what could change it (runc's lists)
+	 * hint: what of /proc and /sys leaks the host? runc hides some paths and freezes others
+	 * more: masked[]: a directory gets an empty read-only tmpfs over it (size=0), a file /dev/null
+	 * more: bind-mounted on it (mount_or_die narrates; skip what lstat does not find). readonly[]: bind
+	 * more: each onto itself (MS_BIND | MS_REC), then make_readonly(path, AT_RECURSIVE)
 	 * tests: 05-run
-	 * stub: (void)masked; child_die("TODO 05.5: mask /proc/kcore and friends");
+	 * stub: (void)masked; (void)readonly; child_die("TODO 05.5: mask /proc/kcore and friends, make /proc/sys read-only");
 	 */
 	for (size_t i = 0; i < sizeof(masked) / sizeof(masked[0]); i++) {
 		struct stat st;
@@ -390,7 +420,6 @@ static void mask_paths(void)
 			mount_or_die("dev/null", masked[i], NULL, MS_BIND, NULL, shell);
 		}
 	}
-	/* END EXERCISE */
 	for (size_t i = 0; i < sizeof(readonly) / sizeof(readonly[0]); i++) {
 		char shell[128];
 		if (access(readonly[i], F_OK) < 0)
@@ -402,12 +431,13 @@ static void mask_paths(void)
 		if (make_readonly(readonly[i], AT_RECURSIVE) < 0)
 			child_die("read-only %s: %m", readonly[i]);
 	}
+	/* END EXERCISE */
 }
 
 void mounts_setup(const struct container *c, const struct run_config *rc)
 {
 	/* a proc mount shows the PID namespace of whoever mounts it (before pivot_root: see step 03) */
-	mkdir("proc", 0555);
+	mount_point("proc", 0555);
 	mount_or_die("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
 		     "mount -t proc proc proc  # unshare --mount-proc");
 	mount_dev(c);

@@ -48,6 +48,7 @@ static pid_t engine;		/* the process that clones the container (run, or run -d's
  * PR_SET_PDEATHSIG and then finds no EOF is sure to get the signal if the engine dies.
  */
 static int life_line = -1;
+static int engine_is_root; /* not rootless: the engine's binary is a host root's */
 
 void child_die(const char *fmt, ...)
 {
@@ -75,21 +76,28 @@ static int write_text(const char *path, const char *text)
 	return rc;
 }
 
+/* One line of /proc/self/timens_offsets, "CLOCK SECONDS 0", narrated as the echo that writes it. */
+static void write_offset(const char *clock, long long seconds)
+{
+	char line[64];
+	snprintf(line, sizeof(line), "%s %lld 0", clock, seconds);
+	narrate("write(\"/proc/self/timens_offsets\", \"%s\")", "echo '%s' > /proc/self/timens_offsets", line);
+	if (write_text("/proc/self/timens_offsets", line) < 0)
+		child_die("write %s to /proc/self/timens_offsets: %m", line);
+}
+
 /* unshare -T --boottime N: only our children enter it, so we setns into it ourselves (step 03) */
 static void enter_time_namespace(const struct run_config *rc)
 {
-	char offsets[128];
-	snprintf(offsets, sizeof(offsets), "monotonic %lld 0\nboottime %lld 0\n", rc->monotonic_offset,
-		 rc->boottime_offset);
-	narrate("unshare(CLONE_NEWTIME)", "unshare --time --boottime %lld --monotonic %lld", rc->boottime_offset,
-		rc->monotonic_offset);
+	narrate("unshare(CLONE_NEWTIME)", "unshare --time");
 	if (unshare(CLONE_NEWTIME) < 0)
 		child_die("unshare(CLONE_NEWTIME): %m%s",
 			  errno == EINVAL ? " (time namespaces need Linux 5.6 with CONFIG_TIME_NS)" : "");
-	narrate("write(\"/proc/self/timens_offsets\", ...)", "echo 'boottime %lld 0' > /proc/self/timens_offsets",
-		rc->boottime_offset);
-	if (write_text("/proc/self/timens_offsets", offsets) < 0)
-		child_die("write /proc/self/timens_offsets: %m");
+	/* only the clocks asked for: the others keep the host's time */
+	if (rc->monotonic_offset)
+		write_offset("monotonic", rc->monotonic_offset);
+	if (rc->boottime_offset)
+		write_offset("boottime", rc->boottime_offset);
 	narrate("setns(time_for_children, CLONE_NEWTIME)", "nsenter --time=/proc/self/ns/time_for_children");
 	int fd = open("/proc/self/ns/time_for_children", O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || setns(fd, CLONE_NEWTIME) < 0)
@@ -147,12 +155,7 @@ static void child_main(struct container *c, struct run_config *rc, int sync_fd, 
 {
 	struct net_info ni;
 	ssize_t n;
-	signal(SIGINT, SIG_DFL);
-	signal(SIGQUIT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
-	signal(SIGUSR1, SIG_DFL);
-	signal(SIGUSR2, SIG_DFL);
+	signals_child(); /* the engine's handlers and blocked signals are not the command's */
 	/* if the engine dies, even of SIGKILL, we die too: and with PID 1 the whole namespace */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	while ((n = read(sync_fd, &ni, sizeof(ni))) < 0 && errno == EINTR)
@@ -165,6 +168,12 @@ static void child_main(struct container *c, struct run_config *rc, int sync_fd, 
 		child_die("unshare(CLONE_NEWCGROUP): %m");
 	if (rc->timens)
 		enter_time_namespace(rc);
+	/* an exec may join as soon as we run: until execve, nothing in here may trace us or open
+	 * /proc/1/exe, the engine's binary (CVE-2019-5736; --init keeps it for good). Rootless: the
+	 * binary is not ours to write, and a non-dumpable process's /proc files would be the host
+	 * root's, out of our own exec's reach. */
+	if (engine_is_root && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		child_die("prctl(PR_SET_DUMPABLE, 0): %m");
 	narrate("sethostname(\"%s\")", "hostname %s", rc->hostname);
 	if (sethostname(rc->hostname, strlen(rc->hostname)) < 0)
 		child_die("sethostname(%s): %m", rc->hostname);
@@ -230,6 +239,7 @@ static void child_main(struct container *c, struct run_config *rc, int sync_fd, 
 	if (poll(&(struct pollfd){.fd = sync_fd, .events = POLLIN}, 1, 0) != 0)
 		_exit(EXIT_ENGINE);
 	close(sync_fd);
+	close_inherited_fds();
 	seccomp_apply(rc);
 	if (rc->init)
 		run_init();
@@ -302,8 +312,10 @@ pid_t ns_start(struct container *c, struct run_config *rc, struct md_error *err)
 
 	unsigned long flags = namespace_flags(rc);
 	engine = getpid();
+	engine_is_root = geteuid() == 0;
 	int cgfd = cgroup_clone_fd();
-	struct clone_args args = {.flags = flags, .exit_signal = SIGCHLD};
+	/* CLONE_CLEAR_SIGHAND (Linux 5.5): born with default handlers, never running the engine's */
+	struct clone_args args = {.flags = flags | CLONE_CLEAR_SIGHAND, .exit_signal = SIGCHLD};
 	if (cgfd >= 0) {
 		args.flags |= CLONE_INTO_CGROUP;
 		args.cgroup = cgfd;
@@ -312,9 +324,10 @@ pid_t ns_start(struct container *c, struct run_config *rc, struct md_error *err)
 	fflush(stdout);
 	fflush(stderr);
 	const char *how = "clone3";
+	signals_clone(1); /* the child starts with the caller's mask, not the engine's held signals */
 	pid_t pid = syscall(SYS_clone3, &args, sizeof(args));
-	if (pid < 0 && cgfd >= 0 && (errno == E2BIG || errno == EINVAL)) {
-		args.flags &= ~(unsigned long)CLONE_INTO_CGROUP;
+	if (pid < 0 && (errno == E2BIG || errno == EINVAL)) { /* an older kernel: without both */
+		args.flags &= ~(unsigned long)(CLONE_INTO_CGROUP | CLONE_CLEAR_SIGHAND);
 		cgfd = -1;
 		pid = syscall(SYS_clone3, &args, sizeof(args));
 	}
@@ -325,6 +338,8 @@ pid_t ns_start(struct container *c, struct run_config *rc, struct md_error *err)
 		how = "clone";
 		pid = syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
 	}
+	if (pid != 0)
+		signals_clone(0);
 	if (pid < 0) {
 		md_fail_errno(err, "%s(namespaces)", how);
 		if (errno == EPERM || errno == ENOSPC || errno == EUSERS)

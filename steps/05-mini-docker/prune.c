@@ -4,8 +4,8 @@
  * Removes every container that is not running (exited, created, or dead:
  * its engine or monitor was killed, SIGKILL or a crash), with what each one
  * holds (upper dir, cgroup, lease), then the blobs and unpacked layers that no
- * image of the store refers to any more. Running containers and tagged
- * images stay. What a crash left outside the store (cgroups, mounts, veths,
+ * image of the store and no container refers to any more. Running containers,
+ * containers being set up (their run or monitor is alive) and tagged images stay. What a crash left outside the store (cgroups, mounts, veths,
  * the bridge) is `make clean-state`'s job: scripts/clean-state.
  */
 #include <stdio.h>
@@ -27,14 +27,17 @@ int cmd_system(const struct md_opts *o, int argc, char **argv)
 		fprintf(stderr, "mini-docker: usage: mini-docker system prune [-f]\n");
 		return EXIT_ENGINE;
 	}
+	containers_sweep_new(o); /* records a killed run left half-made (container.c) */
 	char **ids = state_list(o, &n);
 	for (int i = 0; i < n; i++) {
 		pid_t pid = 0;
 		json_t *j = state_load(o, ids[i]);
-		if (j)
-			state_status(j, &pid);
+		const char *st = j ? state_status(j, &pid) : "";
+		/* one being made (run, or run -d's monitor, is setting it up) is not a stopped one */
+		int making = !strcmp(st, "created") && (state_alive(j, "monitor_pid", "monitor_start") ||
+							state_alive(j, "engine_pid", "engine_start"));
 		json_decref(j);
-		if (!pid) {
+		if (!pid && !making) {
 			char *rm_argv[] = {"rm", ids[i], NULL};
 			if (cmd_container_rm(o, 2, rm_argv) == 0)
 				removed++;

@@ -5,9 +5,10 @@
  *   1. complete the name (ref.c) and find the registry (registry.c: ping, auth);
  *   2. GET the manifest; an index (several platforms) leads to this host's manifest;
  *   3. GET the config and each layer not in the store yet, several at once,
- *      each checked against its digest as it streams in (into ROOT/tmp);
- *   4. unpack each layer, checking its DiffID, and move everything into place
- *      (image.c: image_commit); the name appears in index.json last.
+ *      each checked against its digest as it streams in (into a stage in ROOT/tmp,
+ *      without the store's lock: another pull goes on meanwhile);
+ *   4. with the lock, unpack each layer, checking its DiffID, and move everything
+ *      into place (image.c: image_commit); the name appears in index.json last.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -216,7 +217,7 @@ fail:
 static int pull(const struct md_opts *o, const char *name, struct md_error *err)
 {
 	struct image_ref r;
-	struct store s = {.lockfd = -1};
+	struct store s = {.lockfd = -1, .stagefd = -1};
 	struct pull p = {.o = o, .store = &s, .lock = PTHREAD_MUTEX_INITIALIZER};
 	char full[600], ctype[128], mdigest[DIGEST_LEN], *body = NULL, *stage = NULL;
 	size_t len = 0;
@@ -228,8 +229,10 @@ static int pull(const struct md_opts *o, const char *name, struct md_error *err)
 	ref_string(&r, full, sizeof(full));
 	if (store_open(&s, o, err) < 0)
 		return -1;
+	/* the lock only to make the stage: the download goes on without it (store.c) */
 	if (store_lock(&s, err) < 0 || store_stage(&s, "pull", &stage, err) < 0)
 		goto out;
+	store_unlock(&s);
 	p.stage = stage;
 	if (registry_open(&p.reg, o, ref_api_host(&r), r.repo, err) < 0)
 		goto out;
@@ -254,6 +257,8 @@ static int pull(const struct md_opts *o, const char *name, struct md_error *err)
 	printf("Extracting and checking layers\n");
 	fflush(stdout);
 	const char *names[1] = {full};
+	if (store_lock(&s, err) < 0)
+		goto out;
 	if (image_commit(&s, stage, body, len, ctype, names, 1, err) < 0)
 		goto out;
 	printf("Digest: %s\nStatus: Downloaded %s\n%s\n", mdigest, full, full);

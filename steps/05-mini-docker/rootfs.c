@@ -40,8 +40,9 @@
 static char *overlay_options(const struct container *c, int userxattr)
 {
 	/* EXERCISE 05.6: the overlay: the image's layers read-only below, the container's writes above
-	 * hint: "lowerdir=TOP:...:BOTTOM,upperdir=DIR/upper,workdir=DIR/work" (c->lower, c->dir),
-	 * hint: plus ",userxattr" in a user namespace
+	 * hint: overlayfs: the layers read-only below, the container's writes above, a work dir beside
+	 * more: "lowerdir=TOP:...:BOTTOM,upperdir=DIR/upper,workdir=DIR/work": c->lower is the lower list
+	 * more: already, c->dir the container's directory; add ",userxattr" in a user namespace
 	 * tests: 05-run
 	 * stub: (void)c; (void)userxattr; return xstrdup("TODO-05.6");
 	 */

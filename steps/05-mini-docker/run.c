@@ -67,6 +67,7 @@ static void run_usage(FILE *f)
 		   "  --tmpfs DST               a tmpfs at DST\n"
 		   "  --read-only               / read-only (volumes and tmpfs stay writable)\n"
 		   "  --cpus N, -m/--memory SIZE, --pids-limit N, --cgroup-parent NAME   cgroup limits\n"
+		   "                            (--pids-limit: 2048 unless given, -1 for none)\n"
 		   "  --network bridge|veth|none|host  (default bridge; none when rootless), --subnet CIDR (veth)\n"
 		   "  -d, --detach              run in the background: print the ID; a monitor keeps its logs\n"
 		   "  -p, --publish [IP:]HOSTPORT:CTRPORT[/udp]   publish a port of the bridge network\n"
@@ -245,6 +246,7 @@ static int option(struct run_config *rc, const char *lng, const char *shown, con
 		rc->tmpfs_args[rc->n_tmpfs_args++] = (char *)v;
 	} else if (!strcmp(lng, "cpus")) return parse_cpus(shown, v, &rc->cpus, err);
 	else if (!strcmp(lng, "memory")) return parse_memory(shown, v, &rc->memory, err);
+	else if (!strcmp(lng, "pids-limit") && !strcmp(v, "-1")) rc->pids = -1; /* no limit (default: PIDS_DEFAULT) */
 	else if (!strcmp(lng, "pids-limit")) return parse_long(shown, v, 1, 4194304, &rc->pids, err);
 	else if (!strcmp(lng, "network") || !strcmp(lng, "net")) {
 		if (!strcmp(v, "bridge") || !strcmp(v, "default"))
@@ -506,6 +508,7 @@ static json_t *image_config(struct run_config *rc, struct container *c, struct m
 			strcat(c->lower, ":");
 	}
 	c->layers = xstrdup(s.layers);
+	c->image_id = xstrdup(json_string_value(json_object_get(json_object_get(m, "config"), "digest")));
 	c->blobs = xcalloc(n + 1, sizeof(char *));
 	json_t *l;
 	size_t i;
@@ -530,12 +533,18 @@ out:
  * the process reaching POINT writes ENGINE (the PID to SIGKILL: the foreground
  * run, or run -d's monitor) to FILE and waits there for a SIGCONT, so the test
  * kills the engine exactly there instead of guessing with sleeps. POINTs, in
- * order: cgroup (made, no process yet), cloned (the child waits for its go),
+ * order: record (container.c: state.json written, not yet renamed into place),
+ * created (the record and the name, nothing else yet), cgroup (made, no
+ * process yet), cloned (the child waits for its go),
  * network (the veth is up), mounts (the child has its rootfs, /proc, /dev), user
- * (the child has its new uid, before it sets its parent-death signal again).
+ * (the child has its new uid, before it sets its parent-death signal again);
+ * and in exec: exec-cgroup (joined the cgroup; writes exec's PID), exec (the
+ * joining child, in the container, before it closes the caller's descriptors
+ * and calls execve; writes its PID as the container sees it).
  * Not SIGSTOP: PID 1 of a namespace ignores the signals it has no handler for.
- * FILE is opened at the first point (cgroup, in the engine): the child, after
- * pivot_root and clearenv, uses the descriptor and the value it inherited.
+ * FILE is opened at the point asked for, or at cgroup (in the engine) whatever the
+ * point: the child, after pivot_root and clearenv, uses the descriptor and the
+ * value it inherited.
  */
 static volatile sig_atomic_t resumed;
 
@@ -555,9 +564,10 @@ void test_pause(const char *point, pid_t engine)
 		v = xstrdup(getenv("MINI_DOCKER_TEST_PAUSE"));
 	if (!v || !strchr(v, ':'))
 		return;
-	if (fd < 0)
+	int match = !strncmp(v, point, n) && v[n] == ':';
+	if (fd < 0 && (match || !strcmp(point, "cgroup")))
 		fd = open(strchr(v, ':') + 1, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (strncmp(v, point, n) || v[n] != ':')
+	if (!match)
 		return;
 	struct sigaction sa = {.sa_handler = on_cont}, old;
 	sigset_t cont, mask;
@@ -578,26 +588,115 @@ void test_pause(const char *point, pid_t engine)
 
 static volatile pid_t child_pid;
 static volatile sig_atomic_t pending_sig;
+static volatile sig_atomic_t came; /* signals that came before the container existed: bit N for signal N */
+static const int forwarded[] = {SIGTERM, SIGHUP, SIGUSR1, SIGUSR2};
+static const int terminal[] = {SIGINT, SIGQUIT}; /* Ctrl-C, Ctrl-\ */
+static struct sigaction terminal_was[2];
+static sigset_t open_mask, held_mask; /* the mask we were started with (the container gets it back); with the held */
 
-/* Signals sent to mini-docker (kill PID-OF-MINI-DOCKER) are passed on to the container. */
+/* Signals sent to mini-docker (kill PID-OF-MINI-DOCKER) are passed on to the container, or kept for it. */
 static void forward(int sig)
 {
 	if (child_pid > 0) {
 		kill(child_pid, sig);
 		pending_sig = sig;
+	} else {
+		came |= (sig_atomic_t)(1u << sig);
 	}
 }
 
-static void setup_signals(void)
+static void on_child(int sig)
 {
-	static const int forwarded[] = {SIGTERM, SIGHUP, SIGUSR1, SIGUSR2};
-	/* no SA_RESTART: waitpid returns EINTR, so wait_for() can look at what the signal did */
-	struct sigaction sa = {.sa_handler = forward};
-	sigemptyset(&sa.sa_mask);
+	(void)sig; /* only to end wait_for's sigsuspend */
+}
+
+/*
+ * From the moment the container's record exists, a signal must neither kill the
+ * engine half-way (a Ctrl-C would leave a record that --rm promised to remove)
+ * nor be forwarded to a container that does not exist yet (and be lost). So the
+ * forwarded signals, SIGINT, SIGQUIT and SIGCHLD are blocked (held by the kernel
+ * as pending) until the container's PID is known; then signals_release() passes
+ * on what came, and wait_for() takes the rest in sigsuspend(2) only, where none
+ * can slip between a look at pending_sig and the wait. Threads started after
+ * this (the log, the port proxy) inherit the mask: the main thread gets them all.
+ * SIGINT and SIGQUIT our caller ignores (a background job of a shell) stay ignored.
+ */
+static void signals_hold(void)
+{
+	struct sigaction sa = {.sa_handler = forward}; /* no SA_RESTART: sigsuspend returns */
+	sigemptyset(&held_mask);
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaddset(&held_mask, forwarded[i]);
+	sigaddset(&held_mask, SIGINT);
+	sigaddset(&held_mask, SIGQUIT);
+	sigaddset(&held_mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &held_mask, &open_mask);
+	sigprocmask(SIG_BLOCK, NULL, &held_mask);
+	sa.sa_mask = held_mask; /* one handler at a time: `came` is theirs */
 	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
 		sigaction(forwarded[i], &sa, NULL);
-	signal(SIGINT, SIG_IGN);
-	signal(SIGQUIT, SIG_IGN);
+	for (size_t i = 0; i < sizeof(terminal) / sizeof(terminal[0]); i++)
+		if (sigaction(terminal[i], NULL, &terminal_was[i]) == 0 && terminal_was[i].sa_handler != SIG_IGN)
+			sigaction(terminal[i], &sa, NULL);
+	sa.sa_handler = on_child;
+	sa.sa_flags = SA_NOCLDSTOP | SA_RESTART;
+	sigaction(SIGCHLD, &sa, NULL);
+}
+
+/*
+ * ns.c, around clone(2): the child must not start with the held signals blocked
+ * (it would stay deaf to them until it resets its mask, and the engine could
+ * forward one meanwhile). For those microseconds the engine lets them in:
+ * forward() keeps what comes in `came`, for signals_release().
+ */
+void signals_clone(int before)
+{
+	sigprocmask(SIG_SETMASK, before ? &open_mask : &held_mask, NULL);
+}
+
+/*
+ * The container is PID: what came goes to it. A Ctrl-C from now on reaches it
+ * from the terminal itself (same process group), so the engine ignores SIGINT and
+ * SIGQUIT; one that came before, the container never saw: pass it on.
+ */
+static void signals_release(pid_t pid)
+{
+	sigset_t pending;
+	child_pid = pid;
+	sigpending(&pending);
+	for (size_t i = 0; i < sizeof(terminal) / sizeof(terminal[0]); i++) {
+		struct sigaction now;
+		sigaction(terminal[i], NULL, &now);
+		if (now.sa_handler == forward && sigismember(&pending, terminal[i]))
+			came |= (sig_atomic_t)(1u << terminal[i]);
+		signal(terminal[i], SIG_IGN); /* (a pending one is dropped) */
+	}
+	for (int sig = 1; sig < 32; sig++)
+		if ((unsigned)came >> sig & 1) {
+			kill(pid, sig);
+			pending_sig = sig;
+		}
+	came = 0;
+}
+
+/* run -d's starter, which only relays the monitor's messages: signals act on it as on any command */
+void signals_restore(void)
+{
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		signal(forwarded[i], SIG_DFL);
+	for (size_t i = 0; i < sizeof(terminal) / sizeof(terminal[0]); i++)
+		sigaction(terminal[i], &terminal_was[i], NULL);
+	signal(SIGCHLD, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &open_mask, NULL);
+}
+
+/* ns.c, in the container's first process: the engine's handlers and mask are not the command's */
+void signals_child(void)
+{
+	static const int reset[] = {SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGCHLD};
+	for (size_t i = 0; i < sizeof(reset) / sizeof(reset[0]); i++)
+		signal(reset[i], SIG_DFL);
+	sigprocmask(SIG_SETMASK, &open_mask, NULL);
 }
 
 /* Does PID catch (or block, as --init's sigwaitinfo does) SIG? From /proc/PID/status. */
@@ -627,12 +726,19 @@ static int wait_for(pid_t pid)
 {
 	int status, emulated = 0;
 	narrate("waitpid(%d)", "wait %d", pid);
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
+	for (;;) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			break;
+		if (r < 0 && errno != EINTR)
 			return EXIT_ENGINE;
 		int sig = pending_sig;
 		pending_sig = 0;
-		if (sig && !emulated && !handles(pid, sig)) {
+		if (!sig) {
+			sigsuspend(&open_mask); /* until SIGCHLD or a forwarded signal */
+			continue;
+		}
+		if (!emulated && !handles(pid, sig)) {
 			usleep(100000); /* it may be installing a handler right now */
 			if (!handles(pid, sig)) {
 				char call[96], shell[96];
@@ -703,9 +809,11 @@ int cmd_run(const struct md_opts *o, int argc, char **argv)
 	}
 	if (merge_config(&rc, config, &err) < 0)
 		goto out;
+	signals_hold();
 	if (container_create(&c, o, rc.name, &err) < 0)
 		goto out;
 	created = 1;
+	test_pause("created", getpid());
 	if (!rc.hostname) {
 		static char shortid[13];
 		snprintf(shortid, sizeof(shortid), "%.12s", c.id);
@@ -723,16 +831,19 @@ int cmd_run(const struct md_opts *o, int argc, char **argv)
 	if (container_state(&c, &err, "cgroups", cgroup_dirs(), NULL) < 0)
 		goto out;
 	test_pause("cgroup", getpid());
-	setup_signals();
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	pid_t pid = ns_start(&c, &rc, &err);
 	if (pid < 0)
 		goto out;
-	child_pid = pid;
+	signals_release(pid);
 	lifecycle_started(&c, &rc, pid);
-	if (c.master >= 0)
+	if (c.master >= 0) { /* -t: the forwarded signals act at once while the terminal is pumped */
+		sigset_t held;
+		sigprocmask(SIG_SETMASK, &open_mask, &held);
 		pty_pump(c.master, rc.interactive, pid);
+		sigprocmask(SIG_SETMASK, &held, NULL);
+	}
 	status = wait_for(pid);
 	child_pid = 0;
 	pty_restore();

@@ -8,6 +8,7 @@
  *   mounts.c     /proc, /dev, /sys, masked and read-only paths, volumes, --tmpfs
  *   ns.c         clone(2) into namespaces, uid/gid maps, pivot_root, the child's life
  *   cgroups.c    --cpus, --memory, --pids-limit (cgroup v2, v1 fallback)
+ *   devices.c    the devices the container may open (devices cgroup, or eBPF on v2)
  *   net.c        --network veth|none|host (a veth pair over rtnetlink)
  *   security.c   capabilities, no_new_privs, seccomp, the user to run as
  *   pty.c        -t: a pseudo-terminal, raw mode, SIGWINCH
@@ -25,6 +26,8 @@
 #include "mini-docker.h"
 
 #define MAX_LIST 64
+/* podman's default --pids-limit: a fork bomb stops there, a real workload does not */
+#define PIDS_DEFAULT 2048
 
 enum network { NET_VETH = 1, NET_NONE, NET_HOST, NET_BRIDGE /* lifecycle.h: bridge.c */ };
 
@@ -54,7 +57,7 @@ struct run_config {
 	int n_cap_add, n_cap_drop;
 	double cpus;
 	long long memory;
-	long pids;
+	long pids; /* --pids-limit: 0 not given (PIDS_DEFAULT where there is a pids controller), -1 none */
 	int network;
 	struct in_addr subnet;
 	int subnet_prefix;
@@ -81,6 +84,7 @@ struct container {
 	char *lower;    /* overlay lowerdir (layer dirs relative to ROOT/layers), or NULL */
 	char *layers;   /* ROOT/layers */
 	char *image;    /* the image's name, for messages and the state */
+	char *image_id; /* its config's digest: rmi and the store's gc ask the state who uses it */
 	char **blobs;   /* the layer blobs, bottom first: for the copy fallback */
 	int n_blobs;
 	int plain;      /* --rootfs DIR: no overlay, no copy */
@@ -97,9 +101,16 @@ extern int md_verbose;
 int cmd_run(const struct md_opts *o, int argc, char **argv);
 /* tests/05-faults.bats: MINI_DOCKER_TEST_PAUSE=POINT:FILE stops the process at POINT (see run.c) */
 void test_pause(const char *point, pid_t engine);
+/* the engine's signal handling (run.c): run -d's starter gives it up, the container's process too */
+void signals_restore(void);
+void signals_child(void);
+/* ns.c: 1 right before clone(2), 0 right after it, in the engine */
+void signals_clone(int before);
 
 /* container.c */
 int container_create(struct container *c, const struct md_opts *o, const char *name, struct md_error *err);
+/* remove ROOT/containers/.new-PID-ID records whose run was killed while making them */
+void containers_sweep_new(const struct md_opts *o);
 /* Write ROOT/containers/ID/state.json from KEY, VALUE pairs (NULL-terminated; values are strings). */
 int container_state(struct container *c, struct md_error *err, ...);
 /* Remove the container's directory, its name, its anonymous volumes. */
@@ -135,6 +146,12 @@ void cgroup_remove(void);
 /* the cgroup directories, space separated (for the state file and rm) */
 const char *cgroup_dirs(void);
 void cgroup_remove_dirs(const char *dirs);
+/* echo VALUE > DIR/FILE, narrated; fills ERR */
+int cg_write_text(const char *dir, const char *file, const char *value, struct md_error *err);
+
+/* devices.c: the devices a container may open (runc's list); not for --privileged */
+int devices_v1(const char *dir, struct md_error *err);
+int devices_v2(int cgroup_fd, const char *dir, struct md_error *err);
 
 /* net.c */
 struct net_info {
@@ -157,6 +174,8 @@ void user_resolve(const struct run_config *rc, uid_t *uid, gid_t *gid, gid_t *gr
 void security_apply(const struct run_config *rc, uid_t uid, gid_t gid, const gid_t *groups, int n_groups);
 /* just before execve */
 void seccomp_apply(const struct run_config *rc);
+/* every descriptor above 2 close-on-exec (the caller's must not reach the container) */
+void close_inherited_fds(void);
 const char *caps_effective_hex(void);
 
 /* pty.c */

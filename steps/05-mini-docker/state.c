@@ -155,6 +155,13 @@ int state_vset(const struct md_opts *o, const char *id, struct md_error *err, va
 	 * The temporary name holds our PID: a thread of ours waits for the lock.
 	 */
 	rc = write_file_replace(path, text, strlen(text), err);
+	if (rc < 0 && (err->errnum == ENOSPC || err->errnum == EDQUOT)) {
+		/* the disk is full (the container's writes filled it): the blocks kept for this */
+		char *spare = xasprintf("%s/%s", dir, STATE_SPARE);
+		if (unlink(spare) == 0)
+			rc = write_file_replace(path, text, strlen(text), err);
+		free(spare);
+	}
 	free(text);
 	close(fd);
 out:

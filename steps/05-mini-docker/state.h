@@ -50,6 +50,9 @@ void human_duration(double secs, char *out, size_t len);
  * says running but its process is gone: the engine or monitor was killed) */
 const char *state_status(json_t *j, pid_t *pid);
 
+/* ROOT/containers/ID/spare: blocks container_create reserves, freed for state.json on a full disk */
+#define STATE_SPARE "spare"
+
 /* open and flock(LOCK_EX) PATH (made when missing); the lock goes with close() */
 int lock_file(const char *path, struct md_error *err);
 

@@ -6,7 +6,12 @@
  * index.json, the only file that names images, is replaced last, in one
  * rename(2). A pull killed at any point leaves at most some unreferenced
  * blobs and a staging dir in tmp/ that the next writer removes: no reader
- * ever sees a half image. Writers take flock(ROOT/lock); readers need no lock.
+ * ever sees a half image. Writers take flock(ROOT/lock) to change images/ and
+ * layers/; readers need no lock. Downloading needs none either: a pull makes its
+ * stage under the lock, flocks the stage dir itself, lets ROOT/lock go while it
+ * downloads, and takes it again to commit. So a pull that trickles does not stop
+ * another, and the next writer clears only the stages whose flock is free (their
+ * writer died: the kernel dropped its locks).
  */
 #define _GNU_SOURCE
 #include "store.h"
@@ -29,10 +34,21 @@ int store_open(struct store *s, const struct md_opts *o, struct md_error *err)
 	memset(s, 0, sizeof(*s));
 	s->o = o;
 	s->lockfd = -1;
+	s->stagefd = -1;
 	s->root = xstrdup(o->root);
 	s->layout = xasprintf("%s/images", o->root);
 	s->layers = xasprintf("%s/layers", o->root);
 	s->tmp = xasprintf("%s/tmp", o->root);
+	/* a ROOT we make is for its owner alone (0700, as podman's storage; Docker's 0710 lets a
+	 * group of remapped users through, which mini-docker has none of). A ROOT that exists is
+	 * the user's choice and keeps its mode; volumes/ is tightened anyway (mounts.c). */
+	char *parent = xstrdup(o->root), *slash = strrchr(parent, '/');
+	if (slash && slash != parent) {
+		*slash = 0;
+		if (mkdir_p(parent, 0755, err) == 0 && mkdir(o->root, 0700) == 0)
+			say(o, "=> mkdir -m 0700 %s", o->root);
+	}
+	free(parent);
 	p = xasprintf("%s/blobs/sha256", s->layout);
 	int rc = mkdir_p(p, 0755, err);
 	free(p);
@@ -63,12 +79,33 @@ void store_close(struct store *s)
 {
 	if (s->lockfd >= 0)
 		close(s->lockfd); /* releases the flock */
+	if (s->stagefd >= 0)
+		close(s->stagefd);
 	free(s->root);
 	free(s->layout);
 	free(s->layers);
 	free(s->tmp);
 	memset(s, 0, sizeof(*s));
 	s->lockfd = -1;
+	s->stagefd = -1;
+}
+
+void store_unlock(struct store *s)
+{
+	if (s->lockfd >= 0)
+		close(s->lockfd);
+	s->lockfd = -1;
+}
+
+/* a stage in tmp/ whose writer is gone: nobody holds its flock (or it is not a stage dir) */
+static int abandoned(int tmpfd, const char *name)
+{
+	int fd = openat(tmpfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return 1;
+	int free_ = flock(fd, LOCK_EX | LOCK_NB) == 0;
+	close(fd);
+	return free_;
 }
 
 int store_lock(struct store *s, struct md_error *err)
@@ -94,11 +131,11 @@ int store_lock(struct store *s, struct md_error *err)
 		}
 	}
 	free(p);
-	/* we are the only writer: whatever is in tmp/ was left by a writer that died */
+	/* we are the only writer: a stage in tmp/ that no live download holds was left by a writer that died */
 	DIR *d = opendir(s->tmp);
 	struct dirent *e;
 	while (d && (e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && abandoned(dirfd(d), e->d_name))
 			rm_rf_at(dirfd(d), e->d_name);
 	if (d)
 		closedir(d);
@@ -113,6 +150,19 @@ int store_stage(struct store *s, const char *what, char **dir, struct md_error *
 		free(p);
 		return -1;
 	}
+	/* ours while we live: made and flock'ed under ROOT/lock, so no writer clears it in between */
+	int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+		md_fail_errno(err, "flock %s", p);
+		if (fd >= 0)
+			close(fd);
+		rmdir(p);
+		free(p);
+		return -1;
+	}
+	if (s->stagefd >= 0)
+		close(s->stagefd);
+	s->stagefd = fd;
 	*dir = p;
 	return 0;
 }
@@ -290,8 +340,9 @@ int chain_ids(json_t *config, char (*out)[DIGEST_LEN], size_t max, size_t *n, st
 		if (!digest_valid(diff))
 			return md_fail(err, "the image config has a bad diff_id '%s'", diff ? diff : "(not a string)");
 		/* EXERCISE 05.2: the ChainID of layers 0..i, the key of an unpacked layer dir
-		 * hint: ChainID(L0) = DiffID(L0)
-		 * hint: ChainID(L0..Li) = sha256 of the string "ChainID(L0..Li-1) DiffID(Li)"
+		 * hint: a layer's key names it and every layer below it
+		 * more: ChainID(L0) = DiffID(L0); ChainID(L0..Li) = sha256 of the string "ChainID(L0..Li-1) DiffID(Li)"
+		 * more: (one space): xasprintf() the string, sha256_buf() it into out[i], free it
 		 * tests: 05-images
 		 * stub: (void)out; return md_fail(err, "TODO 05.2: ChainID of %s", diff);
 		 */
@@ -347,18 +398,24 @@ static int mark(struct store *s, json_t *keep, struct md_error *err)
 	return 0;
 }
 
-static void sweep(const char *dir, json_t *keep, const char *what)
+/* remove what KEEP does not name; a failure is kept in ERR (the others are still tried) */
+static int sweep(const char *dir, json_t *keep, const char *what, struct md_error *err)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
+	int rc = 0;
 	while (d && (e = readdir(d))) {
 		if (e->d_name[0] == '.' || json_object_get(keep, e->d_name))
 			continue;
 		if (rm_rf_at(dirfd(d), e->d_name) == 0)
 			printf("Deleted: %s sha256:%s\n", what, e->d_name);
+		else if (rc == 0)
+			rc = md_fail_errno(err, "could not remove all of %s/%s (what is left stays there; remove it by hand)",
+					   dir, e->d_name);
 	}
 	if (d)
 		closedir(d);
+	return rc;
 }
 
 int store_gc(struct store *s, struct md_error *err)
@@ -366,9 +423,11 @@ int store_gc(struct store *s, struct md_error *err)
 	json_t *keep = json_object();
 	char *blobs = xasprintf("%s/blobs/sha256", s->layout);
 	int rc = mark(s, keep, err);
+	containers_keep_layers(s->o, keep); /* an image rmi -f untagged may still run */
 	if (rc == 0) {
-		sweep(blobs, keep, "blob");
-		sweep(s->layers, keep, "layer");
+		rc = sweep(blobs, keep, "blob", err);
+		if (sweep(s->layers, keep, "layer", rc < 0 ? &(struct md_error){0} : err) < 0)
+			rc = -1;
 	}
 	free(blobs);
 	json_decref(keep);

@@ -4,7 +4,10 @@
  *     ROOT/images/            an OCI image layout (oci-layout, index.json, blobs/sha256/HEX)
  *     ROOT/layers/CHAINID/    each layer unpacked, in overlayfs form, keyed by ChainID
  *     ROOT/tmp/               staging: everything is written here, then renamed into place
- *     ROOT/lock               flock(2): one writer at a time
+ *     ROOT/lock               flock(2): one writer at a time changes images/ and layers/
+ *
+ * A pull downloads into a stage of its own without ROOT/lock (each stage dir is
+ * flock'ed by its writer while it lives), and takes ROOT/lock only to commit.
  */
 #ifndef MD_STORE_H
 #define MD_STORE_H
@@ -19,15 +22,18 @@ struct store {
 	const struct md_opts *o;
 	char *root, *layout, *layers, *tmp;
 	int lockfd;
+	int stagefd; /* our stage dir, flock'ed: a live writer's stage is not cleared */
 };
 
 #define REF_NAME_ANNOTATION "org.opencontainers.image.ref.name"
 
 int store_open(struct store *s, const struct md_opts *o, struct md_error *err);
 void store_close(struct store *s);
-/* Take the writer's lock (waits for another pull), then clear what a killed writer left in tmp/. */
+/* Take the writer's lock (waits for another writer), then clear what a dead writer left in tmp/
+ * (a stage nobody holds a flock on). */
 int store_lock(struct store *s, struct md_error *err);
-/* A fresh staging directory under tmp/ (malloc'd path). */
+void store_unlock(struct store *s);
+/* A fresh staging directory under tmp/ (malloc'd path), flock'ed until store_close; needs the lock. */
 int store_stage(struct store *s, const char *what, char **dir, struct md_error *err);
 
 char *store_blob_path(struct store *s, const char *digest);
@@ -48,8 +54,13 @@ void store_index_set(json_t *idx, const char *name, json_t *desc);
  */
 int store_find(struct store *s, json_t *idx, const char *name, json_t **desc, json_t **manifest, json_t **config,
 	       struct md_error *err);
-/* Remove blobs and unpacked layers that no image in index.json needs. */
+/* Remove blobs and unpacked layers that no image in index.json needs, nor any container. */
 int store_gc(struct store *s, struct md_error *err);
+/* container.c: the layers (ChainID hex) the store's containers use, as keys of KEEP */
+void containers_keep_layers(const struct md_opts *o, json_t *keep);
+/* container.c: 1 when a container made from the image ID runs (or is being made), 2 when one is stopped,
+ * 0 when none; USER is its id */
+int containers_using_image(const struct md_opts *o, const char *image_id, char user[65]);
 
 /* ChainID(L0) = DiffID(L0); ChainID(L0..n) = sha256(ChainID(L0..n-1) + " " + DiffID(n)) */
 int chain_ids(json_t *config, char (*out)[DIGEST_LEN], size_t max, size_t *n, struct md_error *err);

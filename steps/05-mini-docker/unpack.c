@@ -24,6 +24,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,8 +50,9 @@ struct unpacker {
 	struct sha256 hash;    /* of that stream: the DiffID */
 	uint64_t raw_bytes, file_bytes, entries;
 	char buf[65536];
-	char **made; /* paths this layer created (an opaque whiteout keeps them) */
-	size_t n_made, cap_made;
+	/* paths this layer created and every directory above them (an opaque whiteout keeps
+	 * them): a hash set, jansson's object, so each check is O(1) and not a scan of them all */
+	json_t *made;
 	struct dirtime *dirs; /* directory times, set last (creating children changes them) */
 	size_t n_dirs, cap_dirs;
 	int is_root;
@@ -183,24 +185,22 @@ static void remember(struct unpacker *u, const char *path)
 {
 	if (u->o->mode != UNPACK_FLATTEN)
 		return;
-	if (u->n_made == u->cap_made) {
-		u->cap_made = u->cap_made ? 2 * u->cap_made : 256;
-		u->made = realloc(u->made, u->cap_made * sizeof(char *));
-		if (!u->made) {
-			fputs("mini-docker: out of memory\n", stderr);
-			exit(125);
-		}
+	if (!u->made)
+		u->made = json_object();
+	/* "a/b/c" and its directories "a/b", "a": each added once (a known one has its parents in) */
+	char *p = xstrdup(path);
+	for (char *slash; !json_object_get(u->made, p); *slash = 0) {
+		json_object_set_new_nocheck(u->made, p, json_true());
+		if (!(slash = strrchr(p, '/')))
+			break;
 	}
-	u->made[u->n_made++] = xstrdup(path);
+	free(p);
 }
 
+/* PATH, or something below it, was made by this layer */
 static int made_here(struct unpacker *u, const char *path)
 {
-	size_t n = strlen(path);
-	for (size_t i = 0; i < u->n_made; i++)
-		if (!strncmp(u->made[i], path, n) && (u->made[i][n] == 0 || u->made[i][n] == '/'))
-			return 1;
-	return 0;
+	return u->made && json_object_get(u->made, path);
 }
 
 /* owner, mode, xattrs on an fd we opened ourselves (never through a path) */
@@ -293,8 +293,9 @@ static int opaque(struct unpacker *u, int dirfd, const char *dir, struct md_erro
 static int whiteout(struct unpacker *u, int dirfd, const char *name, struct md_error *err)
 {
 	/* EXERCISE 05.3: a whiteout deletes NAME of the layers below
-	 * hint: remove what a lower layer put at NAME (rm_rf_at); for overlayfs layer dirs
-	 * hint: (UNPACK_LAYER) leave a char device 0/0 in its place: overlayfs's whiteout
+	 * hint: a whiteout .wh.NAME deletes NAME of the layers below
+	 * more: rm_rf_at(dirfd, name) removes what a lower layer put there; for overlayfs layer dirs
+	 * more: (u->o->mode == UNPACK_LAYER) mknodat() a char device 0/0 in its place: overlayfs's whiteout
 	 * tests: 05-images
 	 * stub: (void)dirfd; return md_fail(err, "%s: TODO 05.3: whiteout %s", u->o->label, name);
 	 */
@@ -545,9 +546,7 @@ out:
 	if (tar)
 		archive_read_free(tar);
 	archive_read_free(u.outer);
-	for (size_t i = 0; i < u.n_made; i++)
-		free(u.made[i]);
-	free(u.made);
+	json_decref(u.made);
 	for (size_t i = 0; i < u.n_dirs; i++)
 		free(u.dirs[i].path);
 	free(u.dirs);

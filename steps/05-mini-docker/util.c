@@ -204,6 +204,57 @@ int mkdir_p(const char *path, unsigned mode, struct md_error *err)
 	return 0;
 }
 
+/*
+ * rm -rf NAME (in directory AT), however deep, with two descriptors at a time:
+ * go down into the first subdirectory, unlinking files on the way; when a
+ * directory holds no more subdirectories, climb back up through ".." (checked
+ * to be the directory we came from: its device and inode) and rmdir it. The
+ * names and inodes of the way down are kept in memory, not as open
+ * descriptors, so a tree thousands of levels deep does not exhaust them.
+ * Returns -1 (errno set) as soon as something cannot be removed.
+ */
+struct rm_level {
+	char *name; /* of this directory in its parent */
+	dev_t dev;  /* of the parent */
+	ino_t ino;
+};
+
+/* unlink what DIRFD holds that is not a directory; *SUB = the name of a subdirectory, or NULL */
+static int rm_files(int dirfd, char **sub)
+{
+	int fd = dup(dirfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
+	int rc = 0;
+	*sub = NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	while (!*sub && (e = readdir(d))) {
+		struct stat st;
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno == ENOENT)
+				continue;
+			rc = -1;
+			break;
+		}
+		if (S_ISDIR(st.st_mode))
+			*sub = xstrdup(e->d_name);
+		else if (unlinkat(dirfd, e->d_name, 0) < 0 && errno != ENOENT) {
+			rc = -1;
+			break;
+		}
+	}
+	int saved = errno;
+	closedir(d);
+	errno = saved;
+	return rc;
+}
+
 int rm_rf_at(int at, const char *name)
 {
 	struct stat st;
@@ -214,22 +265,69 @@ int rm_rf_at(int at, const char *name)
 	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -1;
-	}
-	struct dirent *e;
+	struct rm_level *way = NULL;
+	size_t depth = 0, cap = 0;
 	int rc = 0;
-	while ((e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		if (rm_rf_at(dirfd(d), e->d_name) < 0)
+	for (;;) {
+		char *sub;
+		if (rm_files(fd, &sub) < 0) {
 			rc = -1;
+			break;
+		}
+		if (sub) { /* down one level */
+			struct stat here;
+			int child = openat(fd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (child < 0 || fstat(fd, &here) < 0) {
+				if (child >= 0)
+					close(child);
+				free(sub);
+				rc = -1;
+				break;
+			}
+			if (depth == cap) {
+				cap = cap ? 2 * cap : 64;
+				way = realloc(way, cap * sizeof(*way));
+				if (!way) {
+					fputs("mini-docker: out of memory\n", stderr);
+					exit(125);
+				}
+			}
+			way[depth++] = (struct rm_level){sub, here.st_dev, here.st_ino};
+			close(fd);
+			fd = child;
+			continue;
+		}
+		if (depth == 0)
+			break;
+		/* empty: up one level, to the directory we came from and no other, and rmdir this one */
+		struct rm_level *l = &way[--depth];
+		struct stat up;
+		int parent = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (parent < 0 || fstat(parent, &up) < 0 || up.st_dev != l->dev || up.st_ino != l->ino) {
+			if (parent >= 0)
+				close(parent);
+			errno = parent < 0 ? errno : ESTALE; /* moved while we removed it: stop here */
+			free(l->name);
+			rc = -1;
+			break;
+		}
+		close(fd);
+		fd = parent;
+		int r = unlinkat(fd, l->name, AT_REMOVEDIR);
+		free(l->name);
+		if (r < 0) {
+			rc = -1;
+			break;
+		}
 	}
-	closedir(d);
-	if (unlinkat(at, name, AT_REMOVEDIR) < 0)
-		rc = -1;
+	int saved = errno;
+	close(fd);
+	while (depth > 0)
+		free(way[--depth].name);
+	free(way);
+	if (rc == 0 && unlinkat(at, name, AT_REMOVEDIR) < 0)
+		return -1;
+	errno = saved;
 	return rc;
 }
 
