@@ -11,6 +11,7 @@ setup() {
 	make_rootfs
 }
 
+# exercise: 01.1 02.1 03.1 03.3 03.4 03.5 04.1 04.2 05.4 05.5
 @test "the command sees the rootfs as /, not the host's /" {
 	hint "chroot(2) into ROOTFS before execvp, then chdir(\"/\")"
 	word=$(random_word)
@@ -23,6 +24,7 @@ setup() {
 	expect_status 1 "a host file ($BATS_TEST_TMPDIR/host-only-$word) to be absent inside the box"
 }
 
+# exercise: 01.1 02.1 03.1 03.3 03.4 03.5 04.1 04.2 05.4 05.5
 @test "the command starts in / of the rootfs" {
 	hint "after chroot(2), chdir(\"/\"): the old current directory is outside the new root"
 	run_box "$ROOTFS" /bin/probe cwd
@@ -30,6 +32,7 @@ setup() {
 	expect_eq "/" "$output" "the current directory inside the box"
 }
 
+# exercise: 01.1 02.1 03.1 03.3 03.4 03.5 04.1 04.2 05.4 05.5
 @test "arguments reach the command unchanged" {
 	hint "pass argv from CMD on to execvp(2) as it is"
 	word=$(random_word)
@@ -38,6 +41,7 @@ setup() {
 	expect_eq "[a b][$word][]" "$output" "the arguments the command received"
 }
 
+# exercise: 01.1 02.1 03.1 03.3 03.4 03.5 04.1 04.2 05.4 05.5
 @test "the default command is /bin/sh, reading stdin" {
 	hint "with no CMD, run /bin/sh; keep stdin connected to the command"
 	word=$(random_word)
@@ -46,6 +50,7 @@ setup() {
 	expect_eq "hello-$word" "$output" "what /bin/sh printed"
 }
 
+# exercise: 01.1 02.1 03.1 03.3 03.4 03.5 04.1 04.2 05.4 05.5
 @test "the command's exit status is box's exit status" {
 	hint "waitpid(2) the child; WEXITSTATUS(status) becomes box's exit status"
 	n=$((RANDOM % 100 + 1))
@@ -55,12 +60,14 @@ setup() {
 	expect_status 0 "/bin/true's exit status"
 }
 
+# exercise: 01.1 02.1 03.1 03.3 03.4 03.5 04.1 04.2 05.4 05.5
 @test "a command killed by signal N gives 128+N" {
 	hint "WIFSIGNALED(status): exit with 128 + WTERMSIG(status), as a shell does"
 	run_box "$ROOTFS" /bin/probe segv
 	expect_status 139 "128 + SIGSEGV (11) for a command that crashed"
 }
 
+# exercise: 01.1 02.1 03.1 03.3 03.4 03.5 04.1 04.2 05.4 05.5
 @test "a missing command gives 127 and says so" {
 	hint "execvp fails with ENOENT: print it and _exit(127)"
 	run_box "$ROOTFS" /bin/no-such-command
@@ -68,12 +75,14 @@ setup() {
 	expect_stderr_says "no-such-command" "the error to name the command"
 }
 
+# exercise: 01.1 02.1 03.1 03.3 03.4 03.5 04.1 04.2 05.4 05.5
 @test "a command that is not executable gives 126" {
 	hint "execvp fails with EACCES: print it and _exit(126)"
 	run_box "$ROOTFS" /etc/passwd
 	expect_status 126 "a file that cannot be executed"
 }
 
+# exercise: 01.1 02.1 03.1 03.3 03.4 03.5 04.1 04.2 05.4 05.5
 @test "signals sent to box reach the command" {
 	hint "box forwards SIGTERM to the child (a handler that calls kill(child, sig))"
 	"$BOX" "$ROOTFS" /bin/probe signal >"$BATS_TEST_TMPDIR/out" 2>&1 &
@@ -104,10 +113,21 @@ setup() {
 	expect_stderr_says "ROOTFS" "the error to say ROOTFS is missing"
 }
 
+# exercise: 01.1 02.1 03.1 03.3 03.4 03.5 04.1 04.2 05.4 05.5
 @test "-v narrates the system calls with the matching shell commands" {
 	hint "-v prints '=> syscall(...)  \$ shell command' lines on stderr"
 	run_box -v "$ROOTFS" /bin/probe exit 0
 	expect_status 0 "the command to succeed with -v"
 	expect_match "=> .*\\$ " "$stderr" "the narration"
 	expect_match "execvp" "$stderr" "the narration to name execvp"
+}
+
+# exercise: 01.1 02.1 03.1 03.3 03.4 03.5 04.1 04.2 05.4 05.5
+@test "the slides' rootfs runs: busybox alone in a directory (mkdir scatola; cp busybox scatola)" {
+	hint "a root with only /busybox in it: no /bin, /proc, /sys, /dev or /tmp may be needed to run a command"
+	make_bare_rootfs
+	word=$(random_word)
+	run_box "$BARE" /busybox sh -c 'echo "$0"; /busybox pwd; exit 7' "$word"
+	expect_status 7 "the command's exit status from the bare root"
+	expect_eq "$(printf '%s\n/' "$word")" "$output" "what the command printed (its argument, then its cwd)"
 }

@@ -15,6 +15,7 @@ teardown() {
 	stop_host_sleeper
 }
 
+# exercise: 01.1
 @test "ps shows nothing: there is no /proc inside the chroot" {
 	hint "box must not mount /proc in step 01: the talk's point is that ps is empty"
 	run_box "$ROOTFS" /bin/ps
@@ -24,6 +25,7 @@ teardown() {
 	expect_status 3 "probe pids to find no process in an empty /proc"
 }
 
+# exercise: 01.1
 @test "a host process can still be killed from inside: only the filesystem is isolated" {
 	hint "chroot does not hide processes: kill(2) takes any PID of the host"
 	start_host_sleeper
@@ -36,6 +38,7 @@ teardown() {
 	fi
 }
 
+# exercise: 01.1
 @test "the classic chroot escape reads a file of the host" {
 	hint "the escape: chroot into a subdirectory, walk .. from outside the root, chroot(\".\")"
 	secret=$(random_word)
@@ -45,6 +48,7 @@ teardown() {
 	expect_eq "$secret" "$output" "the host file read by the escape"
 }
 
+# exercise: 01.1
 @test "the hostname is still the host's" {
 	hint "chroot does not touch the UTS namespace"
 	run_box "$ROOTFS" /bin/probe hostname

@@ -242,16 +242,19 @@ expect_cpu_limit() {
 
 # --- CPU ------------------------------------------------------------------------
 
+# exercise: 02.1 02.2 03.1 03.3 03.4 03.5 03.6 04.1 04.2 05.4 05.5
 @test "--cpus 0.5: the cgroup gives the command half a CPU (cpu.max / cfs_quota_us)" {
 	hint "--cpus 0.5 is cpu.max \"50000 100000\" (v2), or cpu.cfs_quota_us 50000 with cfs_period_us 100000 (v1)"
 	expect_cpu_limit 0.5 0.35 0.65 0.75
 }
 
+# exercise: 02.1 02.2 03.1 03.3 03.4 03.5 04.1 04.2 05.4 05.5
 @test "--cpus 0.25: a quarter of a CPU" {
 	hint "quota = CPUs x period: 0.25 x 100000 = 25000 microseconds in every 100000"
 	expect_cpu_limit 0.25 0.15 0.35 0.5
 }
 
+# exercise: 02.1 02.2 03.1 03.3 03.4 03.5 04.1 04.2 05.4 05.5
 @test "without --cpus the cgroup counts all the CPU time the command used" {
 	hint "no --cpus, no quota: the cgroup still exists, holds the command, and counts its CPU time (cpu.stat, cpuacct.usage)"
 	spin_start free
@@ -268,6 +271,7 @@ expect_cpu_limit() {
 
 # --- memory ------------------------------------------------------------------------
 
+# exercise: 02.1 02.2 03.1 03.3 03.4 03.5 04.1 04.2 05.4 05.5
 @test "--memory: a command that needs more is killed: exit 137, 'out of memory'" {
 	hint "memory.max (v2) or memory.limit_in_bytes (v1), swap limited too; OOM kill: see memory.events oom_kill / memory.oom_control"
 	limit=$((24 + RANDOM % 32))
@@ -277,6 +281,7 @@ expect_cpu_limit() {
 	[ -z "$output" ] || { echo "expected memhog to die before printing, got '$output'"; return 1; }
 }
 
+# exercise: 02.1 03.1 03.3 03.4 03.5 04.1 04.2 05.4 05.5
 @test "--memory / -m: a command that fits runs to the end" {
 	hint "the limit must be the size asked for (64M = 67108864 bytes), not less"
 	run_box -m 64M "$ROOTFS" /bin/probe memhog 16M
@@ -288,6 +293,7 @@ expect_cpu_limit() {
 
 # --- pids ------------------------------------------------------------------------
 
+# exercise: 02.1 02.2 02.3 03.1 03.3 03.4 03.5 04.1 04.2 05.4 05.5
 @test "--pids-limit: a fork bomb stops at the limit and box returns" {
 	hint "pids.max: the fork(2) that would make task N+1 fails with EAGAIN"
 	limit=$((10 + RANDOM % 20))
@@ -310,6 +316,7 @@ expect_cpu_limit() {
 
 # --- cleanup ------------------------------------------------------------------------
 
+# exercise: 02.1 02.3 03.1 03.3 03.4 03.5 04.1 04.2 05.4 05.5
 @test "no cgroup is left after the command exits, even when it leaves processes behind" {
 	hint "after waitpid: kill what is still in cgroup.procs (cgroup.kill on v2), then rmdir the cgroup"
 	run_box -v "$ROOTFS" /bin/sh -c '/bin/probe sleep 300 & echo started'
@@ -318,6 +325,7 @@ expect_cpu_limit() {
 	expect_no_cgroup_left
 }
 
+# exercise: 02.1 02.2 02.3 03.1 03.3 03.4 03.5 04.1 04.2 05.4 05.5
 @test "no cgroup is left after the command is killed" {
 	hint "a command killed by a signal is still waited for: clean up after waitpid in every case"
 	start_box "$ROOTFS" /bin/probe sleep 300
@@ -337,6 +345,7 @@ expect_cpu_limit() {
 	expect_no_cgroup_left
 }
 
+# exercise: 02.1 02.3 03.1 03.3 03.4 03.5 04.1 04.2 05.4 05.5
 @test "no cgroup is left after box itself gets SIGTERM" {
 	hint "box passes SIGTERM on to the command, waits, then removes the cgroup (the command's leftovers too)"
 	start_box "$ROOTFS" /bin/sh -c '/bin/probe sleep 300 & exec /bin/probe sleep 300'
@@ -372,6 +381,7 @@ expect_cpu_limit() {
 	done
 }
 
+# exercise: 02.1 03.1 03.3 03.4 03.5 04.1 04.2 05.4 05.5
 @test "good values in docker's forms are accepted" {
 	hint "--cpus 1.5, --memory 512m / 1G / bytes, -m, --opt=value: as docker run takes them"
 	for args in "--cpus 1" "--cpus=0.5" "--memory=512m" "-m 1G" "-m 100000000" "--memory 64mb" \
@@ -384,6 +394,7 @@ expect_cpu_limit() {
 	done
 }
 
+# exercise: 02.1 02.2 02.3 03.1 03.3 03.4 03.5 04.1 04.2 05.4 05.5
 @test "-v narrates the cgroup: mkdir, the limits as echo > file, what it measured" {
 	hint "say() each write as the shell command of the slides: echo \"50000 100000\" > /sys/fs/cgroup/box/ID/cpu.max"
 	quota=$((10 + RANDOM % 80))000
@@ -402,6 +413,7 @@ expect_cpu_limit() {
 	expect_no_cgroup_left
 }
 
+# exercise: 02.1 03.1 03.3 03.4 03.5 04.1 04.2 05.4 05.5
 @test "a host without the controller gets a clear error, not a crash" {
 	hint "check that the controller exists (cgroup.controllers on v2, /sys/fs/cgroup/NAME on v1) and say which is missing"
 	command -v unshare >/dev/null || skip "requires unshare (util-linux)"
@@ -421,6 +433,7 @@ expect_cpu_limit() {
 	expect_status 7 "the command to run when no limit needs a cgroup"
 }
 
+# exercise: 02.1 02.2 02.3 03.1 03.3 03.4 03.5 04.1 04.2 05.4 05.5
 @test "cgroup v2: the child is born in /sys/fs/cgroup/box/ID, and the cgroup goes at exit" {
 	hint "statfs(/sys/fs/cgroup) says CGROUP2_SUPER_MAGIC: one tree; clone3(CLONE_INTO_CGROUP) or cgroup.procs; cgroup.kill; rmdir"
 	# On a hybrid host the v2 tree (/sys/fs/cgroup/unified) has no cpu, memory or
@@ -458,6 +471,7 @@ expect_cpu_limit() {
 	fi
 }
 
+# exercise: 02.1 02.3 03.1 03.3 03.4 03.5 04.1 04.2 05.4 05.5
 @test "a cgroup left by a box killed with SIGKILL does not stop the next box with its PID" {
 	hint "box names its cgroup after its PID: on EEXIST, rmdir the empty leftover and mkdir again"
 	# in a PID namespace of its own (and its /proc) box is PID 1, so its cgroup is .../box/1
@@ -468,4 +482,14 @@ expect_cpu_limit() {
 	run --separate-stderr timeout 30 unshare --pid --fork --mount-proc "$BOX" -v --pids-limit 10 "$ROOTFS" /bin/true
 	expect_status 0 "a box whose cgroup name a killed box left behind" || { show_run; return 1; }
 	expect_no_cgroup_left
+}
+
+# exercise: 02.1 03.1 03.3 03.4 03.5 04.1 04.2 05.4 05.5
+@test "the slides' rootfs runs under limits: busybox alone in a directory" {
+	hint "the cgroup is made on the host: a root with only /busybox in it runs with --memory and --pids-limit"
+	make_bare_rootfs
+	word=$(random_word)
+	run_box --memory 64m --pids-limit 20 "$BARE" /busybox echo "$word"
+	expect_status 0 "busybox echo to run in a bare root with limits"
+	expect_eq "$word" "$output" "what the command printed"
 }

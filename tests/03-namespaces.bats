@@ -81,6 +81,7 @@ require_timens() {
 	[ -e /proc/self/ns/time ] || skip "requires timens"
 }
 
+# exercise: 03.1 03.3 03.4 03.5 04.1 04.2 05.4 05.5
 @test "the command is PID 1 and ps shows only the container" {
 	hint "clone the child with CLONE_NEWPID and mount a fresh /proc inside (unshare --pid --fork --mount-proc)"
 	run_box "$ROOTFS" /bin/probe pid
@@ -94,6 +95,7 @@ require_timens() {
 	expect_eq "$(printf 'PID   COMMAND\n    1 ps')" "$output" "what ps shows"
 }
 
+# exercise: 03.1 03.3 03.4 03.5 04.1 04.2 05.4 05.5
 @test "a host process is neither visible nor killable from inside" {
 	hint "a new PID namespace: host PIDs do not exist in it, so kill(2) cannot name them"
 	start_host_sleeper
@@ -108,6 +110,7 @@ require_timens() {
 	fi
 }
 
+# exercise: 03.1 03.3 03.4 03.5 04.1 04.2 05.4 05.5
 @test "--hostname sets the hostname inside and leaves the host's alone" {
 	hint "CLONE_NEWUTS, then sethostname(2) in the child"
 	host_before=$(hostname)
@@ -118,6 +121,7 @@ require_timens() {
 	expect_eq "$host_before" "$(hostname)" "the host's hostname after the run"
 }
 
+# exercise: 03.1 03.3 03.4 03.5 04.1 04.2 05.4 05.5
 @test "without --hostname the hostname is a fresh short id, not the host's" {
 	hint "default hostname: a short random id (as docker's container ids), set with sethostname(2)"
 	run_box "$ROOTFS" /bin/probe hostname
@@ -141,6 +145,7 @@ require_timens() {
 	fi
 }
 
+# exercise: 03.1 03.3 03.4 03.5 04.1 04.2 05.4 05.5
 @test "each namespace of the box differs from the host's" {
 	hint "clone with CLONE_NEWPID, CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC; unshare(CLONE_NEWCGROUP) in the child"
 	for ns in pid mnt uts ipc cgroup; do
@@ -151,6 +156,7 @@ require_timens() {
 	done
 }
 
+# exercise: 03.1 03.3 03.4 03.5 04.1 04.2 05.4 05.5
 @test "the container sees its own cgroup as /" {
 	hint "a cgroup namespace made after the child is in its cgroup: unshare(CLONE_NEWCGROUP)"
 	run_box "$ROOTFS" /bin/probe cgroup
@@ -160,6 +166,7 @@ require_timens() {
 	done <<<"$output"
 }
 
+# exercise: 03.1 03.3 03.4 03.5 04.1 04.2 05.4 05.5
 @test "a host SysV shared memory segment is not visible inside" {
 	hint "CLONE_NEWIPC gives the box its own SysV IPC objects and POSIX message queues"
 	SHM_KEY=$((0x10000000 + RANDOM * 32768 + RANDOM))
@@ -170,6 +177,7 @@ require_timens() {
 	expect_status 1 "the host's segment $SHM_KEY to be invisible inside the box"
 }
 
+# exercise: 03.1 03.3 03.4 03.5 04.1 04.2 05.4 05.5
 @test "/dev has the usual nodes, /proc and a read-only /sys" {
 	hint "a tmpfs on /dev with null zero full random urandom tty, devpts on /dev/pts, tmpfs on /dev/shm; sysfs mounted ro"
 	run_box "$ROOTFS" /bin/sh -c '
@@ -183,6 +191,33 @@ require_timens() {
 		"what /dev/null, /dev/zero, /dev/urandom, the mounts of /dev/pts, /dev/shm and /sys showed"
 }
 
+# exercise: 03.1 03.3 03.4 03.5 04.1 04.2 05.4 05.5
+@test "the slides' rootfs (busybox alone, no /proc, /sys, /dev): box makes the mount points" {
+	hint "mkdir proc, sys and dev inside the rootfs when they are missing (as runc does) before mounting on them"
+	make_bare_rootfs
+	run_box "$BARE" /busybox sh -c '
+		echo $$
+		/busybox cat /proc/1/comm
+		echo x >/dev/null && echo null-ok
+		/busybox awk "\$5 == \"/sys\" { split(\$6, o, \",\"); print \"sys\", o[1] }" /proc/self/mountinfo'
+	expect_status 0 "the checks to run in a root that had only /busybox"
+	expect_eq "$(printf '1\nbusybox\nnull-ok\nsys ro')" "$output" "the PID, /proc/1/comm, /dev/null and the /sys mount"
+	for d in proc sys dev; do
+		assert_dir_exists "$BARE/$d"
+	done
+}
+
+# exercise: 03.1 03.3 04.1 04.2
+@test "a mount point that is a symlink (proc -> /) is refused, not followed out of the rootfs" {
+	hint "check each mount point with lstat(2): a symlink in the rootfs must not send a mount onto the host's tree"
+	rm -rf "$ROOTFS/proc"
+	ln -s / "$ROOTFS/proc"
+	run_box "$ROOTFS" /bin/true
+	expect_status 125 "box's own error for a symlinked /proc"
+	expect_stderr_says "symlink" "the error to say proc is a symlink"
+}
+
+# exercise: 03.1 03.2 03.3 03.4 03.5 04.1 04.2 05.4 05.5
 @test "--userns: root inside, but a file of another host user is nobody and not writable" {
 	hint "CLONE_NEWUSER, then box writes /proc/PID/uid_map and gid_map ('0 UID 1'): unmapped owners show as 65534"
 	require_userns
@@ -202,6 +237,7 @@ require_timens() {
 	expect_ne "$(readlink /proc/self/ns/user)" "$output" "the user namespace with --userns (vs the host's)"
 }
 
+# exercise: 03.1 03.2 03.3 03.4 03.5 04.1 05.1 05.2 05.3 05.4 05.5 05.6 05.7 05.8 05.9
 @test "rootless: box run as uid 65534 works end to end" {
 	hint "not root: clone with CLONE_NEWUSER too; the parent writes 'deny' to setgroups, then uid_map/gid_map '0 65534 1'"
 	require_userns
@@ -228,6 +264,7 @@ require_timens() {
 		"$output" "PID of sh, uid, uid_map, hostname, a rootfs file, owner of /etc/passwd, /root, /etc/passwd, /dev/null, /proc"
 }
 
+# exercise: 03.1 03.3 03.4 03.5 03.6 04.1 04.2 05.4 05.5
 @test "--boottime-offset shifts the uptime the container reads" {
 	hint "a time namespace: unshare(CLONE_NEWTIME), 'boottime SECS 0' into /proc/self/timens_offsets, then enter it"
 	require_timens
@@ -245,6 +282,7 @@ require_timens() {
 	expect_ne "$(readlink /proc/self/ns/time)" "$output" "the time namespace with --boottime-offset (vs the host's)"
 }
 
+# exercise: 03.1 03.3 03.4 03.5 03.6 04.1 04.2 05.4 05.5
 @test "--monotonic-offset shifts CLOCK_MONOTONIC inside" {
 	hint "a time namespace: 'monotonic SECS 0' into /proc/self/timens_offsets before any process is inside"
 	require_timens
@@ -259,6 +297,28 @@ require_timens() {
 	fi
 }
 
+# exercise: 03.1 03.3 03.4 03.5 03.6 04.1 04.2 05.4 05.5
+@test "-v narrates each offset line box writes, and only those" {
+	hint "say() the line written to /proc/self/timens_offsets for each clock given, and nothing for the others"
+	require_timens
+	offset=$((3600 * (RANDOM % 1000 + 1)))
+	run_box -v --monotonic-offset "$offset" "$ROOTFS" /bin/true
+	expect_status 0 "box -v --monotonic-offset $offset to run"
+	expect_match "\\$ echo 'monotonic $offset 0' > /proc/self/timens_offsets" "$stderr" "the narration of the monotonic line"
+	if [[ $stderr == *boottime* ]]; then
+		echo "expected no boottime line narrated with --monotonic-offset alone, got: $(grep boottime <<<"$stderr")"
+		return 1
+	fi
+	run_box -v --boottime-offset "$offset" "$ROOTFS" /bin/true
+	expect_status 0 "box -v --boottime-offset $offset to run"
+	expect_match "\\$ echo 'boottime $offset 0' > /proc/self/timens_offsets" "$stderr" "the narration of the boottime line"
+	if [[ $stderr == *monotonic* ]]; then
+		echo "expected no monotonic line narrated with --boottime-offset alone, got: $(grep monotonic <<<"$stderr")"
+		return 1
+	fi
+}
+
+# exercise: 03.1 03.2 03.3 03.4 03.5 03.6 04.1 05.1 05.2 05.3 05.4 05.5 05.6 05.7 05.8 05.9
 @test "rootless with a time offset: the user namespace owns the time namespace" {
 	hint "the child (root in its user namespace) makes the time namespace and writes its own timens_offsets"
 	require_userns
@@ -276,6 +336,7 @@ require_timens() {
 	fi
 }
 
+# exercise: 03.1 03.3 03.4 03.5 04.1 04.2 05.4 05.5
 @test "--init: the command is PID 2 under a tiny init, and its exit status comes back" {
 	hint "--init: PID 1 forks the command, then waits for it and exits with its status"
 	run_box --init "$ROOTFS" /bin/probe pid
@@ -290,6 +351,7 @@ require_timens() {
 	expect_status 139 "128 + SIGSEGV through the init"
 }
 
+# exercise: 03.1 03.3 03.4 03.5 04.1 04.2 05.4 05.5
 @test "--init reaps orphaned zombies" {
 	hint "orphans of the namespace become PID 1's children: the init must waitpid(-1) for them"
 	run_box --init "$ROOTFS" /bin/sh -c '/bin/probe orphans 5 >/dev/null; /bin/probe sleep 1; /bin/probe zombies'
@@ -297,6 +359,7 @@ require_timens() {
 	expect_eq "0" "$output" "zombies left in the box a second after 5 orphans exited"
 }
 
+# exercise: 03.1 03.3 03.4 03.5 04.1 04.2 05.4 05.5
 @test "--init passes SIGTERM on to a command that has no handler for it" {
 	hint "PID 1 only gets the signals it handles: the init catches SIGTERM and kill(2)s the command with it"
 	"$BOX" --init "$ROOTFS" /bin/sleep 300 &
@@ -316,6 +379,7 @@ require_timens() {
 	expect_status 143 "128 + SIGTERM from a command ended by the forwarded SIGTERM"
 }
 
+# exercise: 03.1 03.3 03.4 03.5 04.1 04.2 05.4 05.5
 @test "nothing stays mounted on the host after box exits (even where mounts are shared)" {
 	hint "first mount(NULL, \"/\", NULL, MS_REC | MS_PRIVATE, NULL): else mounts propagate to the host and pivot_root refuses"
 	make_shared_rootfs
@@ -326,6 +390,7 @@ require_timens() {
 	expect_eq "$before" "$(mounts_under "$SHARED/rootfs")" "the host's mounts under the rootfs after the run"
 }
 
+# exercise: 03.1 03.3 03.4 03.5 04.1 04.2 05.4 05.5
 @test "after SIGKILL of box, no container process and no mount is left" {
 	hint "prctl(PR_SET_PDEATHSIG, SIGKILL) in the child: when PID 1 dies the kernel ends the whole namespace"
 	make_shared_rootfs
@@ -348,6 +413,7 @@ require_timens() {
 	expect_eq "$before" "$(mounts_under "$SHARED/rootfs")" "the host's mounts under the rootfs after SIGKILL of box"
 }
 
+# exercise: 03.1 03.2 03.3 03.4 03.5 04.1 04.2 05.4 05.5
 @test "-v narrates clone flags, id maps, mounts and pivot_root with the shell commands" {
 	hint "say() each namespace flag (unshare --pid --fork ...), each map write, mount and pivot_root"
 	run_box -v --userns "$ROOTFS" /bin/true

@@ -125,8 +125,9 @@ show_box() {
 	cat "$BATS_TEST_TMPDIR/$1.out" "$BATS_TEST_TMPDIR/$1.err" 2>/dev/null
 }
 
+# exercise: 04.1 04.2 04.3 05.4 05.5
 @test "the container has eth0 with .2 of its /30 of --subnet, lo, and a default route via the host end" {
-	hint "clone the child with CLONE_NEWNET; create the veth (04.2) and configure eth0 inside (04.3)"
+	hint "clone the child with CLONE_NEWNET; create the veth (04.2) and configure the inside (04.3)"
 	run_box_here --subnet "$SUBNET" "$ROOTFS" /bin/sh -c 'echo $(probe links); probe addrs; ip -4 route show default'
 	expect_status 0 "probe links/addrs and ip route to run" || return 1
 	expect_eq "lo eth0" "$(sed -n 1p <<<"$output")" "the links the container sees" || { show_run; return 1; }
@@ -135,6 +136,16 @@ show_box() {
 	expect_match "default via $HOST_IP dev eth0" "$output" "the default route inside" || return 1
 }
 
+# exercise: 04.1 04.2 04.3 05.4 05.5
+@test "the slides' rootfs (busybox alone): eth0 and its address inside" {
+	hint "box makes the missing mount points; the network needs nothing from the rootfs"
+	make_bare_rootfs
+	run_box_here --subnet "$SUBNET" "$BARE" /busybox ip -4 -o addr show dev eth0
+	expect_status 0 "busybox ip to run in a root that had only /busybox" || { show_run; return 1; }
+	expect_match "inet $CTR_IP/30" "$output" "the address of eth0 inside" || return 1
+}
+
+# exercise: 04.1 04.2 05.4 05.5
 @test "the host end is in the host, up, with .1 of the container's /30" {
 	hint "veth_create: the host end gets the first address of the /30 and is set up (ip link set ... up)"
 	start_box ctr --subnet "$SUBNET" "$ROOTFS" /bin/probe sleep 20
@@ -146,8 +157,9 @@ show_box() {
 	expect_eq "$HOST_IP/30" "$addr" "the host end's address" || return 1
 }
 
+# exercise: 04.1 04.2 04.3 05.4 05.5
 @test "IPv4: the container pings its host end, the host end pings the container" {
-	hint "both ends must be up with addresses of the same /30: host end .1 (04.2), eth0 .2 (04.3)"
+	hint "both ends must be up with addresses of the same /30: host end .1 (veth_create), eth0 .2 (04.3)"
 	run_box_here --subnet "$SUBNET" "$ROOTFS" /bin/ping -c 1 -W 5 "$HOST_IP"
 	expect_status 0 "ping $HOST_IP (the host end) from the container to succeed" || return 1
 	expect_match "1 packets received" "$output" "ping's report" || return 1
@@ -160,6 +172,7 @@ show_box() {
 		in_host busybox ping -c 1 -W 1 "$CTR_IP" || { show_box ctr; return 1; }
 }
 
+# exercise: 04.1 04.2 04.3 05.4 05.5
 @test "TCP: the container connects to a server on the host end" {
 	hint "eth0 needs its address and the link must be up on both sides; the server listens on the host"
 	port=$((RANDOM % 20000 + 20000)) word=$(random_word)
@@ -171,6 +184,7 @@ show_box() {
 	expect_eq "$word" "$output" "what the server on the host end echoed back" || return 1
 }
 
+# exercise: 04.1 04.2 04.3 05.4 05.5
 @test "TCP: the host end connects to a server in the container" {
 	hint "the container's eth0 answers on .2 of its /30 once it is configured (04.3)"
 	port=$((RANDOM % 20000 + 20000)) word=$(random_word)
@@ -184,6 +198,7 @@ show_box() {
 	expect_eq 0 "$?" "box's exit status after one echoed connection" || { show_box ctr; return 1; }
 }
 
+# exercise: 04.1 04.2 04.3 05.4 05.5
 @test "IPv6 link-local: ping6 fe80::...%eth0 both ways, as in the talk" {
 	hint "IPv6 gives every link that is up a fe80:: address: both ends up is enough, no address to add"
 	# the container waits for its own fe80:: address to be usable, writes it
@@ -219,8 +234,9 @@ show_box() {
 		{ show_box ctr; return 1; }
 }
 
+# exercise: 04.1 04.2 04.3 05.4 05.5
 @test "lo is up inside: 127.0.0.1 answers" {
-	hint "a new network namespace has only lo, and down: ip link set lo up (RTM_NEWLINK, IFF_UP)"
+	hint "a new network namespace has only lo, and down: ip link set lo up (RTM_NEWLINK, IFF_UP) inside (04.3)"
 	port=$((RANDOM % 20000 + 20000)) word=$(random_word)
 	run_box_here --subnet "$SUBNET" "$ROOTFS" /bin/sh -c \
 		"probe tcp-echo $port 10 >/tmp/server & probe tcp-send 127.0.0.1 $port $word 5"
@@ -228,6 +244,7 @@ show_box() {
 	expect_eq "$word" "$output" "what came back over lo" || return 1
 }
 
+# exercise: 04.1 05.4 05.5
 @test "--network none: a network namespace with only lo" {
 	hint "--network none: CLONE_NEWNET still, lo up, but no veth"
 	host_ns=$(in_host readlink /proc/self/ns/net)
@@ -240,6 +257,7 @@ show_box() {
 	expect_eq "" "$(host_veths)" "the veths of the test host with --network none" || return 1
 }
 
+# exercise: 04.1 05.4 05.5
 @test "--network host: the host's links and addresses, no veth" {
 	hint "--network host: no CLONE_NEWNET, nothing to create"
 	dummy=d$(random_word | cut -c1-8)
@@ -253,6 +271,7 @@ show_box() {
 	expect_eq "" "$(host_veths)" "the veths of the test host with --network host" || return 1
 }
 
+# exercise: 04.1 04.2 05.4 05.5
 @test "the host end disappears when the container ends" {
 	hint "nothing to delete: the kernel destroys the veth pair with the container's network namespace"
 	run_box_here --subnet "$SUBNET" "$ROOTFS" /bin/probe links
@@ -261,6 +280,7 @@ show_box() {
 	wait_until 5 "the veth to be gone from the test host" no_veth_left || { host_veths; return 1; }
 }
 
+# exercise: 04.1 04.2 05.4 05.5
 @test "the host end disappears after SIGKILL of box" {
 	hint "the child must die with box (PR_SET_PDEATHSIG): then its network namespace, and the veth, go too"
 	start_box ctr --subnet "$SUBNET" "$ROOTFS" /bin/probe sleep 60
@@ -270,6 +290,7 @@ show_box() {
 	wait_until 10 "the veth to be gone after kill -9 of box" no_veth_left || { host_veths; return 1; }
 }
 
+# exercise: 04.1 04.2 04.3 05.4 05.5
 @test "two boxes at once: different /30s and host ends; each other's only as routed" {
 	hint "pick a /30 no address of the host uses; the host end's name veth-box<slot> is the lock"
 	in_host sh -c 'echo 0 >/proc/sys/net/ipv4/ip_forward'
@@ -312,6 +333,7 @@ show_box() {
 	touch "$ROOTFS/done"
 }
 
+# exercise: 04.1 04.2 04.3 05.4 05.5
 @test "a /30 the host already uses (an address, a route) is skipped" {
 	hint "read the host's addresses and routes (RTM_GETADDR, RTM_GETROUTE): a /30 overlapping one is taken"
 	in_host ip addr add "${HOST_IP%.1}.1/32" dev lo
@@ -322,6 +344,7 @@ show_box() {
 		"the addresses inside (.0/30 has a host address, .4/30 a route: the first free /30 is .8)" || return 1
 }
 
+# exercise: 04.1 05.1 05.2 05.3 05.4 05.5 05.6 05.7 05.8 05.9
 @test "rootless: a network namespace with only lo, and --network veth says it needs root" {
 	hint "not root: default to --network none (lo up inside); a veth needs root on the host"
 	setpriv --reuid=65534 --regid=65534 --clear-groups unshare --user true 2>/dev/null ||
@@ -357,6 +380,7 @@ show_box() {
 	expect_eq "" "$(host_veths)" "the veths left by rejected runs" || return 1
 }
 
+# exercise: 04.1 04.2 04.3 05.4 05.5
 @test "-v narrates each netlink request as the ip command that does the same" {
 	hint "say(\"RTM_NEWLINK ...\", \"ip link add ... type veth peer name eth0 netns PID\") before each request"
 	run_box_here -v --subnet "$SUBNET" "$ROOTFS" /bin/true

@@ -16,6 +16,13 @@
  *
  * Usage: box [-v] ROOTFS [CMD [ARG...]]      (CMD defaults to /bin/sh)
  */
+/*
+ * Contents, in the order main() runs them:
+ *   parse_args(), check_rootfs()  the command line
+ *   setup_signals()               kill and Ctrl-C reach the command
+ *   fork(), child()               the lesson: chroot(2), chdir("/") (exercise 01.1), execvp
+ *   wait_for()                    the command's exit status becomes box's
+ */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
@@ -139,12 +146,14 @@ static void child(const struct config *cfg)
 	signal(SIGINT, SIG_DFL);
 	signal(SIGQUIT, SIG_DFL);
 
+	say("chroot(\"%s\")", "chroot %s", cfg->rootfs);
 	/* EXERCISE 01.1: make ROOTFS the root directory: chroot(2), then chdir("/")
-	 * hint: chroot(cfg->rootfs) changes what "/" means; chdir("/") then moves the
-	 * hint: current directory inside it (chroot alone leaves it outside: the escape!)
+	 * hint: chroot(2) changes what "/" means; where is the current directory after it?
+	 * more: chroot(cfg->rootfs), then chdir("/"): chroot alone leaves the current directory outside the
+	 * more: new root, and the escape climbs out from there. Each call that fails: die() with the call,
+	 * more: the path and %m (EPERM: not root). The chroot line of -v is said just above.
 	 * stub: die("TODO 01.1: chroot(2) into %s is not written yet", cfg->rootfs);
 	 */
-	say("chroot(\"%s\")", "chroot %s", cfg->rootfs);
 	if (chroot(cfg->rootfs) < 0)
 		die("chroot(%s): %m%s", cfg->rootfs,
 		    errno == EPERM ? " (chroot needs root: run box with sudo)" : "");
@@ -187,11 +196,6 @@ static int wait_for(pid_t pid)
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			die("waitpid(%d): %m", pid);
-	/* EXERCISE 01.2: turn the wait status into box's exit status, as a shell does
-	 * hint: WIFEXITED(status): the command's WEXITSTATUS(status);
-	 * hint: WIFSIGNALED(status): 128 + WTERMSIG(status) (137 for SIGKILL)
-	 * stub: return EXIT_BOX;
-	 */
 	if (WIFSIGNALED(status)) {
 		say("command killed by signal %d (%s)", "echo $?  # 128+%d", WTERMSIG(status),
 		    strsignal(WTERMSIG(status)));
@@ -199,7 +203,6 @@ static int wait_for(pid_t pid)
 	}
 	say("command exited with status %d", "echo $?  # %d", WEXITSTATUS(status));
 	return WEXITSTATUS(status);
-	/* END EXERCISE */
 }
 
 int main(int argc, char **argv)

@@ -21,6 +21,18 @@
  *
  * Usage: box [-v] [--cpus N] [-m SIZE] [--pids-limit N] ROOTFS [CMD [ARG...]]
  */
+/*
+ * Contents, in the order main() runs them:
+ *   parse_args(), check_rootfs()  the command line (--cpus, --memory, --pids-limit)
+ *   cgroup_find()                 where the cgroup goes: /sys/fs/cgroup/box/ID
+ *   cgroup_create()               the lesson: mkdir, the limits into its files (02.1)
+ *   fork_into_cgroup()            the child, inside the cgroup before it runs anything (02.2)
+ *   child(), wait_for()           as in step 01
+ *   cgroup_remove()               kill what is left, rmdir (02.3)
+ * Beyond the lesson, marked BEYOND THE LESSON ... END BEYOND where it sits, for the room
+ * to skip (make diff STEP=2 LESSON=1 leaves it out): cgroup v1 and hybrid hosts, docker's
+ * forms of the flags, the leftover of a killed box, -v's report, the OOM message.
+ */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
@@ -106,6 +118,7 @@ static void usage(FILE *out, int status)
 	exit(status);
 }
 
+/* BEYOND THE LESSON: docker's forms of --cpus, --memory and --pids-limit, checked */
 /* --cpus 0.5: a share of one CPU's time, as docker run --cpus (0.01 up to every CPU). */
 static double parse_cpus(const char *s)
 {
@@ -156,6 +169,7 @@ static long parse_pids(const char *s)
 		die("--pids-limit '%s': give a number of tasks from 1 to 4194304 (e.g. --pids-limit 100)", s);
 	return v;
 }
+/* END BEYOND */
 
 static struct config parse_args(int argc, char **argv)
 {
@@ -263,6 +277,7 @@ static void cg_write_or_die(const char *dir, const char *file, const char *value
 			    : "");
 }
 
+/* BEYOND THE LESSON: reading a cgroup's files back (-v's report at exit, the OOM check) */
 /* The contents of DIR/FILE (small files), or NULL when it cannot be read. */
 static char *cg_read(const char *dir, const char *file, char *buf, size_t size)
 {
@@ -291,7 +306,9 @@ static long long cg_key(const char *dir, const char *file, const char *key)
 			return atoll(line + len + 1);
 	return -1;
 }
+/* END BEYOND */
 
+/* BEYOND THE LESSON: which cgroup version this host has (statfs, as runc and crun tell) */
 /* Is "/sys/fs/cgroup" v2, as runc and crun tell: statfs(2) and the filesystem's magic number. */
 static int cgroup_is_v2(void)
 {
@@ -307,7 +324,9 @@ static int cgroup_is_v2(void)
 		say("statfs(\"" CGROUP_ROOT "\"): legacy, cgroup v1", "mount -t cgroup  # one per controller");
 	return 0;
 }
+/* END BEYOND */
 
+/* BEYOND THE LESSON: cgroup v1: where box itself runs in a hierarchy */
 /* The cgroup box runs in, in the v1 hierarchy of CONTROLLER: "/" or "/some/path". */
 static void own_cgroup(const char *controller, char *out, size_t size)
 {
@@ -327,6 +346,7 @@ static void own_cgroup(const char *controller, char *out, size_t size)
 	if (f)
 		fclose(f);
 }
+/* END BEYOND */
 
 /*
  * Decide where the cgroup goes and which controllers it has. A limit whose
@@ -343,13 +363,16 @@ static void cgroup_find(const struct config *cfg)
 
 	cg.owner = getpid();
 	if ((cg.v2 = cgroup_is_v2())) {
+		/* BEYOND THE LESSON: what this host's cgroup v2 offers, for the check below */
 		/* one tree: box's cgroups sit at its top, /sys/fs/cgroup/box/ID */
 		char have[512] = "";
 		cg_read(CGROUP_ROOT, "cgroup.controllers", have, sizeof(have));
 		have[strcspn(have, "\n")] = '\0';
 		say("read(cgroup.controllers): %s", "cat " CGROUP_ROOT "/cgroup.controllers", have);
+		/* END BEYOND */
 		cg.n = 1;
 		snprintf(cg.dir[0], PATH_MAX, CGROUP_ROOT "/box/%d", (int)cg.owner);
+		/* BEYOND THE LESSON: a limit whose controller this host lacks is a clear error */
 		for (int i = 0; i < 4; i++) {
 			char word[32];
 			snprintf(word, sizeof(word), " %s ", names[i]);
@@ -364,8 +387,10 @@ static void cgroup_find(const struct config *cfg)
 				    "free it from v1: see WORKSHOP.md, Step 02)",
 				    flag[i], names[i], have);
 		}
+		/* END BEYOND */
 		return;
 	}
+	/* BEYOND THE LESSON: cgroup v1 and hybrid hosts: one hierarchy per controller */
 	/* v1: one hierarchy per controller; box nests its cgroup under its own one */
 	for (int i = 0; i < 4; i++) {
 		char mount[64], own[PATH_MAX];
@@ -392,6 +417,7 @@ static void cgroup_find(const struct config *cfg)
 	}
 	if (!cg.n)
 		say("no cgroup controller found: no limits, no cgroup", "ls " CGROUP_ROOT "  # empty");
+	/* END BEYOND */
 }
 
 /* mkdir PATH, narrated; an existing one is fine when EXIST_OK. */
@@ -402,6 +428,7 @@ static void cg_mkdir(const char *path, int exist_ok)
 	say("mkdir(\"%s\")", "mkdir %s", path);
 	if (mkdir(path, 0755) == 0 || (exist_ok && errno == EEXIST))
 		return;
+	/* BEYOND THE LESSON: the leftover of a box killed with SIGKILL */
 	/* box names its cgroup after its PID, and a box killed by SIGKILL cannot remove it:
 	 * when that PID comes round again, the empty leftover goes (rmdir fails if in use) */
 	if (errno == EEXIST) {
@@ -413,6 +440,7 @@ static void cg_mkdir(const char *path, int exist_ok)
 			errno = EEXIST;
 		}
 	}
+	/* END BEYOND */
 	die("mkdir %s: %m%s", path,
 		    errno == EROFS ? " (cgroups are read-only here: inside a container, run it with "
 				     "--privileged or --cgroupns=private)" : "");
@@ -425,6 +453,7 @@ static void cg_mkdir(const char *path, int exist_ok)
 static void cgroup_prepare(void)
 {
 	char parent[PATH_MAX];
+	/* BEYOND THE LESSON: cgroup v1: the parents in each hierarchy */
 	if (!cg.v2) {
 		for (int i = 0; i < cg.n; i++) {
 			snprintf(parent, sizeof(parent), "%s", cg.dir[i]);
@@ -433,6 +462,7 @@ static void cgroup_prepare(void)
 		}
 		return;
 	}
+	/* END BEYOND */
 	const char *tops[] = {CGROUP_ROOT, CGROUP_ROOT "/box"};
 	for (int t = 0; t < 2; t++) {
 		if (t == 1)
@@ -444,6 +474,7 @@ static void cgroup_prepare(void)
 	}
 }
 
+/* BEYOND THE LESSON: sizes as the user wrote them, for messages */
 /* "64M": a size as the user would write it. */
 static const char *human(long long bytes, char *buf, size_t size)
 {
@@ -454,20 +485,24 @@ static const char *human(long long bytes, char *buf, size_t size)
 	snprintf(buf, size, "%lld%s", bytes, units[u]);
 	return buf;
 }
+/* END BEYOND */
 
 /* Make the cgroup and write the limits: after this, cgroup_remove() must run. */
 static void cgroup_create(const struct config *cfg)
 {
 	char value[64];
 	cgroup_prepare();
+	cg.created = 1; /* from the first mkdir on, cgroup_remove() has work to do */
 	/* EXERCISE 02.1: make the cgroup (mkdir) and write the limits into its files
-	 * hint: the slides: mkdir /sys/fs/cgroup/pippo; cg_mkdir() each of cg.dir[0 .. cg.n-1]
-	 * hint: v2: cpu.max "QUOTA 100000", memory.max BYTES (and memory.swap.max 0), pids.max N
-	 * hint: v1: cpu.cfs_period_us + cpu.cfs_quota_us, memory.limit_in_bytes
-	 * hint: (then memory.memsw.limit_in_bytes, when it exists), pids.max: cg_write_or_die()
+	 * hint: the slides: mkdir /sys/fs/cgroup/pippo, then echo each limit into a file of it
+	 * more: cg_mkdir() each of cg.dir[0 .. cg.n-1]; then, for each limit given (> 0), cg_write_or_die()
+	 * more: (it narrates for -v) into the controller's directory (cg.cpu, cg.memory, cg.pids):
+	 * more: v2: cpu.max "QUOTA 100000" (QUOTA = cfg->cpus * CPU_PERIOD), memory.max BYTES, pids.max N;
+	 * more: v1: cpu.cfs_period_us then cpu.cfs_quota_us, memory.limit_in_bytes, pids.max.
+	 * more: Swap too, or the excess is swapped out instead of stopped: memory.swap.max 0 (v2) or
+	 * more: memory.memsw.limit_in_bytes BYTES (v1), each only where the file exists (ENOENT: skip)
 	 * stub: (void)cfg; (void)value; die("TODO 02.1: mkdir %s and write the limits", cg.dir[0]);
 	 */
-	cg.created = 1; /* from the first mkdir on, cgroup_remove() has work to do */
 	for (int i = 0; i < cg.n; i++)
 		cg_mkdir(cg.dir[i], 0);
 	if (cfg->cpus > 0) {
@@ -476,10 +511,12 @@ static void cgroup_create(const struct config *cfg)
 			snprintf(value, sizeof(value), "%ld %d", quota, CPU_PERIOD);
 			cg_write_or_die(cg.cpu, "cpu.max", value);
 		} else {
+			/* BEYOND THE LESSON: cgroup v1's two files for a CPU share */
 			snprintf(value, sizeof(value), "%d", CPU_PERIOD);
 			cg_write_or_die(cg.cpu, "cpu.cfs_period_us", value);
 			snprintf(value, sizeof(value), "%ld", quota);
 			cg_write_or_die(cg.cpu, "cpu.cfs_quota_us", value);
+			/* END BEYOND */
 		}
 	}
 	if (cfg->memory > 0) {
@@ -488,8 +525,10 @@ static void cgroup_create(const struct config *cfg)
 		cg_write_or_die(cg.memory, cg.v2 ? "memory.max" : "memory.limit_in_bytes", value);
 		if (cg.v2 && cg_write(cg.memory, "memory.swap.max", "0") < 0 && errno != ENOENT)
 			die("echo 0 > %s/memory.swap.max: %m", cg.memory);
+		/* BEYOND THE LESSON: cgroup v1's swap limit */
 		if (!cg.v2 && cg_write(cg.memory, "memory.memsw.limit_in_bytes", value) < 0 && errno != ENOENT)
 			die("echo %s > %s/memory.memsw.limit_in_bytes: %m", value, cg.memory);
+		/* END BEYOND */
 	}
 	if (cfg->pids > 0) {
 		snprintf(value, sizeof(value), "%ld", cfg->pids);
@@ -508,9 +547,11 @@ static void cgroup_create(const struct config *cfg)
 static pid_t fork_into_cgroup(void)
 {
 	/* EXERCISE 02.2: start the child inside the cgroup (the slides: echo PID > cgroup.procs)
-	 * hint: v2 (cg.fd >= 0): clone3(2) with CLONE_INTO_CGROUP and .cgroup = cg.fd: born inside
-	 * hint: otherwise (or when clone3 says ENOSYS or E2BIG: kernel before 5.7) fork(2), and
-	 * hint: the parent writes the child's PID into cgroup.procs of every cg.dir[]
+	 * hint: the slides: echo PID > cgroup.procs; on cgroup v2 a child can even be born inside
+	 * more: v2 (cg.fd >= 0): clone3(2) with .flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD,
+	 * more: .cgroup = cg.fd (syscall(SYS_clone3, &args, sizeof(args))); say() it as the code around does
+	 * more: (-v is read). When clone3 fails with ENOSYS or E2BIG (before 5.7), or on v1: fork(2), and the
+	 * more: parent writes the child's PID into cgroup.procs of every cg.dir[] with cg_write_or_die()
 	 * stub: return fork();
 	 */
 	if (cg.fd >= 0) {
@@ -534,6 +575,7 @@ static pid_t fork_into_cgroup(void)
 	/* END EXERCISE */
 }
 
+/* BEYOND THE LESSON: what the cgroup measured (-v), and whether the OOM killer struck */
 /* -v: what the cgroup measured (cpu.stat / cpuacct.usage, memory peak, pids peak). */
 static void cgroup_report(double wall)
 {
@@ -571,6 +613,7 @@ static int cgroup_oom_killed(void)
 	char buf[32]; /* kernels before 4.13 have no counter: the limit was hit at least */
 	return cg_read(cg.memory, "memory.failcnt", buf, sizeof(buf)) && atoll(buf) > 0;
 }
+/* END BEYOND */
 
 /*
  * Kill whatever is still in the cgroup (the command's own children outlive it
@@ -583,9 +626,11 @@ static void cgroup_remove(void)
 		return;
 	cg.created = 0;
 	/* EXERCISE 02.3: kill what is left in the cgroup, then rmdir(2) it
-	 * hint: v2: echo 1 > cgroup.kill kills them all (Linux 5.14); else, as on v1:
-	 * hint: read cgroup.procs, kill(PID, SIGKILL) each, again until it is empty,
-	 * hint: then rmdir each cg.dir[] (retry a little: EBUSY while the tasks finish dying)
+	 * hint: a cgroup with tasks in it cannot be removed: empty it first
+	 * more: v2: cg_write(cg.dir[0], "cgroup.kill", "1") kills them all (Linux 5.14; ENOENT before);
+	 * more: then for each cg.dir[]: read its cgroup.procs and kill(PID, SIGKILL) each, again until it
+	 * more: reads empty (a few ms apart), then rmdir(2) it, retrying on EBUSY while the tasks finish dying;
+	 * more: ENOENT is fine (nothing to remove)
 	 * stub: return;
 	 */
 	if (cg.v2 && cg_write(cg.dir[0], "cgroup.kill", "1") < 0 && errno != ENOENT)
@@ -593,6 +638,7 @@ static void cgroup_remove(void)
 	for (int i = 0; i < cg.n; i++) {
 		char path[PATH_MAX + 16];
 		snprintf(path, sizeof(path), "%s/cgroup.procs", cg.dir[i]);
+		/* BEYOND THE LESSON: before Linux 5.14 and on v1 there is no cgroup.kill: kill them one by one */
 		for (int round = 0; round < 500; round++) { /* 5 s at most */
 			FILE *f = fopen(path, "re");
 			int pid, left = 0;
@@ -607,6 +653,7 @@ static void cgroup_remove(void)
 				break;
 			usleep(10000);
 		}
+		/* END BEYOND */
 		say("rmdir(\"%s\")", "rmdir %s", cg.dir[i]);
 		int gone, tries = 0;
 		while (!(gone = rmdir(cg.dir[i]) == 0) && errno == EBUSY && tries++ < 200)
@@ -624,12 +671,14 @@ static void child(const struct config *cfg)
 	signal(SIGINT, SIG_DFL);
 	signal(SIGQUIT, SIG_DFL);
 
+	say("chroot(\"%s\")", "chroot %s", cfg->rootfs);
 	/* EXERCISE 01.1: make ROOTFS the root directory: chroot(2), then chdir("/")
-	 * hint: chroot(cfg->rootfs) changes what "/" means; chdir("/") then moves the
-	 * hint: current directory inside it (chroot alone leaves it outside: the escape!)
+	 * hint: chroot(2) changes what "/" means; where is the current directory after it?
+	 * more: chroot(cfg->rootfs), then chdir("/"): chroot alone leaves the current directory outside the
+	 * more: new root, and the escape climbs out from there. Each call that fails: die() with the call,
+	 * more: the path and %m (EPERM: not root). The chroot line of -v is said just above.
 	 * stub: die("TODO 01.1: chroot(2) into %s is not written yet", cfg->rootfs);
 	 */
-	say("chroot(\"%s\")", "chroot %s", cfg->rootfs);
 	if (chroot(cfg->rootfs) < 0)
 		die("chroot(%s): %m%s", cfg->rootfs,
 		    errno == EPERM ? " (chroot needs root: run box with sudo)" : "");
@@ -672,11 +721,6 @@ static int wait_for(pid_t pid)
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			die("waitpid(%d): %m", pid);
-	/* EXERCISE 01.2: turn the wait status into box's exit status, as a shell does
-	 * hint: WIFEXITED(status): the command's WEXITSTATUS(status);
-	 * hint: WIFSIGNALED(status): 128 + WTERMSIG(status) (137 for SIGKILL)
-	 * stub: return EXIT_BOX;
-	 */
 	if (WIFSIGNALED(status)) {
 		say("command killed by signal %d (%s)", "echo $?  # 128+%d", WTERMSIG(status),
 		    strsignal(WTERMSIG(status)));
@@ -684,7 +728,6 @@ static int wait_for(pid_t pid)
 	}
 	say("command exited with status %d", "echo $?  # %d", WEXITSTATUS(status));
 	return WEXITSTATUS(status);
-	/* END EXERCISE */
 }
 
 int main(int argc, char **argv)
@@ -723,6 +766,7 @@ int main(int argc, char **argv)
 	close(go[1]);
 	int status = wait_for(pid);
 	child_pid = 0;
+	/* BEYOND THE LESSON: the report at exit (-v) and the OOM message */
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	cgroup_report(t1.tv_sec - t0.tv_sec + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	if (status == 128 + SIGKILL && cfg.memory > 0 && cgroup_oom_killed()) {
@@ -730,6 +774,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "box: killed: out of memory (memory limit %s)\n",
 			human(cfg.memory, size, sizeof(size)));
 	}
+	/* END BEYOND */
 	cgroup_remove();
 	return status;
 }

@@ -23,6 +23,21 @@
  *            [--init] [--boottime-offset SECS] [--monotonic-offset SECS]
  *            ROOTFS [CMD [ARG...]]      (CMD defaults to /bin/sh)
  */
+/*
+ * Contents, in the order main() runs them:
+ *   parse_args() ... cgroup_create()  as in step 02 (rootless: no cgroup)
+ *   namespace_flags()        part 1: the namespaces the child is cloned into (03.1)
+ *   write_id_maps()          part 2: root inside is our uid outside (03.2), rootless box
+ *   child():                 the cgroup namespace, the hostname, then
+ *     enter_time_namespace() part 2: the time namespace (03.6)
+ *     enter_rootfs()         part 1: private mounts, bind (03.3), /proc (03.4), pivot_root (03.5)
+ *     run_init()             part 2: --init, a tiny init as PID 1
+ *   wait_for(), cgroup_remove()
+ * Part 2 is marked LESSON PART 2 ... END PART 2. Beyond the lesson, marked BEYOND THE
+ * LESSON ... END BEYOND: /dev and /sys as runc makes them, a bare rootfs's mount points,
+ * a safety net for the clone flags, PID 1 and signals, plus step 02's. make diff STEP=3
+ * LESSON=1 shows part 1, LESSON=2 both parts.
+ */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
@@ -128,6 +143,7 @@ static void usage(FILE *out, int status)
 	exit(status);
 }
 
+/* BEYOND THE LESSON: docker's forms of --cpus, --memory and --pids-limit, checked */
 /* --cpus 0.5: a share of one CPU's time, as docker run --cpus (0.01 up to every CPU). */
 static double parse_cpus(const char *s)
 {
@@ -178,7 +194,9 @@ static long parse_pids(const char *s)
 		die("--pids-limit '%s': give a number of tasks from 1 to 4194304 (e.g. --pids-limit 100)", s);
 	return v;
 }
+/* END BEYOND */
 
+/* BEYOND THE LESSON: the offsets' seconds, checked */
 /* A number of seconds for --*-offset, or a clear error. */
 static long long parse_seconds(const char *option, const char *text)
 {
@@ -189,6 +207,7 @@ static long long parse_seconds(const char *option, const char *text)
 		die("%s %s: give a whole number of seconds, e.g. %s 86400", option, text, option);
 	return v;
 }
+/* END BEYOND */
 
 static struct config parse_args(int argc, char **argv)
 {
@@ -325,6 +344,7 @@ static void cg_write_or_die(const char *dir, const char *file, const char *value
 			    : "");
 }
 
+/* BEYOND THE LESSON: reading a cgroup's files back (-v's report at exit, the OOM check) */
 /* The contents of DIR/FILE (small files), or NULL when it cannot be read. */
 static char *cg_read(const char *dir, const char *file, char *buf, size_t size)
 {
@@ -353,7 +373,9 @@ static long long cg_key(const char *dir, const char *file, const char *key)
 			return atoll(line + len + 1);
 	return -1;
 }
+/* END BEYOND */
 
+/* BEYOND THE LESSON: which cgroup version this host has (statfs, as runc and crun tell) */
 /* Is "/sys/fs/cgroup" v2, as runc and crun tell: statfs(2) and the filesystem's magic number. */
 static int cgroup_is_v2(void)
 {
@@ -369,7 +391,9 @@ static int cgroup_is_v2(void)
 		say("statfs(\"" CGROUP_ROOT "\"): legacy, cgroup v1", "mount -t cgroup  # one per controller");
 	return 0;
 }
+/* END BEYOND */
 
+/* BEYOND THE LESSON: cgroup v1: where box itself runs in a hierarchy */
 /* The cgroup box runs in, in the v1 hierarchy of CONTROLLER: "/" or "/some/path". */
 static void own_cgroup(const char *controller, char *out, size_t size)
 {
@@ -389,6 +413,7 @@ static void own_cgroup(const char *controller, char *out, size_t size)
 	if (f)
 		fclose(f);
 }
+/* END BEYOND */
 
 /*
  * Decide where the cgroup goes and which controllers it has. A limit whose
@@ -405,13 +430,16 @@ static void cgroup_find(const struct config *cfg)
 
 	cg.owner = getpid();
 	if ((cg.v2 = cgroup_is_v2())) {
+		/* BEYOND THE LESSON: what this host's cgroup v2 offers, for the check below */
 		/* one tree: box's cgroups sit at its top, /sys/fs/cgroup/box/ID */
 		char have[512] = "";
 		cg_read(CGROUP_ROOT, "cgroup.controllers", have, sizeof(have));
 		have[strcspn(have, "\n")] = '\0';
 		say("read(cgroup.controllers): %s", "cat " CGROUP_ROOT "/cgroup.controllers", have);
+		/* END BEYOND */
 		cg.n = 1;
 		snprintf(cg.dir[0], PATH_MAX, CGROUP_ROOT "/box/%d", (int)cg.owner);
+		/* BEYOND THE LESSON: a limit whose controller this host lacks is a clear error */
 		for (int i = 0; i < 4; i++) {
 			char word[32];
 			snprintf(word, sizeof(word), " %s ", names[i]);
@@ -426,8 +454,10 @@ static void cgroup_find(const struct config *cfg)
 				    "free it from v1: see WORKSHOP.md, Step 02)",
 				    flag[i], names[i], have);
 		}
+		/* END BEYOND */
 		return;
 	}
+	/* BEYOND THE LESSON: cgroup v1 and hybrid hosts: one hierarchy per controller */
 	/* v1: one hierarchy per controller; box nests its cgroup under its own one */
 	for (int i = 0; i < 4; i++) {
 		char mount[64], own[PATH_MAX];
@@ -454,6 +484,7 @@ static void cgroup_find(const struct config *cfg)
 	}
 	if (!cg.n)
 		say("no cgroup controller found: no limits, no cgroup", "ls " CGROUP_ROOT "  # empty");
+	/* END BEYOND */
 }
 
 /* mkdir PATH, narrated; an existing one is fine when EXIST_OK. */
@@ -464,6 +495,7 @@ static void cg_mkdir(const char *path, int exist_ok)
 	say("mkdir(\"%s\")", "mkdir %s", path);
 	if (mkdir(path, 0755) == 0 || (exist_ok && errno == EEXIST))
 		return;
+	/* BEYOND THE LESSON: the leftover of a box killed with SIGKILL */
 	/* box names its cgroup after its PID, and a box killed by SIGKILL cannot remove it:
 	 * when that PID comes round again, the empty leftover goes (rmdir fails if in use) */
 	if (errno == EEXIST) {
@@ -475,6 +507,7 @@ static void cg_mkdir(const char *path, int exist_ok)
 			errno = EEXIST;
 		}
 	}
+	/* END BEYOND */
 	die("mkdir %s: %m%s", path,
 		    errno == EROFS ? " (cgroups are read-only here: inside a container, run it with "
 				     "--privileged or --cgroupns=private)" : "");
@@ -487,6 +520,7 @@ static void cg_mkdir(const char *path, int exist_ok)
 static void cgroup_prepare(void)
 {
 	char parent[PATH_MAX];
+	/* BEYOND THE LESSON: cgroup v1: the parents in each hierarchy */
 	if (!cg.v2) {
 		for (int i = 0; i < cg.n; i++) {
 			snprintf(parent, sizeof(parent), "%s", cg.dir[i]);
@@ -495,6 +529,7 @@ static void cgroup_prepare(void)
 		}
 		return;
 	}
+	/* END BEYOND */
 	const char *tops[] = {CGROUP_ROOT, CGROUP_ROOT "/box"};
 	for (int t = 0; t < 2; t++) {
 		if (t == 1)
@@ -506,6 +541,7 @@ static void cgroup_prepare(void)
 	}
 }
 
+/* BEYOND THE LESSON: sizes as the user wrote them, for messages */
 /* "64M": a size as the user would write it. */
 static const char *human(long long bytes, char *buf, size_t size)
 {
@@ -516,20 +552,24 @@ static const char *human(long long bytes, char *buf, size_t size)
 	snprintf(buf, size, "%lld%s", bytes, units[u]);
 	return buf;
 }
+/* END BEYOND */
 
 /* Make the cgroup and write the limits: after this, cgroup_remove() must run. */
 static void cgroup_create(const struct config *cfg)
 {
 	char value[64];
 	cgroup_prepare();
+	cg.created = 1; /* from the first mkdir on, cgroup_remove() has work to do */
 	/* EXERCISE 02.1: make the cgroup (mkdir) and write the limits into its files
-	 * hint: the slides: mkdir /sys/fs/cgroup/pippo; cg_mkdir() each of cg.dir[0 .. cg.n-1]
-	 * hint: v2: cpu.max "QUOTA 100000", memory.max BYTES (and memory.swap.max 0), pids.max N
-	 * hint: v1: cpu.cfs_period_us + cpu.cfs_quota_us, memory.limit_in_bytes
-	 * hint: (then memory.memsw.limit_in_bytes, when it exists), pids.max: cg_write_or_die()
+	 * hint: the slides: mkdir /sys/fs/cgroup/pippo, then echo each limit into a file of it
+	 * more: cg_mkdir() each of cg.dir[0 .. cg.n-1]; then, for each limit given (> 0), cg_write_or_die()
+	 * more: (it narrates for -v) into the controller's directory (cg.cpu, cg.memory, cg.pids):
+	 * more: v2: cpu.max "QUOTA 100000" (QUOTA = cfg->cpus * CPU_PERIOD), memory.max BYTES, pids.max N;
+	 * more: v1: cpu.cfs_period_us then cpu.cfs_quota_us, memory.limit_in_bytes, pids.max.
+	 * more: Swap too, or the excess is swapped out instead of stopped: memory.swap.max 0 (v2) or
+	 * more: memory.memsw.limit_in_bytes BYTES (v1), each only where the file exists (ENOENT: skip)
 	 * stub: (void)cfg; (void)value; die("TODO 02.1: mkdir %s and write the limits", cg.dir[0]);
 	 */
-	cg.created = 1; /* from the first mkdir on, cgroup_remove() has work to do */
 	for (int i = 0; i < cg.n; i++)
 		cg_mkdir(cg.dir[i], 0);
 	if (cfg->cpus > 0) {
@@ -538,10 +578,12 @@ static void cgroup_create(const struct config *cfg)
 			snprintf(value, sizeof(value), "%ld %d", quota, CPU_PERIOD);
 			cg_write_or_die(cg.cpu, "cpu.max", value);
 		} else {
+			/* BEYOND THE LESSON: cgroup v1's two files for a CPU share */
 			snprintf(value, sizeof(value), "%d", CPU_PERIOD);
 			cg_write_or_die(cg.cpu, "cpu.cfs_period_us", value);
 			snprintf(value, sizeof(value), "%ld", quota);
 			cg_write_or_die(cg.cpu, "cpu.cfs_quota_us", value);
+			/* END BEYOND */
 		}
 	}
 	if (cfg->memory > 0) {
@@ -550,8 +592,10 @@ static void cgroup_create(const struct config *cfg)
 		cg_write_or_die(cg.memory, cg.v2 ? "memory.max" : "memory.limit_in_bytes", value);
 		if (cg.v2 && cg_write(cg.memory, "memory.swap.max", "0") < 0 && errno != ENOENT)
 			die("echo 0 > %s/memory.swap.max: %m", cg.memory);
+		/* BEYOND THE LESSON: cgroup v1's swap limit */
 		if (!cg.v2 && cg_write(cg.memory, "memory.memsw.limit_in_bytes", value) < 0 && errno != ENOENT)
 			die("echo %s > %s/memory.memsw.limit_in_bytes: %m", value, cg.memory);
+		/* END BEYOND */
 	}
 	if (cfg->pids > 0) {
 		snprintf(value, sizeof(value), "%ld", cfg->pids);
@@ -570,9 +614,11 @@ static void cgroup_create(const struct config *cfg)
 static pid_t fork_into_cgroup(unsigned long flags)
 {
 	/* EXERCISE 02.2: start the child inside the cgroup (the slides: echo PID > cgroup.procs)
-	 * hint: v2 (cg.fd >= 0): clone3(2) with CLONE_INTO_CGROUP and .cgroup = cg.fd: born inside
-	 * hint: otherwise (or when clone3 says ENOSYS or E2BIG: kernel before 5.7) fork(2), and
-	 * hint: the parent writes the child's PID into cgroup.procs of every cg.dir[]
+	 * hint: the slides: echo PID > cgroup.procs; on cgroup v2 a child can even be born inside
+	 * more: v2 (cg.fd >= 0): clone3(2) with .flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD,
+	 * more: .cgroup = cg.fd (syscall(SYS_clone3, &args, sizeof(args))); say() it as the code around does
+	 * more: (-v is read). When clone3 fails with ENOSYS or E2BIG (before 5.7), or on v1: fork(2), and the
+	 * more: parent writes the child's PID into cgroup.procs of every cg.dir[] with cg_write_or_die()
 	 * stub: (void)flags; return fork();
 	 */
 	if (cg.fd >= 0) {
@@ -598,6 +644,7 @@ static pid_t fork_into_cgroup(unsigned long flags)
 	/* END EXERCISE */
 }
 
+/* BEYOND THE LESSON: what the cgroup measured (-v), and whether the OOM killer struck */
 /* -v: what the cgroup measured (cpu.stat / cpuacct.usage, memory peak, pids peak). */
 static void cgroup_report(double wall)
 {
@@ -635,6 +682,7 @@ static int cgroup_oom_killed(void)
 	char buf[32]; /* kernels before 4.13 have no counter: the limit was hit at least */
 	return cg_read(cg.memory, "memory.failcnt", buf, sizeof(buf)) && atoll(buf) > 0;
 }
+/* END BEYOND */
 
 /*
  * Kill whatever is still in the cgroup (the command's own children outlive it
@@ -647,9 +695,11 @@ static void cgroup_remove(void)
 		return;
 	cg.created = 0;
 	/* EXERCISE 02.3: kill what is left in the cgroup, then rmdir(2) it
-	 * hint: v2: echo 1 > cgroup.kill kills them all (Linux 5.14); else, as on v1:
-	 * hint: read cgroup.procs, kill(PID, SIGKILL) each, again until it is empty,
-	 * hint: then rmdir each cg.dir[] (retry a little: EBUSY while the tasks finish dying)
+	 * hint: a cgroup with tasks in it cannot be removed: empty it first
+	 * more: v2: cg_write(cg.dir[0], "cgroup.kill", "1") kills them all (Linux 5.14; ENOENT before);
+	 * more: then for each cg.dir[]: read its cgroup.procs and kill(PID, SIGKILL) each, again until it
+	 * more: reads empty (a few ms apart), then rmdir(2) it, retrying on EBUSY while the tasks finish dying;
+	 * more: ENOENT is fine (nothing to remove)
 	 * stub: return;
 	 */
 	if (cg.v2 && cg_write(cg.dir[0], "cgroup.kill", "1") < 0 && errno != ENOENT)
@@ -657,6 +707,7 @@ static void cgroup_remove(void)
 	for (int i = 0; i < cg.n; i++) {
 		char path[PATH_MAX + 16];
 		snprintf(path, sizeof(path), "%s/cgroup.procs", cg.dir[i]);
+		/* BEYOND THE LESSON: before Linux 5.14 and on v1 there is no cgroup.kill: kill them one by one */
 		for (int round = 0; round < 500; round++) { /* 5 s at most */
 			FILE *f = fopen(path, "re");
 			int pid, left = 0;
@@ -671,6 +722,7 @@ static void cgroup_remove(void)
 				break;
 			usleep(10000);
 		}
+		/* END BEYOND */
 		say("rmdir(\"%s\")", "rmdir %s", cg.dir[i]);
 		int gone, tries = 0;
 		while (!(gone = rmdir(cg.dir[i]) == 0) && errno == EBUSY && tries++ < 200)
@@ -681,9 +733,10 @@ static void cgroup_remove(void)
 	/* END EXERCISE */
 }
 
-/* Write TEXT into a file of /proc or /sys (uid_map, timens_offsets ...). */
+/* Write TEXT into a file of /proc or /sys (uid_map, timens_offsets ...), narrated as echo. */
 static void write_file(const char *path, const char *text)
 {
+	say("write(\"%s\", \"%s\")", "echo '%2$s' > %1$s", path, text);
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		die("open %s: %m", path);
@@ -693,6 +746,7 @@ static void write_file(const char *path, const char *text)
 	close(fd);
 }
 
+/* BEYOND THE LESSON: the names of mount flags, for -v */
 /* The names of MS_* flags, for the narration of mount(2). */
 static const char *mount_flags(unsigned long flags)
 {
@@ -709,6 +763,7 @@ static const char *mount_flags(unsigned long flags)
 				 buf[0] ? "|" : "", names[i].name);
 	return buf[0] ? buf : "0";
 }
+/* END BEYOND */
 
 /* mount(2), narrated with the mount(8) command that does the same. */
 static void do_mount(const char *source, const char *target, const char *type,
@@ -722,30 +777,38 @@ static void do_mount(const char *source, const char *target, const char *type,
 		    type ? type : mount_flags(flags));
 }
 
+/* LESSON PART 2: the time namespace (03.6) */
+/* One line of /proc/self/timens_offsets: "CLOCK SECONDS NANOSECONDS". */
+static void write_offset(const char *clock, long long seconds)
+{
+	char line[64];
+	snprintf(line, sizeof(line), "%s %lld 0", clock, seconds);
+	write_file("/proc/self/timens_offsets", line);
+}
+
 /*
  * A time namespace gives the container its own CLOCK_MONOTONIC and CLOCK_BOOTTIME
  * (uptime), shifted by offsets: the talk's `unshare -T --boottime N`.
  */
 static void enter_time_namespace(const struct config *cfg)
 {
-	char offsets[128];
-	snprintf(offsets, sizeof(offsets), "monotonic %lld 0\nboottime %lld 0\n",
-		 cfg->monotonic_offset, cfg->boottime_offset);
 	/* EXERCISE 03.6: enter a new time namespace with the offsets
-	 * hint: unshare(CLONE_NEWTIME) moves only our future children (as CLONE_NEWPID): it
-	 * hint: makes /proc/self/ns/time_for_children; write the offsets into
-	 * hint: /proc/self/timens_offsets while no process is inside (later: EACCES), then
-	 * hint: setns(open("/proc/self/ns/time_for_children"), CLONE_NEWTIME) moves us in
-	 * stub: (void)offsets; die("TODO 03.6: the time namespace (--boottime-offset, --monotonic-offset) is not written yet");
+	 * hint: time namespaces move only future children, as CLONE_NEWPID; offsets go in before anyone is inside
+	 * more: unshare(CLONE_NEWTIME) (EINVAL: no time namespaces in this kernel); write_offset("monotonic",
+	 * more: SECS) and write_offset("boottime", SECS) for each offset given (non-zero), into
+	 * more: /proc/self/timens_offsets while no process is inside (later: EACCES); then
+	 * more: setns(open("/proc/self/ns/time_for_children"), CLONE_NEWTIME) moves box itself in
+	 * stub: (void)cfg; die("TODO 03.6: the time namespace (--boottime-offset, --monotonic-offset) is not written yet");
 	 */
-	say("unshare(CLONE_NEWTIME)", "unshare --time --boottime %lld --monotonic %lld",
-	    cfg->boottime_offset, cfg->monotonic_offset);
+	say("unshare(CLONE_NEWTIME)", "unshare --time");
 	if (unshare(CLONE_NEWTIME) < 0)
 		die("unshare(CLONE_NEWTIME): %m%s",
 		    errno == EINVAL ? " (time namespaces need Linux 5.6 with CONFIG_TIME_NS)" : "");
-	say("write(\"/proc/self/timens_offsets\", ...)", "echo 'boottime %lld 0' > /proc/self/timens_offsets",
-	    cfg->boottime_offset);
-	write_file("/proc/self/timens_offsets", offsets);
+	/* only the clocks asked for: the others keep the host's time */
+	if (cfg->monotonic_offset)
+		write_offset("monotonic", cfg->monotonic_offset);
+	if (cfg->boottime_offset)
+		write_offset("boottime", cfg->boottime_offset);
 	/* unlike `unshare --fork`, box does not fork again: it joins the namespace itself */
 	say("setns(time_for_children, CLONE_NEWTIME)", "nsenter --time=/proc/self/ns/time_for_children");
 	int fd = open("/proc/self/ns/time_for_children", O_RDONLY | O_CLOEXEC);
@@ -754,7 +817,9 @@ static void enter_time_namespace(const struct config *cfg)
 	close(fd);
 	/* END EXERCISE */
 }
+/* END PART 2 */
 
+/* BEYOND THE LESSON: a safety net for a learner's clone flags */
 /*
  * Never change the host's mounts or hostname: if a clone flag is missing (a
  * learner's exercise), the child is still in the host's namespace and
@@ -775,7 +840,9 @@ static void check_namespaces(void)
 			    "(is %s missing from the clone flags?)", ns[i].path, ns[i].flag);
 	}
 }
+/* END BEYOND */
 
+/* BEYOND THE LESSON: /dev and /sys as runc makes them (and the rootless way: bind the host's) */
 /*
  * A minimal /dev, as runc and crun make it: a tmpfs with the six nodes every
  * program expects, a private devpts for terminals, shm and mqueue. Inside a user
@@ -856,14 +923,44 @@ static void mount_sys(const struct config *cfg)
 	if (mount_setattr(AT_FDCWD, "sys", AT_RECURSIVE, &ro, sizeof(ro)) < 0)
 		die("mount_setattr(sys, read-only): %m (needs Linux 5.12)");
 }
+/* END BEYOND */
+
+/* BEYOND THE LESSON: mount points a bare rootfs lacks, made safely */
+/*
+ * The slides' rootfs (`mkdir scatola; cp busybox scatola`) has no proc, sys or
+ * dev: make the mount points, as runc does. Only inside the rootfs: the cwd is
+ * ROOTFS and each name is one component, and one that is a symlink (proc -> /)
+ * is refused, since mount(2) would follow it out of the rootfs.
+ */
+static void make_mount_points(void)
+{
+	static const struct { const char *name; mode_t mode; } points[] = {
+		{"proc", 0555}, {"sys", 0555}, {"dev", 0755},
+	};
+	struct stat st;
+	for (size_t i = 0; i < sizeof(points) / sizeof(points[0]); i++) {
+		const char *name = points[i].name;
+		if (mkdir(name, points[i].mode) == 0)
+			say("mkdir(\"%s\")", "mkdir %s", name);
+		else if (errno != EEXIST)
+			die("mkdir %s inside the rootfs: %m", name);
+		if (lstat(name, &st) < 0)
+			die("stat %s inside the rootfs: %m", name);
+		if (!S_ISDIR(st.st_mode))
+			die("%s inside the rootfs is not a directory%s: refusing to mount on it", name,
+			    S_ISLNK(st.st_mode) ? " but a symlink (not followed)" : "");
+	}
+}
+/* END BEYOND */
 
 /* Runs in the child: the namespaces' content, then ROOTFS as the root. */
 static void enter_rootfs(const struct config *cfg)
 {
 	/* EXERCISE 03.3: make every mount private, then bind ROOTFS onto itself
-	 * hint: mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL): our mounts must not
-	 * hint: propagate to the host (systemd makes "/" shared) and pivot_root(2) refuses shared mounts
-	 * hint: pivot_root needs the new root to be a mount point: mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL)
+	 * hint: two mounts before pivot_root: one so nothing propagates to the host, one so ROOTFS is a mount
+	 * more: do_mount() (it narrates): NULL on "/" with MS_REC | MS_PRIVATE (systemd makes "/" shared, and
+	 * more: pivot_root(2) refuses shared mounts), then cfg->rootfs onto itself with MS_BIND | MS_REC:
+	 * more: pivot_root needs the new root to be a mount point
 	 * stub: die("TODO 03.3: make / private and bind-mount %s onto itself", cfg->rootfs);
 	 */
 	do_mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL, "mount --make-rprivate /");
@@ -874,12 +971,13 @@ static void enter_rootfs(const struct config *cfg)
 	say("chdir(\"%s\")", "cd %s", cfg->rootfs);
 	if (chdir(cfg->rootfs) < 0)
 		die("chdir(%s): %m", cfg->rootfs);
+	make_mount_points();
 
 	/* EXERCISE 03.4: mount a fresh /proc for our PID namespace
-	 * hint: mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL), as
-	 * hint: `unshare --mount-proc` does; a proc mount shows the PID namespace of whoever mounts it.
-	 * hint: Mount it before pivot_root drops the host's /proc: in a user namespace the kernel
-	 * hint: allows a new proc only where a full one is already visible
+	 * hint: `unshare --mount-proc`: a proc mount shows the PID namespace of whoever mounts it
+	 * more: do_mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, shell): we are in
+	 * more: ROOTFS already (its proc exists: make_mount_points). Before pivot_root: in a user namespace the
+	 * more: kernel allows a new proc only where a full one is still visible
 	 * stub: die("TODO 03.4: mount /proc inside %s", cfg->rootfs);
 	 */
 	do_mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
@@ -888,13 +986,14 @@ static void enter_rootfs(const struct config *cfg)
 	mount_dev(cfg);
 	mount_sys(cfg);
 
+	say("pivot_root(\".\", \".\")", "pivot_root . .");
 	/* EXERCISE 03.5: make ROOTFS the root with pivot_root(2), then detach the old root
-	 * hint: pivot_root(".", ".") stacks the old root on top of the new one (syscall(SYS_pivot_root, ...));
-	 * hint: umount2(".", MNT_DETACH) then takes it away: nothing of the host stays reachable
-	 * hint: (chroot only moved "/": the escape climbed back). Finish with chdir("/")
+	 * hint: pivot_root(2) swaps the roots; then the old one, stacked on the new, must go
+	 * more: syscall(SYS_pivot_root, ".", ".") (cwd is ROOTFS, a mount: the old root lands on top of it),
+	 * more: umount2(".", MNT_DETACH) takes the old root away for good, chdir("/"). die() on each failure.
+	 * more: The pivot_root line of -v is said just above
 	 * stub: die("TODO 03.5: pivot_root into %s is not written yet", cfg->rootfs);
 	 */
-	say("pivot_root(\".\", \".\")", "pivot_root . .");
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
 		die("pivot_root(%s): %m", cfg->rootfs);
 	say("umount2(\".\", MNT_DETACH)", "umount -l .");
@@ -906,6 +1005,7 @@ static void enter_rootfs(const struct config *cfg)
 	/* END EXERCISE */
 }
 
+/* LESSON PART 2: an init for PID 1 (--init) */
 /*
  * --init: PID 1 of a namespace is special. The kernel delivers it only the
  * signals it has a handler for (from inside; from the host, SIGKILL too), so a
@@ -942,6 +1042,7 @@ static void run_init(void)
 				_exit(WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status));
 	}
 }
+/* END PART 2 */
 
 /* Runs in the child: enter the rootfs, then become the command. */
 static void child(const struct config *cfg)
@@ -983,8 +1084,9 @@ static unsigned long namespace_flags(const struct config *cfg)
 	};
 	unsigned long flags = 0;
 	/* EXERCISE 03.1: the clone flags: new PID, mount, UTS and IPC namespaces (and user with --userns)
-	 * hint: CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC, plus CLONE_NEWUSER
-	 * hint: when cfg->userns: clone(2) makes the user namespace first, and it owns the others
+	 * hint: one clone flag per namespace of the talk's unshare(1) options; which one owns the others?
+	 * more: flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC, and | CLONE_NEWUSER when
+	 * more: cfg->userns: clone(2) makes the user namespace first, and it owns the others
 	 * stub: (void)cfg; die("TODO 03.1: the namespaces of clone(2) are not chosen yet");
 	 */
 	flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
@@ -997,6 +1099,7 @@ static unsigned long namespace_flags(const struct config *cfg)
 	return flags;
 }
 
+/* LESSON PART 2: the user namespace and rootless box (03.2) */
 /*
  * Runs in box: a new user namespace starts with no ids at all (the command
  * would be nobody, 65534, as after `unshare -U`). Map root inside to our uid
@@ -1008,26 +1111,27 @@ static void write_id_maps(pid_t pid)
 {
 	char path[64], map[64];
 	/* EXERCISE 03.2: map root inside the user namespace to our uid and gid outside
-	 * hint: write "0 UID 1" to /proc/PID/uid_map (UID = geteuid()); when not root write
-	 * hint: "deny" to /proc/PID/setgroups first, then "0 GID 1" to /proc/PID/gid_map
+	 * hint: root inside is one uid outside: a line "INSIDE OUTSIDE COUNT" in /proc/PID/uid_map
+	 * more: write_file() (it narrates for -v) "0 UID 1" into /proc/PID/uid_map, UID = geteuid(); when not
+	 * more: root, "deny" into /proc/PID/setgroups first (the kernel refuses gid_map before that), then
+	 * more: "0 GID 1" into /proc/PID/gid_map, GID = getegid()
 	 * stub: (void)path; (void)map; die("TODO 03.2: uid_map and gid_map of %d are not written yet", pid);
 	 */
 	snprintf(path, sizeof(path), "/proc/%d/uid_map", pid);
 	snprintf(map, sizeof(map), "0 %d 1", geteuid());
-	say("write(\"%s\", \"%s\")", "echo '%2$s' > %1$s", path, map);
 	write_file(path, map);
 	if (geteuid() != 0) {
 		snprintf(path, sizeof(path), "/proc/%d/setgroups", pid);
-		say("write(\"%s\", \"deny\")", "echo deny > %s", path);
 		write_file(path, "deny");
 	}
 	snprintf(path, sizeof(path), "/proc/%d/gid_map", pid);
 	snprintf(map, sizeof(map), "0 %d 1", getegid());
-	say("write(\"%s\", \"%s\")", "echo '%2$s' > %1$s", path, map);
 	write_file(path, map);
 	/* END EXERCISE */
 }
+/* END PART 2 */
 
+/* BEYOND THE LESSON: whether PID 1 takes a signal (/proc/PID/status) */
 /*
  * Does PID catch, block or ignore SIG? The masks of /proc/PID/status (SigBlk,
  * SigIgn, SigCgt, in hex), read with async-signal-safe calls only.
@@ -1060,6 +1164,7 @@ static int takes_signal(pid_t pid, int sig)
 	}
 	return 0;
 }
+/* END BEYOND */
 
 /*
  * Signals sent to box (kill PID-OF-BOX) are passed on to the command. But the
@@ -1101,11 +1206,6 @@ static int wait_for(pid_t pid)
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			die("waitpid(%d): %m", pid);
-	/* EXERCISE 01.2: turn the wait status into box's exit status, as a shell does
-	 * hint: WIFEXITED(status): the command's WEXITSTATUS(status);
-	 * hint: WIFSIGNALED(status): 128 + WTERMSIG(status) (137 for SIGKILL)
-	 * stub: return EXIT_BOX;
-	 */
 	if (WIFSIGNALED(status)) {
 		say("command killed by signal %d (%s)", "echo $?  # 128+%d", WTERMSIG(status),
 		    strsignal(WTERMSIG(status)));
@@ -1113,7 +1213,6 @@ static int wait_for(pid_t pid)
 	}
 	say("command exited with status %d", "echo $?  # %d", WEXITSTATUS(status));
 	return WEXITSTATUS(status);
-	/* END EXERCISE */
 }
 
 int main(int argc, char **argv)
@@ -1137,6 +1236,7 @@ int main(int argc, char **argv)
 	atexit(cgroup_remove); /* also when box dies half-way */
 	cgroup_create(&cfg);
 
+	/* BEYOND THE LESSON: the host's namespaces, for the safety net */
 	struct stat ns;
 	if (stat("/proc/self/ns/mnt", &ns) < 0)
 		die("stat /proc/self/ns/mnt: %m (is /proc mounted?)");
@@ -1144,6 +1244,7 @@ int main(int argc, char **argv)
 	if (stat("/proc/self/ns/uts", &ns) < 0)
 		die("stat /proc/self/ns/uts: %m");
 	host_uts_ns = ns.st_ino;
+	/* END BEYOND */
 	setup_signals();
 	/* the child waits for a byte on this pipe: it runs nothing before it is in the cgroup
 	 * and, with a user namespace, before box has written its uid_map and gid_map */
@@ -1176,10 +1277,13 @@ int main(int argc, char **argv)
 	close(go[1]);
 	int status = wait_for(pid);
 	child_pid = 0;
+	/* BEYOND THE LESSON: a PID 1 ended by box reports the signal sent */
 	if (ended_by && status == 128 + SIGKILL) {
 		say("PID 1 had no handler for signal %d: box ended it", "echo $?  # 128+%d", ended_by);
 		status = 128 + ended_by;
 	}
+	/* END BEYOND */
+	/* BEYOND THE LESSON: the report at exit (-v) and the OOM message */
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	cgroup_report(t1.tv_sec - t0.tv_sec + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	if (status == 128 + SIGKILL && cfg.memory > 0 && cgroup_oom_killed()) {
@@ -1187,6 +1291,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "box: killed: out of memory (memory limit %s)\n",
 			human(cfg.memory, size, sizeof(size)));
 	}
+	/* END BEYOND */
 	cgroup_remove();
 	return status;
 }
