@@ -49,7 +49,11 @@ help:
 	@echo "make check-vm   the same inside a throwaway VM with pure cgroup v2 (vm/README.md)"
 	@echo "make demo       presenter mode: a narrated walk through the steps; needs root"
 	@echo "make doctor     can this machine run the workshop? what to fix, per step"
-	@echo "make diff STEP=N  the lesson of step N: diff of box.c against step N-1"
+	@echo "make diff STEP=N  what step N adds: diff of box.c against step N-1"
+	@echo "make diff STEP=N LESSON=1  the lesson alone: the same diff without the blocks marked"
+	@echo "                  BEYOND THE LESSON (v1 cgroups, leftovers, rootless plumbing, corner cases);"
+	@echo "                  in step 03, part 1 (namespaces, pivot_root); LESSON=2 adds part 2 (user"
+	@echo "                  namespace, time namespace, init)"
 	@echo "make exercises  write a learner workspace (workspace/) with TODOs to fill in"
 	@echo "make solution EX=01.1  put one reference solution back into the workspace"
 	@echo "make format     apply .clang-format to every C file"
@@ -114,14 +118,27 @@ demo: deps
 
 # --- learning aids ------------------------------------------------------------
 
-# make diff STEP=3: what step 03 adds to step 02
+# make diff STEP=3: what step 03 adds to step 02. LESSON=1: the lesson alone, the
+# same diff with every "BEYOND THE LESSON" ... "END BEYOND" block of both files left out,
+# and step 03's "LESSON PART 2" blocks too (user namespace, time namespace, init);
+# LESSON=2: both parts of the lesson (only the BEYOND blocks left out).
+BEYOND := /\/\* BEYOND THE LESSON/,/\/\* END BEYOND \*\//d
+PART2  := /\/\* LESSON PART 2/,/\/\* END PART 2 \*\//d
 diff:
-	@test -n "$(STEP)" || { echo "usage: make diff STEP=N (2..4)"; exit 2; }
+	@test -n "$(STEP)" || { echo "usage: make diff STEP=N (2..4) [LESSON=1]"; exit 2; }
 	@new=$$(ls -d steps/0$(STEP)-* 2>/dev/null | head -n1); \
 	old=$$(ls -d steps/0$$(($(STEP) - 1))-* 2>/dev/null | head -n1); \
 	test -n "$$new" -a -n "$$old" || { echo "make diff: no step $(STEP) or no step before it"; exit 2; }; \
-	git --no-pager diff --no-index --stat "$$old/box.c" "$$new/box.c"; \
-	git --no-pager diff --no-index "$$old/box.c" "$$new/box.c" || true
+	if [ -n "$(LESSON)" ]; then \
+		cut='$(BEYOND)'; [ "$(LESSON)" = 2 ] || cut="$$cut;$(PART2)"; \
+		tmp=$$(mktemp -d) && mkdir -p "$$tmp/$$old" "$$tmp/$$new" && \
+		sed "$$cut" "$$old/box.c" | cat -s >"$$tmp/$$old/box.c" && sed "$$cut" "$$new/box.c" | cat -s >"$$tmp/$$new/box.c" && \
+		(cd "$$tmp" && git --no-pager diff --no-index --stat "$$old/box.c" "$$new/box.c"; \
+		 git --no-pager diff --no-index "$$old/box.c" "$$new/box.c"); rm -rf "$$tmp"; \
+	else \
+		git --no-pager diff --no-index --stat "$$old/box.c" "$$new/box.c"; \
+		git --no-pager diff --no-index "$$old/box.c" "$$new/box.c" || true; \
+	fi
 
 exercises:
 	./runner --init
