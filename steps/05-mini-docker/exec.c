@@ -166,7 +166,6 @@ int cmd_exec(const struct md_opts *o, int argc, char **argv)
 	const char *workdir = NULL, *user = NULL;
 	char *extra_env[MAX_LIST];
 	int n_extra = 0, i, interactive = 0, tty = 0;
-	md_verbose = o->verbose;
 	for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "--"))

@@ -307,7 +307,6 @@ static int by_created(const void *a, const void *b)
 
 int cmd_container_ps(const struct md_opts *o, int argc, char **argv)
 {
-	md_verbose = o->verbose;
 	int all = 0, quiet = 0, no_trunc = 0, n = 0;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-a") || !strcmp(argv[i], "--all"))
@@ -433,7 +432,6 @@ static int print_entries(const char *path, off_t *offset, long tail, int timesta
 
 int cmd_logs(const struct md_opts *o, int argc, char **argv)
 {
-	md_verbose = o->verbose;
 	int follow = 0, timestamps = 0, i;
 	long tail = -1;
 	const char *usage = "logs [-f] [--tail N] [-t] CONTAINER";
@@ -565,7 +563,6 @@ static int signal_one(const struct md_opts *o, const char *what, int sig, int ti
 
 int cmd_stop(const struct md_opts *o, int argc, char **argv)
 {
-	md_verbose = o->verbose;
 	int i, rc = 0, timeout = -1;
 	const char *usage = "stop [-t SECS] CONTAINER...";
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
@@ -600,7 +597,6 @@ int cmd_stop(const struct md_opts *o, int argc, char **argv)
 
 int cmd_kill(const struct md_opts *o, int argc, char **argv)
 {
-	md_verbose = o->verbose;
 	int i, rc = 0, sig = SIGKILL;
 	const char *usage = "kill [-s SIGNAL] CONTAINER...";
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
@@ -621,7 +617,6 @@ int cmd_kill(const struct md_opts *o, int argc, char **argv)
 
 int cmd_wait(const struct md_opts *o, int argc, char **argv)
 {
-	md_verbose = o->verbose;
 	int rc = 0;
 	if (argc < 2)
 		return usage_fail("wait CONTAINER..."), EXIT_ENGINE;
@@ -656,7 +651,6 @@ int cmd_wait(const struct md_opts *o, int argc, char **argv)
 
 int cmd_container_rm(const struct md_opts *o, int argc, char **argv)
 {
-	md_verbose = o->verbose;
 	int force = 0, i, rc = 0;
 	const char *usage = "rm [-f] [-v] CONTAINER...";
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
@@ -795,7 +789,6 @@ static json_t *inspect_one(const struct md_opts *o, const char *id, json_t *j)
 
 int cmd_container_inspect(const struct md_opts *o, int argc, char **argv)
 {
-	md_verbose = o->verbose;
 	json_t *all = json_array();
 	int containers = 0;
 	for (int i = 1; i < argc; i++) {

@@ -35,6 +35,7 @@
 
 #include "image.h"
 #include "mini-docker.h"
+#include "narrate.h"
 #include "registry.h"
 #include "lifecycle.h"
 #include "run.h"
@@ -85,19 +86,6 @@ static const struct command commands[] = {
 	{"exec", cmd_exec, "exec [-i] [-t] [-e K=V] [-w DIR] [-u USER] CONTAINER CMD...   run CMD in a running container"},
 	{NULL, NULL, NULL},
 };
-
-static int verbose;
-
-void say(const struct md_opts *o, const char *fmt, ...)
-{
-	va_list ap;
-	if (!o->verbose)
-		return;
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 static void usage(FILE *f)
 {
@@ -249,7 +237,7 @@ int main(int argc, char **argv)
 			if (number_opt(a, argv[++i], 0, 3600, &o.retry_delay) < 0)
 				return EXIT_ENGINE;
 		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
-			o.verbose = verbose = 1;
+			md_verbose = 1;
 		else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage(stdout);
 			return 0;

@@ -16,7 +16,6 @@ struct md_opts {
 	const char *insecure[MAX_INSECURE]; /* --insecure-registry HOST[:PORT] */
 	int n_insecure;
 	const char *platform;  /* --platform os/arch[/variant]; default: this host's */
-	int verbose;           /* -v: narrate each HTTP request */
 	int tty;               /* progress bars when stdout is a terminal */
 	uint64_t max_unpack;   /* bytes one layer may unpack to */
 	uint64_t max_entries;  /* entries one layer may hold */
@@ -27,8 +26,5 @@ struct md_opts {
 	int retries;           /* --retry: attempts after a transient answer (429, 5xx, a cut transfer) */
 	long retry_delay;      /* --retry-delay SECS between attempts; -1: 1 s, doubling */
 };
-
-/* -v narration on stderr, as box's say() */
-void say(const struct md_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -14,6 +14,7 @@
  * Authorization header is never sent to a host other than the registry.
  */
 #define _GNU_SOURCE
+#include "narrate.h"
 #include "registry.h"
 
 #include <dirent.h>
@@ -312,7 +313,7 @@ static CURLcode http_once(struct registry *r, struct http *h, char *location, si
 		curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &b);
 	}
 	current_easy(c, 0);
-	say(r->o, "=> GET %s", h->url);
+	narrate("GET %s", "curl -L %s", h->url);
 	rc = curl_easy_perform(c);
 	if (h->status == 0)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &h->status);
@@ -402,8 +403,8 @@ static int http_get(struct registry *r, struct http *h, struct md_error *err)
 			break;
 		url_origin(location, there, sizeof(there), 0);
 		if (auth && strcmp(here, there)) {
-			say(r->o, "=> redirected to %s: no Authorization header for another %s", there,
-			    strncmp(here, there, strcspn(here, ":")) ? "scheme (never in clear)" : "host");
+			narrate("redirected to %s: no Authorization header for another %s", "curl %s  # no -H Authorization%.0s",
+				there, strncmp(here, there, strcspn(here, ":")) ? "scheme (never in clear)" : "host");
 			auth = NULL;
 		}
 		/* a redirect's own body went to errbody; a file body keeps what it has (a resumed blob) */
@@ -504,7 +505,8 @@ static int get_token(struct registry *r, const struct challenge *c, struct md_er
 		basic = auth_basic_value(r->user, r->pass);
 	h.url = url;
 	h.auth = basic;
-	say(r->o, "=> token for %s from %s%s", r->repo, realm, r->user ? " (with credentials)" : " (anonymous)");
+	narrate("a token for %s from %s%s%.0s", "curl '%.0s%s?scope=repository:%s:pull'%.0s%s", r->repo, realm,
+		r->user ? " (with credentials)" : " (anonymous)", r->user ? " -u USER" : "");
 	if (http_get(r, &h, err) < 0) {
 		md_context(err, "getting a token from %s", realm);
 		goto out;
@@ -553,7 +555,7 @@ static int authenticate(struct registry *r, const char *www_auth, struct md_erro
 		if (!strcasecmp(ch[i].scheme, "Basic")) {
 			if (!r->user)
 				return md_fail(err, "%s requires a login: run mini-docker login %s", r->host, r->host);
-			say(r->o, "=> Basic auth as %s", r->user);
+			narrate("Basic auth as %s", "curl -u %s:PASSWORD", r->user);
 			pthread_mutex_lock(&r->lock);
 			free(r->auth);
 			r->auth = auth_basic_value(r->user, r->pass);
@@ -676,7 +678,7 @@ static int get_retrying(struct registry *r, struct http *h, struct md_error *err
 		}
 		h->range_from = h->got;
 		if (h->range_from)
-			say(r->o, "=> resuming at byte %llu", (unsigned long long)h->range_from);
+			narrate("resuming at byte %llu", "curl -r %llu-", (unsigned long long)h->range_from);
 	}
 }
 
@@ -716,7 +718,7 @@ static void load_cas(struct registry *r)
 			size_t n = strlen(e->d_name);
 			if (n > 4 && !strcmp(e->d_name + n - 4, ".crt")) {
 				char *p = xasprintf("%s/%s", d, e->d_name);
-				say(r->o, "=> trusting the CA in %s", p);
+				narrate("trusting the CA in %s", "curl --cacert %s", p);
 				append_file(&buf, &len, p);
 				free(p);
 				extra = 1;
@@ -799,7 +801,7 @@ static int open_as(struct registry **out, const struct md_opts *o, const char *h
 	if (ping(r, err) == 0)
 		goto ok;
 	if (plain == 2 && r->last_curl == CURLE_PEER_FAILED_VERIFICATION) {
-		say(o, "=> %s is an insecure registry: not verifying its certificate", host);
+		narrate("%s is an insecure registry: not verifying its certificate", "curl -k https://%s/v2/", host);
 		r->verify = 0;
 		if (ping(r, err) == 0)
 			goto ok;
@@ -807,7 +809,7 @@ static int open_as(struct registry **out, const struct md_opts *o, const char *h
 	if (plain && r->last_curl != CURLE_OK && r->last_curl != CURLE_PEER_FAILED_VERIFICATION) {
 		struct md_error first = *err;
 		snprintf(r->base, sizeof(r->base), "http://%s", host);
-		say(o, "=> %s does not speak TLS; plain http is allowed for it", host);
+		narrate("%s does not speak TLS; plain http is allowed for it", "curl http://%s/v2/", host);
 		if (ping(r, err) == 0)
 			goto ok;
 		if (r->last_curl == CURLE_COULDNT_CONNECT)

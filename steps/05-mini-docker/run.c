@@ -33,24 +33,6 @@
 
 int cmd_pull(const struct md_opts *o, int argc, char **argv);
 
-int md_verbose;
-
-void narrate(const char *call, const char *shell, ...)
-{
-	char buf[1024];
-	va_list ap, again;
-	if (!md_verbose)
-		return;
-	va_start(ap, shell);
-	va_copy(again, ap);
-	vsnprintf(buf, sizeof(buf), call, ap);
-	fprintf(stderr, "=> %-44s", buf);
-	vsnprintf(buf, sizeof(buf), shell, again);
-	va_end(again);
-	va_end(ap);
-	fprintf(stderr, " $ %s\n", buf);
-}
-
 static void run_usage(FILE *f)
 {
 	fprintf(f, "Usage: mini-docker run [OPTIONS] IMAGE [CMD [ARG...]]\n"
@@ -528,63 +510,6 @@ out:
 	return cfg;
 }
 
-/*
- * Fault injection, for tests/05-faults.bats only: with MINI_DOCKER_TEST_PAUSE=POINT:FILE
- * the process reaching POINT writes ENGINE (the PID to SIGKILL: the foreground
- * run, or run -d's monitor) to FILE and waits there for a SIGCONT, so the test
- * kills the engine exactly there instead of guessing with sleeps. POINTs, in
- * order: record (container.c: state.json written, not yet renamed into place),
- * created (the record and the name, nothing else yet), cgroup (made, no
- * process yet), cloned (the child waits for its go),
- * network (the veth is up), mounts (the child has its rootfs, /proc, /dev), user
- * (the child has its new uid, before it sets its parent-death signal again);
- * and in exec: exec-cgroup (joined the cgroup; writes exec's PID), exec (the
- * joining child, in the container, before it closes the caller's descriptors
- * and calls execve; writes its PID as the container sees it).
- * Not SIGSTOP: PID 1 of a namespace ignores the signals it has no handler for.
- * FILE is opened at the point asked for, or at cgroup (in the engine) whatever the
- * point: the child, after pivot_root and clearenv, uses the descriptor and the
- * value it inherited.
- */
-static volatile sig_atomic_t resumed;
-
-static void on_cont(int sig)
-{
-	(void)sig;
-	resumed = 1;
-}
-
-void test_pause(const char *point, pid_t engine)
-{
-	static int fd = -1;
-	static char *v; /* the child clears its environment: keep the value */
-	size_t n = strlen(point);
-	char line[32];
-	if (!v && getenv("MINI_DOCKER_TEST_PAUSE"))
-		v = xstrdup(getenv("MINI_DOCKER_TEST_PAUSE"));
-	if (!v || !strchr(v, ':'))
-		return;
-	int match = !strncmp(v, point, n) && v[n] == ':';
-	if (fd < 0 && (match || !strcmp(point, "cgroup")))
-		fd = open(strchr(v, ':') + 1, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (!match)
-		return;
-	struct sigaction sa = {.sa_handler = on_cont}, old;
-	sigset_t cont, mask;
-	sigemptyset(&sa.sa_mask);
-	sigemptyset(&cont);
-	sigaddset(&cont, SIGCONT);
-	sigprocmask(SIG_BLOCK, &cont, &mask);
-	sigaction(SIGCONT, &sa, &old);
-	resumed = 0;
-	int len = snprintf(line, sizeof(line), "%d\n", (int)engine);
-	(void)!write(fd, line, len);
-	sigdelset(&mask, SIGCONT);
-	while (!resumed)
-		sigsuspend(&mask);
-	sigaction(SIGCONT, &old, NULL);
-	sigprocmask(SIG_UNBLOCK, &cont, NULL);
-}
 
 static volatile pid_t child_pid;
 static volatile sig_atomic_t pending_sig;
@@ -777,7 +702,6 @@ int cmd_run(const struct md_opts *o, int argc, char **argv)
 
 	err.msg[0] = 0;
 	rc.o = o;
-	md_verbose = o->verbose;
 	rc.network = geteuid() == 0 ? NET_BRIDGE : NET_NONE;
 	if (parse_args(&rc, argc, argv, &err) < 0)
 		return fail(&err);

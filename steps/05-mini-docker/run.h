@@ -24,6 +24,7 @@
 
 #include "error.h"
 #include "mini-docker.h"
+#include "narrate.h"
 
 #define MAX_LIST 64
 /* podman's default --pids-limit: a fork bomb stops there, a real workload does not */
@@ -93,14 +94,8 @@ struct container {
 	int master;     /* -t: the pty's master end, in the engine (else -1) */
 };
 
-/* -v: "=> call                     $ shell", as box's say() (both formats take the same arguments) */
-void narrate(const char *call, const char *shell, ...);
-extern int md_verbose;
-
 /* run.c */
 int cmd_run(const struct md_opts *o, int argc, char **argv);
-/* tests/05-faults.bats: MINI_DOCKER_TEST_PAUSE=POINT:FILE stops the process at POINT (see run.c) */
-void test_pause(const char *point, pid_t engine);
 /* the engine's signal handling (run.c): run -d's starter gives it up, the container's process too */
 void signals_restore(void);
 void signals_child(void);

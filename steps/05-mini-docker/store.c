@@ -14,6 +14,7 @@
  * writer died: the kernel dropped its locks).
  */
 #define _GNU_SOURCE
+#include "narrate.h"
 #include "store.h"
 
 #include <dirent.h>
@@ -46,7 +47,7 @@ int store_open(struct store *s, const struct md_opts *o, struct md_error *err)
 	if (slash && slash != parent) {
 		*slash = 0;
 		if (mkdir_p(parent, 0755, err) == 0 && mkdir(o->root, 0700) == 0)
-			say(o, "=> mkdir -m 0700 %s", o->root);
+			narrate("mkdir(\"%s\", 0700)", "mkdir -m 0700 %s", o->root);
 	}
 	free(parent);
 	p = xasprintf("%s/blobs/sha256", s->layout);
