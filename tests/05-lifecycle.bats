@@ -226,6 +226,35 @@ field() {
 	expect_match '1$' "$output" "exec's no_new_privs"
 }
 
+# exercise: 05.4 05.5 05.7 05.8 05.9
+@test "exec -e K takes the caller's value of K (none when it has none); -e K=V and -t's TERM as run's" {
+	hint "exec -e K: read K from exec's own environment before anything clears it; become.c sets what it is given"
+	word=$(random_word)
+	id=$(md run -d -e "IMG=ctr-$word" --rootfs "$ROOTFS" sleep 60)
+	K="host-$word" run md exec -e K "$id" sh -c 'echo "[$K]"'
+	expect_eq "[host-$word]" "$output" "K in exec -e K (the caller has K=host-$word)" || return 1
+	run env -u K timeout 30 nsenter --net="/run/netns/$NETNS" "$MINI_DOCKER" --root "$ROOT" exec -e K "$id" sh -c 'echo "[${K-unset}]"'
+	expect_eq "[unset]" "$output" "K in exec -e K when the caller has no K" || return 1
+	run md exec -e "IMG=exec-$word" "$id" sh -c 'echo "$IMG"'
+	expect_eq "exec-$word" "$output" "-e IMG=... over the container's IMG" || return 1
+	run md exec "$id" sh -c 'echo "$IMG ${TERM-none}"'
+	expect_eq "ctr-$word none" "$output" "the container's env in exec, no TERM without -t" || return 1
+	run md exec -e =x "$id" true
+	expect_status 125 "exec -e with no name" || return 1
+	expect_match "no name" "$output" "the error of exec -e =x"
+}
+
+# exercise: 05.7
+@test "exec of a container whose record cannot be read says which record and what to do" {
+	hint "a container found by name whose state.json is gone: name the file and rm -f"
+	id=$(md run -d --rootfs "$ROOTFS" sleep 60)
+	mv "$ROOT/containers/$id/state.json" "$ROOT/containers/$id/state.json.away"
+	run md exec "$id" true
+	mv "$ROOT/containers/$id/state.json.away" "$ROOT/containers/$id/state.json"
+	expect_status 125 "exec of a container with no readable record" || return 1
+	expect_match "state.json.*rm -f" "$output" "the error naming the record and rm -f"
+}
+
 # exercise: 05.4 05.5 05.8 05.9
 @test "ps shows running and exited containers; -q prints short IDs; names and ID prefixes work" {
 	word=$(random_word)

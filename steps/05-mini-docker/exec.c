@@ -152,6 +152,24 @@ static void split_into(const char *s, const char **list, int *n)
 		free(copy);
 }
 
+/* -e K=V, or -e K: the caller's value of K (nothing when it has none), as docker exec */
+static int exec_env(const char *kv, char **list, int *n)
+{
+	if (*n >= MAX_LIST) {
+		fprintf(stderr, "mini-docker: exec: more than %d -e options\n", MAX_LIST);
+		return -1;
+	}
+	if (kv[0] == '=' || !kv[0]) {
+		fprintf(stderr, "mini-docker: exec -e '%s': the variable has no name\n", kv);
+		return -1;
+	}
+	if (strchr(kv, '='))
+		list[(*n)++] = xstrdup(kv);
+	else if (getenv(kv))
+		list[(*n)++] = xasprintf("%s=%s", kv, getenv(kv));
+	return 0;
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "mini-docker: usage: mini-docker exec [-i] [-t] [-e K=V] [-w DIR] [-u "
@@ -176,9 +194,10 @@ int cmd_exec(const struct md_opts *o, int argc, char **argv)
 			tty = 1;
 		else if (!strcmp(a, "-it") || !strcmp(a, "-ti"))
 			interactive = tty = 1;
-		else if ((!strcmp(a, "-e") || !strcmp(a, "--env")) && i + 1 < argc &&
-			 n_extra < MAX_LIST)
-			extra_env[n_extra++] = argv[++i];
+		else if ((!strcmp(a, "-e") || !strcmp(a, "--env")) && i + 1 < argc) {
+			if (exec_env(argv[++i], extra_env, &n_extra) < 0)
+				return EXIT_ENGINE;
+		}
 		else if ((!strcmp(a, "-w") || !strcmp(a, "--workdir")) && i + 1 < argc)
 			workdir = argv[++i];
 		else if ((!strcmp(a, "-u") || !strcmp(a, "--user")) && i + 1 < argc)
@@ -193,7 +212,7 @@ int cmd_exec(const struct md_opts *o, int argc, char **argv)
 	char id[65];
 	json_t *j;
 	pid_t pid;
-	if (state_find(o, argv[i], id, &err) < 0 || !(j = state_load(o, id))) {
+	if (!(j = state_open(o, argv[i], id, &err))) {
 		fprintf(stderr, "mini-docker: %s\n", err.msg);
 		return EXIT_ENGINE;
 	}
@@ -230,6 +249,16 @@ int cmd_exec(const struct md_opts *o, int argc, char **argv)
 	char *hostname = xstrdup(state_str(j, "hostname"));
 	/* a JSON array, as run wrote it: a value may hold a newline */
 	json_t *env = json_loads(state_str(j, "env"), 0, NULL);
+	/* -t's TERM, the container's environment, then -e (a later K replaces an earlier one) */
+	char **envp = xcalloc(json_array_size(env) + n_extra + 2, sizeof(*envp));
+	size_t ne = 0;
+	if (tty)
+		envp[ne++] = "TERM=xterm";
+	for (size_t k = 0; k < json_array_size(env); k++)
+		if (json_is_string(json_array_get(env, k)))
+			envp[ne++] = (char *)json_string_value(json_array_get(env, k));
+	for (int k = 0; k < n_extra; k++)
+		envp[ne++] = extra_env[k];
 	char *start = xstrdup(state_str(j, "pid_start"));
 	char *cgroups = xstrdup(state_str(j, "cgroups"));
 	json_decref(j);
@@ -277,46 +306,13 @@ int cmd_exec(const struct md_opts *o, int argc, char **argv)
 		goto fail;
 	}
 	if (child == 0) {
-		uid_t uid = 0;
-		gid_t gid = 0, groups[64];
-		int n_groups = 0;
-		char *home = NULL;
 		if (master >= 0)
 			close(master);
-		user_resolve(&rc, &uid, &gid, groups, &n_groups, &home);
-		narrate("chdir(\"%s\")", "cd %s", cwd);
-		if (chdir(cwd) < 0)
-			child_die("exec -w %s: %m", cwd);
-		clearenv();
-		for (size_t k = 0; k < json_array_size(env); k++)
-			if (json_is_string(json_array_get(env, k)))
-				putenv((char *)json_string_value(json_array_get(env, k)));
-		for (int k = 0; k < n_extra; k++)
-			if (strchr(extra_env[k], '='))
-				putenv(extra_env[k]);
-			else if (getenv(extra_env[k]) == NULL)
-				continue;
-		if (!getenv("HOME"))
-			setenv("HOME", home ? home : "/", 1);
-		if (!getenv("HOSTNAME"))
-			setenv("HOSTNAME", hostname, 1);
-		if (tty && !getenv("TERM"))
-			setenv("TERM", "xterm", 1);
-		if (slave >= 0)
-			pty_child_attach(slave);
-		else if (!interactive) { /* no -i: the command reads nothing */
-			int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-			if (null >= 0)
-				dup2(null, 0);
-		}
-		security_apply(&rc, uid, gid, groups, n_groups);
-		test_pause("exec", getpid()); /* our PID inside: where the container would aim */
-		close_inherited_fds();
-		narrate("execvp(\"%s\", ...)", "exec %s", cmd[0]);
-		execvp(cmd[0], cmd);
-		int e = errno;
-		fprintf(stderr, "mini-docker: exec \"%s\": %s\n", cmd[0], strerror(e));
-		_exit(e == ENOENT || e == ENOTDIR ? 127 : 126);
+		become_command(&rc, &(struct become){
+			.argv = cmd, .envp = envp, .cwd = cwd, .hostname = hostname, .interactive = interactive,
+			.slave = slave, .pause = "exec", .engine = getpid(), /* our PID inside: where the container would aim */
+			.life_line = -1,
+		});
 	}
 	if (slave >= 0)
 		close(slave);
@@ -338,6 +334,9 @@ out:
 	free(own_cwd);
 	free(hostname);
 	json_decref(env);
+	free(envp);
+	for (int k = 0; k < n_extra; k++)
+		free(extra_env[k]);
 	free(start);
 	return result;
 }

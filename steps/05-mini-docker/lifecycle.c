@@ -249,11 +249,7 @@ static void usage_fail(const char *usage)
 static json_t *load_or_complain(const struct md_opts *o, const char *what, char id[65])
 {
 	struct md_error err;
-	json_t *j = NULL;
-	if (state_find(o, what, id, &err) == 0 && !(j = state_load(o, id)))
-		md_fail(&err,
-			"container %s: its state.json is missing or unreadable (rm -f removes it)",
-			what);
+	json_t *j = state_open(o, what, id, &err);
 	if (!j)
 		fprintf(stderr, "mini-docker: %s\n", err.msg);
 	return j;

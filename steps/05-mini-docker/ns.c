@@ -105,52 +105,6 @@ static void enter_time_namespace(const struct run_config *rc)
 	close(fd);
 }
 
-/* --init: a tiny init as PID 1 (tini, docker run --init): forwards signals, reaps orphans (step 03) */
-static void run_init(void)
-{
-	sigset_t all, old;
-	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, &old);
-	narrate("fork()", "(the command becomes PID 2, the init stays PID 1)");
-	pid_t cmd = fork();
-	if (cmd < 0)
-		child_die("fork: %m");
-	if (cmd == 0) {
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		return;
-	}
-	for (;;) {
-		int sig = sigwaitinfo(&all, NULL);
-		if (sig > 0 && sig != SIGCHLD) {
-			kill(cmd, sig);
-			continue;
-		}
-		int status;
-		pid_t pid;
-		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-			if (pid == cmd)
-				_exit(WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status));
-	}
-}
-
-/* mkdir -p inside the container (after pivot_root: "/" is the container's) */
-static void make_workdir(const char *dir)
-{
-	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s", dir);
-	for (char *p = path + 1;; p++) {
-		if (*p == '/' || !*p) {
-			char c = *p;
-			*p = 0;
-			if (mkdir(path, 0755) < 0 && errno != EEXIST)
-				child_die("WorkingDir %s: mkdir %s: %m", dir, path);
-			*p = c;
-			if (!c)
-				break;
-		}
-	}
-}
-
 static void child_main(struct container *c, struct run_config *rc, int sync_fd, int sock)
 {
 	struct net_info ni;
@@ -188,16 +142,7 @@ static void child_main(struct container *c, struct run_config *rc, int sync_fd, 
 	rootfs_enter(c, rc);
 	mounts_setup(c, rc);
 	test_pause("mounts", engine);
-	int slave = -1;
-	if (rc->tty)
-		slave = pty_child_open(sock);
-	else if (!rc->interactive) {
-		/* no -i: the command reads nothing, as docker run without -i */
-		int null = open("dev/null", O_RDONLY | O_CLOEXEC);
-		if (null < 0 || dup2(null, 0) < 0)
-			child_die("stdin from /dev/null: %m");
-		close(null);
-	}
+	int slave = rc->tty ? pty_child_open(sock) : -1;
 	if (sock >= 0)
 		close(sock);
 
@@ -211,45 +156,12 @@ static void child_main(struct container *c, struct run_config *rc, int sync_fd, 
 		child_die("chdir(/): %m");
 	mounts_finish(rc);
 
-	/* as whom, where, with what: from inside the container's own files */
-	uid_t uid = 0;
-	gid_t gid = 0, groups[64];
-	int n_groups = 0;
-	char *home = NULL;
-	user_resolve(rc, &uid, &gid, groups, &n_groups, &home);
-	make_workdir(rc->cwd);
-	narrate("chdir(\"%s\")", "cd %s", rc->cwd);
-	if (chdir(rc->cwd) < 0)
-		child_die("chdir %s: %m", rc->cwd);
-	clearenv();
-	for (char **e = rc->envp; *e; e++)
-		putenv(*e);
-	if (!getenv("HOME"))
-		setenv("HOME", home ? home : "/", 1);
-	if (!getenv("HOSTNAME"))
-		setenv("HOSTNAME", rc->hostname, 1);
-	if (slave >= 0)
-		pty_child_attach(slave);
-
-	security_apply(rc, uid, gid, groups, n_groups);
-	test_pause("user", engine);
-	/* a new uid (-u USER) cleared the parent-death signal: set it again, and if the engine died
-	 * meanwhile (EOF on the sync pipe) nobody would send it, so go now (runc checks too) */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (poll(&(struct pollfd){.fd = sync_fd, .events = POLLIN}, 1, 0) != 0)
-		_exit(EXIT_ENGINE);
-	close(sync_fd);
-	close_inherited_fds();
-	seccomp_apply(rc);
-	if (rc->init)
-		run_init();
-	narrate("execvp(\"%s\", ...)", "exec %s", rc->argv[0]);
-	execvp(rc->argv[0], rc->argv);
-	/* as docker: 127 not found, 126 found but not executable */
-	int e = errno;
-	fprintf(stderr, "mini-docker: exec \"%s\": %s%s\n", rc->argv[0], strerror(e),
-		e == ENOENT && !strchr(rc->argv[0], '/') ? " (not in the container's $PATH)" : "");
-	_exit(e == ENOENT || e == ENOTDIR ? 127 : 126);
+	/* as whom, where, with what: from inside the container's own files (become.c) */
+	become_command(rc, &(struct become){
+		.argv = rc->argv, .envp = rc->envp, .cwd = rc->cwd, .make_cwd = 1, .hostname = rc->hostname,
+		.interactive = rc->interactive, .slave = slave, .pause = "user", .engine = engine,
+		.life_line = sync_fd, .seccomp = 1, .init = rc->init,
+	});
 }
 
 static unsigned long namespace_flags(const struct run_config *rc)

@@ -125,6 +125,20 @@ int volumes_parse(struct run_config *rc, struct container *c, json_t *image_volu
 void mount_or_die(const char *src, const char *dst, const char *type, unsigned long flags, const char *data,
 		  const char *shell);
 
+/* become.c: what run's child and exec's child share, from inside the container to execve */
+struct become {
+	char **argv, **envp;     /* envp: K=V, a later K replaces an earlier one */
+	const char *cwd, *hostname;
+	int make_cwd;            /* run: mkdir -p the WorkingDir (docker does); exec -w: must exist */
+	int interactive, slave;  /* -i; -t: the pty's slave (else -1) */
+	const char *pause;       /* test_pause's point once the user is set */
+	pid_t engine;            /* ... and the PID it reports */
+	int life_line;           /* run: the sync pipe (EOF: the engine died); exec: -1 */
+	int seccomp;             /* apply the filter here (run); exec's parent did before its fork */
+	int init;                /* --init: a tiny init stays PID 1 */
+};
+void become_command(const struct run_config *rc, const struct become *b) __attribute__((noreturn));
+
 /* ns.c */
 pid_t ns_start(struct container *c, struct run_config *rc, struct md_error *err);
 /* In the child: print "mini-docker: ..." and exit 125. */

@@ -104,6 +104,14 @@ json_t *state_load(const struct md_opts *o, const char *id)
 	return j;
 }
 
+json_t *state_open(const struct md_opts *o, const char *what, char id[65], struct md_error *err)
+{
+	json_t *j = NULL;
+	if (state_find(o, what, id, err) == 0 && !(j = state_load(o, id)))
+		md_fail(err, "container %s: its state.json is missing or unreadable (rm -f removes it)", what);
+	return j;
+}
+
 int state_set(const struct md_opts *o, const char *id, struct md_error *err, ...)
 {
 	va_list ap;
