@@ -4,6 +4,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "error.h"
 #include "mini-docker.h"
@@ -24,6 +25,12 @@ int image_check_manifest(json_t *m, struct md_error *err);
  */
 int image_commit(struct store *s, const char *stage, const char *manifest, size_t mlen, const char *media_type,
 		 const char **names, int n_names, struct md_error *err);
+
+/*
+ * pull.c: fetch NAME from its registry into the store (what `mini-docker pull`
+ * and `run` of an image not in the store both do); the progress goes to OUT.
+ */
+int image_pull(const struct md_opts *o, const char *name, FILE *out, struct md_error *err);
 
 int cmd_images(const struct md_opts *o, int argc, char **argv);
 int cmd_rmi(const struct md_opts *o, int argc, char **argv);

@@ -34,6 +34,8 @@ struct layer_job {
 
 struct pull {
 	const struct md_opts *o;
+	FILE *out; /* the progress: stdout for pull, stderr for run (stdout is the container's) */
+	int tty;   /* OUT is a terminal: bars redrawn in place */
 	struct registry *reg;
 	struct store *store;
 	const char *stage;
@@ -56,7 +58,7 @@ static void draw(struct pull *p, int force)
 		return;
 	p->last_draw = now;
 	if (p->drawn)
-		printf("\033[%zuA", p->n);
+		fprintf(p->out, "\033[%zuA", p->n);
 	for (size_t i = 0; i < p->n; i++) {
 		struct layer_job *j = &p->jobs[i];
 		char bar[32] = "", hd[32], ht[32];
@@ -68,23 +70,23 @@ static void draw(struct pull *p, int force)
 			bar[26] = 0;
 			human_size(j->done, hd, sizeof(hd));
 			human_size(j->size, ht, sizeof(ht));
-			printf("\033[2K%.12s: %s [%s] %s/%s\n", j->digest + 7, j->state, bar, hd, ht);
+			fprintf(p->out, "\033[2K%.12s: %s [%s] %s/%s\n", j->digest + 7, j->state, bar, hd, ht);
 		} else {
-			printf("\033[2K%.12s: %s\n", j->digest + 7, j->state);
+			fprintf(p->out, "\033[2K%.12s: %s\n", j->digest + 7, j->state);
 		}
 	}
 	p->drawn = 1;
-	fflush(stdout);
+	fflush(p->out);
 }
 
 static void set_state(struct pull *p, struct layer_job *j, const char *state)
 {
 	pthread_mutex_lock(&p->lock);
 	j->state = state;
-	if (p->o->tty)
+	if (p->tty)
 		draw(p, 1);
 	else if (strcmp(state, "Downloading") && strcmp(state, "Waiting"))
-		printf("%.12s: %s\n", j->digest + 7, state);
+		fprintf(p->out, "%.12s: %s\n", j->digest + 7, state);
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -103,7 +105,7 @@ static void on_progress_draw(void *ctx, uint64_t done)
 {
 	struct progress_ctx *c = ctx;
 	on_progress(c->j, done);
-	if (c->p->o->tty && pthread_mutex_trylock(&c->p->lock) == 0) {
+	if (c->p->tty && pthread_mutex_trylock(&c->p->lock) == 0) {
 		draw(c->p, 0);
 		pthread_mutex_unlock(&c->p->lock);
 	}
@@ -153,10 +155,10 @@ static int fetch_layers(struct pull *p, json_t *m, struct md_error *err)
 		p->jobs[i].digest = json_string_value(json_object_get(l, "digest"));
 		p->jobs[i].size = json_integer_value(json_object_get(l, "size"));
 		p->jobs[i].state = store_has_blob(p->store, p->jobs[i].digest) ? "Already exists" : "Waiting";
-		if (!p->o->tty && p->jobs[i].state[0] == 'A')
-			printf("%.12s: Already exists\n", p->jobs[i].digest + 7);
+		if (!p->tty && p->jobs[i].state[0] == 'A')
+			fprintf(p->out, "%.12s: Already exists\n", p->jobs[i].digest + 7);
 	}
-	if (p->o->tty)
+	if (p->tty)
 		draw(p, 1);
 	for (int k = 0; k < PARALLEL && (size_t)k < p->n; k++)
 		if (pthread_create(&th[nth], NULL, worker, p) == 0)
@@ -199,7 +201,7 @@ static int get_manifest(struct pull *p, const struct image_ref *r, char **body, 
 		if (depth > 0)
 			md_fail(err, "an index inside an index: not supported");
 		if (d) {
-			printf("Index %.19s: this host is %s, choosing %.19s\n", digest, p->o->platform ? p->o->platform : "linux", d);
+			fprintf(p->out, "Index %.19s: this host is %s, choosing %.19s\n", digest, p->o->platform ? p->o->platform : "linux", d);
 			snprintf(want, sizeof(want), "%s", d);
 		}
 		json_decref(m);
@@ -214,11 +216,12 @@ fail:
 	return -1;
 }
 
-static int pull(const struct md_opts *o, const char *name, struct md_error *err)
+int image_pull(const struct md_opts *o, const char *name, FILE *out, struct md_error *err)
 {
 	struct image_ref r;
 	struct store s = {.lockfd = -1, .stagefd = -1};
-	struct pull p = {.o = o, .store = &s, .lock = PTHREAD_MUTEX_INITIALIZER};
+	struct pull p = {.o = o, .out = out, .tty = o->tty && isatty(fileno(out)), .store = &s,
+			 .lock = PTHREAD_MUTEX_INITIALIZER};
 	char full[600], ctype[128], mdigest[DIGEST_LEN], *body = NULL, *stage = NULL;
 	size_t len = 0;
 	json_t *m = NULL;
@@ -236,7 +239,7 @@ static int pull(const struct md_opts *o, const char *name, struct md_error *err)
 	p.stage = stage;
 	if (registry_open(&p.reg, o, ref_api_host(&r), r.repo, err) < 0)
 		goto out;
-	printf("%s: Pulling from %s/%s\n", r.tag[0] ? r.tag : r.digest, r.registry, r.repo);
+	fprintf(out, "%s: Pulling from %s/%s\n", r.tag[0] ? r.tag : r.digest, r.registry, r.repo);
 	if (get_manifest(&p, &r, &body, &len, ctype, mdigest, err) < 0)
 		goto out;
 	if (!(m = image_parse_manifest(body, len, ctype, &is_index, err)) || image_check_manifest(m, err) < 0)
@@ -254,14 +257,14 @@ static int pull(const struct md_opts *o, const char *name, struct md_error *err)
 	}
 	if (fetch_layers(&p, m, err) < 0)
 		goto out;
-	printf("Extracting and checking layers\n");
-	fflush(stdout);
+	fprintf(out, "Extracting and checking layers\n");
+	fflush(out);
 	const char *names[1] = {full};
 	if (store_lock(&s, err) < 0)
 		goto out;
 	if (image_commit(&s, stage, body, len, ctype, names, 1, err) < 0)
 		goto out;
-	printf("Digest: %s\nStatus: Downloaded %s\n%s\n", mdigest, full, full);
+	fprintf(out, "Digest: %s\nStatus: Downloaded %s\n%s\n", mdigest, full, full);
 	rc = 0;
 out:
 	if (stage) {
@@ -292,7 +295,7 @@ int cmd_pull(const struct md_opts *o, int argc, char **argv)
 		fprintf(stderr, "mini-docker: usage: mini-docker pull [--platform OS/ARCH[/VARIANT]] [REGISTRY/]NAME[:TAG|@DIGEST]\n");
 		return EXIT_ENGINE;
 	}
-	if (pull(o, argv[1], &err) < 0) {
+	if (image_pull(o, argv[1], stdout, &err) < 0) {
 		fflush(stdout);
 		fprintf(stderr, "mini-docker: %s\n", err.msg);
 		return EXIT_ENGINE;

@@ -29,9 +29,9 @@
 
 #include "lifecycle.h"
 #include "run.h"
+#include "image.h"
 #include "store.h"
 
-int cmd_pull(const struct md_opts *o, int argc, char **argv);
 
 static void run_usage(FILE *f)
 {
@@ -459,16 +459,8 @@ static json_t *image_config(struct run_config *rc, struct container *c, struct m
 		idx = NULL;
 		fprintf(stderr, "Unable to find image '%s' locally\n", rc->image);
 		/* the pull's progress goes to stderr: stdout is the container's */
-		fflush(stdout);
-		int saved = dup(1);
-		dup2(2, 1);
-		char *pargv[] = {"pull", (char *)rc->image, NULL};
-		int prc = cmd_pull(rc->o, 2, pargv);
-		fflush(stdout);
-		dup2(saved, 1);
-		close(saved);
-		if (prc != 0) {
-			md_fail(err, "%s: not in the store, and the pull failed (see above)", rc->image);
+		if (image_pull(rc->o, rc->image, stderr, err) < 0) {
+			md_context(err, "%s is not in the store", rc->image);
 			goto out;
 		}
 		if (store_index_load(&s, &idx, err) < 0 || store_find(&s, idx, rc->image, &desc, &m, &cfg, err) < 0)
