@@ -64,11 +64,6 @@ static int cg_write_err(const char *dir, const char *file, const char *value, st
 	return md_fail_errno(err, "echo \"%s\" > %s/%s", value, dir, file);
 }
 
-int cg_write_text(const char *dir, const char *file, const char *value, struct md_error *err)
-{
-	return cg_write_err(dir, file, value, err);
-}
-
 static char *cg_read(const char *dir, const char *file, char *buf, size_t size)
 {
 	char path[PATH_MAX + 64];
@@ -253,8 +248,11 @@ static int create(const struct run_config *rc, const char *parent, struct md_err
 		return 0;
 	if (cg.v2)
 		return devices_v2(cg.fd, cg.dir[0], err);
-	if (cg.devices)
-		return devices_v1(cg.devices, err);
+	const char *file;
+	char line[32];
+	for (size_t i = 0; cg.devices && devices_v1_line(i, &file, line, sizeof(line)); i++)
+		if (cg_write_err(cg.devices, file, line, err) < 0)
+			return -1;
 	return 0;
 }
 

@@ -50,20 +50,26 @@ static void rule_text(size_t i, char *out, size_t len)
 	snprintf(out, len, "%c %d:%s rwm", allowed[i].type, allowed[i].major, minor);
 }
 
-int devices_v1(const char *dir, struct md_error *err)
+/*
+ * v1: the Ith line to write into the devices controller as FILE, VALUE:
+ * deny everything (the child inherited "a *:* rwm"), let it mknod, then the
+ * list. 0 after the last one. cgroups.c writes them, narrated as echo.
+ */
+int devices_v1_line(size_t i, const char **file, char *value, size_t len)
 {
-	char rule[32];
-	/* deny everything (the child inherited "a *:* rwm"), then the list */
-	if (cg_write_text(dir, "devices.deny", "a", err) < 0 ||
-	    cg_write_text(dir, "devices.allow", "c *:* m", err) < 0 ||
-	    cg_write_text(dir, "devices.allow", "b *:* m", err) < 0)
-		return -1;
-	for (size_t i = 0; i < N_ALLOWED; i++) {
-		rule_text(i, rule, sizeof(rule));
-		if (cg_write_text(dir, "devices.allow", rule, err) < 0)
-			return -1;
+	static const char *const first[][2] = {
+		{"devices.deny", "a"}, {"devices.allow", "c *:* m"}, {"devices.allow", "b *:* m"}};
+	size_t n_first = sizeof(first) / sizeof(first[0]);
+	if (i < n_first) {
+		*file = first[i][0];
+		snprintf(value, len, "%s", first[i][1]);
+		return 1;
 	}
-	return 0;
+	if (i - n_first >= N_ALLOWED)
+		return 0;
+	*file = "devices.allow";
+	rule_text(i - n_first, value, len);
+	return 1;
 }
 
 /* The few instructions we need (the kernel's BPF_* macros are not in its uapi headers). */

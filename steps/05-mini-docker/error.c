@@ -6,6 +6,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "mini-docker.h"
 
 int md_fail(struct md_error *err, const char *fmt, ...)
 {
@@ -48,4 +51,18 @@ int md_context(struct md_error *err, const char *fmt, ...)
 	memcpy(err->msg + n + 2, old, sizeof(err->msg) - n - 3);
 	err->msg[sizeof(err->msg) - 1] = 0;
 	return -1;
+}
+
+/* In a container's process, before execve: there is no caller to return to. */
+void child_die(const char *fmt, ...)
+{
+	int saved = errno;
+	va_list ap;
+	fputs("mini-docker: ", stderr);
+	va_start(ap, fmt);
+	errno = saved;
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	_exit(EXIT_ENGINE);
 }

@@ -24,4 +24,10 @@ int md_fail_errno(struct md_error *err, const char *fmt, ...) __attribute__((for
 /* Put "CONTEXT: " in front of the message already in ERR; returns -1. */
 int md_context(struct md_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * In a container's process, before its command runs (no caller to return an
+ * error to): print "mini-docker: ..." (%m works) and exit 125.
+ */
+void child_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
 #endif

@@ -50,19 +50,6 @@ static pid_t engine;		/* the process that clones the container (run, or run -d's
 static int life_line = -1;
 static int engine_is_root; /* not rootless: the engine's binary is a host root's */
 
-void child_die(const char *fmt, ...)
-{
-	int saved = errno;
-	va_list ap;
-	fputs("mini-docker: ", stderr);
-	va_start(ap, fmt);
-	errno = saved;
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	_exit(EXIT_ENGINE);
-}
-
 static int write_text(const char *path, const char *text)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -236,7 +223,7 @@ pid_t ns_start(struct container *c, struct run_config *rc, struct md_error *err)
 	fflush(stdout);
 	fflush(stderr);
 	const char *how = "clone3";
-	signals_clone(1); /* the child starts with the caller's mask, not the engine's held signals */
+	signals_open(1); /* the child starts with the caller's mask, not the engine's held signals */
 	pid_t pid = syscall(SYS_clone3, &args, sizeof(args));
 	if (pid < 0 && (errno == E2BIG || errno == EINVAL)) { /* an older kernel: without both */
 		args.flags &= ~(unsigned long)(CLONE_INTO_CGROUP | CLONE_CLEAR_SIGHAND);
@@ -251,7 +238,7 @@ pid_t ns_start(struct container *c, struct run_config *rc, struct md_error *err)
 		pid = syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
 	}
 	if (pid != 0)
-		signals_clone(0);
+		signals_open(0);
 	if (pid < 0) {
 		md_fail_errno(err, "%s(namespaces)", how);
 		if (errno == EPERM || errno == ENOSPC || errno == EUSERS)

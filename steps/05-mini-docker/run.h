@@ -25,6 +25,7 @@
 #include "error.h"
 #include "mini-docker.h"
 #include "narrate.h"
+#include "signals.h"
 
 #define MAX_LIST 64
 /* podman's default --pids-limit: a fork bomb stops there, a real workload does not */
@@ -96,11 +97,6 @@ struct container {
 
 /* run.c */
 int cmd_run(const struct md_opts *o, int argc, char **argv);
-/* the engine's signal handling (run.c): run -d's starter gives it up, the container's process too */
-void signals_restore(void);
-void signals_child(void);
-/* ns.c: 1 right before clone(2), 0 right after it, in the engine */
-void signals_clone(int before);
 
 /* container.c */
 int container_create(struct container *c, const struct md_opts *o, const char *name, struct md_error *err);
@@ -141,8 +137,6 @@ void become_command(const struct run_config *rc, const struct become *b) __attri
 
 /* ns.c */
 pid_t ns_start(struct container *c, struct run_config *rc, struct md_error *err);
-/* In the child: print "mini-docker: ..." and exit 125. */
-void child_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 extern ino_t host_mnt_ns;
 
 /* cgroups.c */
@@ -155,11 +149,9 @@ void cgroup_remove(void);
 /* the cgroup directories, space separated (for the state file and rm) */
 const char *cgroup_dirs(void);
 void cgroup_remove_dirs(const char *dirs);
-/* echo VALUE > DIR/FILE, narrated; fills ERR */
-int cg_write_text(const char *dir, const char *file, const char *value, struct md_error *err);
 
 /* devices.c: the devices a container may open (runc's list); not for --privileged */
-int devices_v1(const char *dir, struct md_error *err);
+int devices_v1_line(size_t i, const char **file, char *value, size_t len);
 int devices_v2(int cgroup_fd, const char *dir, struct md_error *err);
 
 /* net.c */
