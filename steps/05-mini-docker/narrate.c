@@ -54,8 +54,9 @@ void narrate(const char *call, const char *shell, ...)
  * joining child, in the container, before it closes the caller's descriptors
  * and calls execve; writes its PID as the container sees it).
  * Not SIGSTOP: PID 1 of a namespace ignores the signals it has no handler for.
- * FILE is opened at the point asked for, or at cgroup (in the engine) whatever the
- * point: the child, after pivot_root and clearenv, uses the descriptor and the
+ * FILE is opened at the point asked for, or at cgroup (run) or exec-cgroup (exec),
+ * whatever the point: the last points that still see the host's files. The child,
+ * after pivot_root (or exec's setns) and clearenv, uses the descriptor and the
  * value it inherited.
  */
 static volatile sig_atomic_t resumed;
@@ -77,7 +78,8 @@ void test_pause(const char *point, pid_t engine)
 	if (!v || !strchr(v, ':'))
 		return;
 	int match = !strncmp(v, point, n) && v[n] == ':';
-	if (fd < 0 && (match || !strcmp(point, "cgroup")))
+	/* the last points on the host's files: past them, exec and the child see the container's */
+	if (fd < 0 && (match || !strcmp(point, "cgroup") || !strcmp(point, "exec-cgroup")))
 		fd = open(strchr(v, ':') + 1, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (!match)
 		return;
