@@ -666,7 +666,7 @@ run_ends() {
 
 # exercise: 05.2 05.4 05.5 05.9
 @test "run killed while its record is made: a name is taken only by a container ps -a lists; rm -f and prune free it" {
-	hint "container.c: the record is made under a temporary name and renamed into place, the name taken last; rm takes the name first"
+	hint "record.c: the record is made under a temporary name and renamed into place, the name taken last; rm takes the name first"
 	ctr_setup
 	for point in record created; do
 		NAME=killed-$point-$(random_word)
@@ -691,7 +691,7 @@ run_ends() {
 
 # exercise: 05.2 05.4 05.5 05.8 05.9
 @test "a container that fills the store's disk: stop still records how it ended (Exited (137), not Dead)" {
-	hint "container.c keeps ROOT/containers/ID/spare; state.c gives its blocks back when state.json meets a full disk"
+	hint "record.c keeps ROOT/containers/ID/spare; state.c gives its blocks back when state.json meets a full disk"
 	mkdir "$BATS_TEST_TMPDIR/small"
 	mount -t tmpfs -o size=24m tmpfs "$BATS_TEST_TMPDIR/small"
 	ROOT=$BATS_TEST_TMPDIR/small/store

@@ -29,7 +29,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "run.h"
+#include "become.h"
+#include "container.h"
+#include "narrate.h"
+#include "pty.h"
+#include "security.h"
 
 /* mkdir -p inside the container (after pivot_root: "/" is the container's) */
 static void make_workdir(const char *dir)

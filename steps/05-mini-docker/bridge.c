@@ -38,7 +38,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "lifecycle.h"
+#include "bridge.h"
+#include "container.h"
+#include "ipam.h"
+#include "narrate.h"
+#include "net.h"
+#include "state.h"
 
 extern char **environ;
 

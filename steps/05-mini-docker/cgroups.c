@@ -27,7 +27,10 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
-#include "run.h"
+#include "cgroups.h"
+#include "container.h"
+#include "devices.h"
+#include "narrate.h"
 #include "util.h"
 
 #define CGROUP_ROOT "/sys/fs/cgroup"

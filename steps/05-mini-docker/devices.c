@@ -27,7 +27,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "run.h"
+#include "devices.h"
+#include "narrate.h"
 
 static const struct {
 	char type;	  /* 'c' or 'b' */

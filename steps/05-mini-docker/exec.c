@@ -38,7 +38,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "lifecycle.h"
+#include "become.h"
+#include "container.h"
+#include "exec.h"
+#include "narrate.h"
+#include "pty.h"
+#include "security.h"
+#include "state.h"
 #include "util.h"
 
 /* Only in an ASan build (make SAN=1): LeakSanitizer checks for leaks at exit

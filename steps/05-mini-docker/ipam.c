@@ -35,7 +35,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lifecycle.h"
+#include "bridge.h"
+#include "ipam.h"
+#include "narrate.h"
+#include "state.h"
 #include "util.h"
 
 #define MAX_LEASES 4096

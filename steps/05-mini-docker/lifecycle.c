@@ -32,14 +32,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "container.h"
 #include "image.h"
+#include "ipam.h"
 #include "lifecycle.h"
+#include "monitor.h"
+#include "narrate.h"
+#include "ports.h"
+#include "record.h"
+#include "state.h"
 #include "util.h"
 
-void monitor_set_detach(void);
-int monitor_detach_requested(void);
-void monitor_started(struct container *c, struct run_config *rc, pid_t pid);
-void monitor_end(int status);
 
 static int stop_signal_opt, stop_timeout = 10;
 static char aliases[512];

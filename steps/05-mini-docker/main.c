@@ -35,10 +35,12 @@
 
 #include "image.h"
 #include "mini-docker.h"
-#include "narrate.h"
-#include "registry.h"
+#include "exec.h"
 #include "lifecycle.h"
+#include "narrate.h"
+#include "prune.h"
 #include "run.h"
+#include "registry.h"
 
 int cmd_pull(const struct md_opts *o, int argc, char **argv);
 int cmd_load(const struct md_opts *o, int argc, char **argv);

@@ -40,7 +40,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lifecycle.h"
+#include "container.h"
+#include "monitor.h"
+#include "narrate.h"
+#include "signals.h"
+#include "state.h"
 #include "util.h"
 
 static int detach;     /* -d */
@@ -59,13 +63,11 @@ int monitor_active(void)
 	return is_monitor;
 }
 
-int monitor_detach_requested(void);
 int monitor_detach_requested(void)
 {
 	return detach;
 }
 
-void monitor_set_detach(void);
 void monitor_set_detach(void)
 {
 	detach = 1;

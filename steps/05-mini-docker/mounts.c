@@ -29,7 +29,10 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "run.h"
+#include "container.h"
+#include "mounts.h"
+#include "narrate.h"
+#include "record.h"
 #include "util.h"
 
 static const char *mount_flags(unsigned long flags)

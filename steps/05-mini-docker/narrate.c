@@ -45,7 +45,7 @@ void narrate(const char *call, const char *shell, ...)
  * the process reaching POINT writes ENGINE (the PID to SIGKILL: the foreground
  * run, or run -d's monitor) to FILE and waits there for a SIGCONT, so the test
  * kills the engine exactly there instead of guessing with sleeps. POINTs, in
- * order: record (container.c: state.json written, not yet renamed into place),
+ * order: record (record.c: state.json written, not yet renamed into place),
  * created (the record and the name, nothing else yet), cgroup (made, no
  * process yet), cloned (the child waits for its go),
  * network (the veth is up), mounts (the child has its rootfs, /proc, /dev), user

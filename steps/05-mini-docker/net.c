@@ -25,7 +25,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "run.h"
+#include "container.h"
+#include "narrate.h"
+#include "net.h"
 
 int net_parse_subnet(const char *text, struct run_config *rc, struct md_error *err)
 {

@@ -34,8 +34,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "lifecycle.h"
-#include "run.h"
+#include "become.h"
+#include "bridge.h"
+#include "cgroups.h"
+#include "container.h"
+#include "mounts.h"
+#include "narrate.h"
+#include "net.h"
+#include "ns.h"
+#include "pty.h"
+#include "record.h"
+#include "rootfs.h"
+#include "signals.h"
 #include "state.h"
 #include "util.h"
 

@@ -32,7 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lifecycle.h"
+#include "narrate.h"
+#include "ports.h"
 
 #define MAX_PORTS 32
 #define MAX_UDP	  64

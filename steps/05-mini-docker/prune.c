@@ -14,6 +14,8 @@
 
 #include "lifecycle.h"
 #include "mini-docker.h"
+#include "prune.h"
+#include "record.h"
 #include "state.h"
 #include "store.h"
 
@@ -27,7 +29,7 @@ int cmd_system(const struct md_opts *o, int argc, char **argv)
 		fprintf(stderr, "mini-docker: usage: mini-docker system prune [-f]\n");
 		return EXIT_ENGINE;
 	}
-	containers_sweep_new(o); /* records a killed run left half-made (container.c) */
+	containers_sweep_new(o); /* records a killed run left half-made (record.c) */
 	char **ids = state_list(o, &n);
 	for (int i = 0; i < n; i++) {
 		pid_t pid = 0;

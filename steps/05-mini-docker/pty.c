@@ -27,7 +27,9 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "run.h"
+#include "mounts.h"
+#include "narrate.h"
+#include "pty.h"
 
 /* in the child, cwd = the rootfs with its /dev mounted: returns the slave */
 int pty_child_open(int sock)

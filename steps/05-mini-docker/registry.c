@@ -14,7 +14,6 @@
  * Authorization header is never sent to a host other than the registry.
  */
 #define _GNU_SOURCE
-#include "narrate.h"
 #include "registry.h"
 
 #include <dirent.h>
@@ -31,6 +30,7 @@
 
 #include "auth.h"
 #include "lazy.h" /* libcurl, dlopen'd by curl_start */
+#include "narrate.h"
 #include "util.h"
 
 #define MAX_MANIFEST (4 << 20)

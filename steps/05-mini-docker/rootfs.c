@@ -33,7 +33,10 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "run.h"
+#include "container.h"
+#include "mounts.h"
+#include "narrate.h"
+#include "rootfs.h"
 #include "unpack.h"
 #include "util.h"
 

@@ -27,9 +27,21 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lifecycle.h"
-#include "run.h"
+#include "cgroups.h"
+#include "container.h"
 #include "image.h"
+#include "lifecycle.h"
+#include "mounts.h"
+#include "narrate.h"
+#include "net.h"
+#include "ns.h"
+#include "pty.h"
+#include "record.h"
+#include "rootfs.h"
+#include "run.h"
+#include "security.h"
+#include "signals.h"
+#include "state.h"
 #include "store.h"
 
 

@@ -37,7 +37,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "run.h"
+#include "container.h"
+#include "narrate.h"
+#include "security.h"
 #include "util.h"
 
 #define NCAPS 64

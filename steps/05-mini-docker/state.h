@@ -1,7 +1,7 @@
 /*
  * state.h: what the lifecycle commands know about a container.
  *
- * The record of a container is ROOT/containers/ID/state.json (container.c
+ * The record of a container is ROOT/containers/ID/state.json (record.c
  * writes it at create, ns.c when it starts, run.c when it ends); a detached
  * container's monitor adds its own fields (monitor_pid, ip, ports, log ...).
  * Every value is a string. Writers take flock(2) on the container's directory,
@@ -33,7 +33,7 @@ json_t *state_open(const struct md_opts *o, const char *what, char id[65], struc
 /* Set string KEY, VALUE pairs (NULL-terminated) in ID's state.json, under its lock. */
 int state_set(const struct md_opts *o, const char *id, struct md_error *err, ...)
     __attribute__((sentinel));
-/* the same with a va_list (container.c's container_state) */
+/* the same with a va_list (record.c's container_state) */
 int state_vset(const struct md_opts *o, const char *id, struct md_error *err, va_list ap);
 /* A string field, "" when missing */
 const char *state_str(json_t *j, const char *key);

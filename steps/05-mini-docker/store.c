@@ -14,7 +14,6 @@
  * writer died: the kernel dropped its locks).
  */
 #define _GNU_SOURCE
-#include "narrate.h"
 #include "store.h"
 
 #include <dirent.h>
@@ -27,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "narrate.h"
 #include "ref.h"
 
 int store_open(struct store *s, const struct md_opts *o, struct md_error *err)

@@ -56,9 +56,9 @@ int store_find(struct store *s, json_t *idx, const char *name, json_t **desc, js
 	       struct md_error *err);
 /* Remove blobs and unpacked layers that no image in index.json needs, nor any container. */
 int store_gc(struct store *s, struct md_error *err);
-/* container.c: the layers (ChainID hex) the store's containers use, as keys of KEEP */
+/* record.c: the layers (ChainID hex) the store's containers use, as keys of KEEP */
 void containers_keep_layers(const struct md_opts *o, json_t *keep);
-/* container.c: 1 when a container made from the image ID runs (or is being made), 2 when one is stopped,
+/* record.c: 1 when a container made from the image ID runs (or is being made), 2 when one is stopped,
  * 0 when none; USER is its id */
 int containers_using_image(const struct md_opts *o, const char *image_id, char user[65]);
 

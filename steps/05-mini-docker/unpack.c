@@ -18,8 +18,8 @@
  * and the xattr trusted.overlay.opaque="y". When flattening, they delete.
  */
 #define _GNU_SOURCE
-#include "unpack.h"
 #include "lazy.h" /* libarchive, dlopen'd by unpack_blob */
+#include "unpack.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* util.c: digests (OpenSSL EVP), files written atomically, recursive removal. */
 #define _GNU_SOURCE
-#include "util.h"
 #include "lazy.h" /* libcrypto, dlopen'd by sha256_init */
+#include "util.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,5 +1,5 @@
 /*
- * container.c: what a container leaves in the store, and `rm`.
+ * record.c: what a container leaves in the store, and `rm`.
  *
  *     ROOT/containers/ID/state.json   id, name, image, status, pid, exit code,
  *                                     its cgroups and veth (for rm after a crash)
@@ -32,7 +32,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "run.h"
+#include "cgroups.h"
+#include "container.h"
+#include "narrate.h"
+#include "record.h"
 #include "state.h"
 #include "util.h"
 

@@ -1,0 +1,30 @@
+/* ipam.h: addresses on the bridge: leases under a lock, /etc/hosts of peers (ipam.c) */
+#ifndef MD_IPAM_H
+#define MD_IPAM_H
+
+#include <netinet/in.h>
+
+#include "error.h"
+#include "mini-docker.h"
+
+/* the bridge: an IPv4 /16 and an IPv6 ULA /64, the bridge itself is .1 / ::1 */
+#define BRIDGE_NAME    "mini0"
+#define BRIDGE_SUBNET  "10.88.0.0"
+#define BRIDGE_PREFIX  16
+#define BRIDGE_SUBNET6 "fd00:88::"
+#define BRIDGE_PREFIX6 64
+
+struct lease {
+	struct in_addr ip;
+	struct in6_addr ip6;
+};
+
+
+int ipam_allocate(const struct md_opts *o, const char *id, const char *hostname, const char *name,
+		  const char *aliases, struct lease *l, struct md_error *err);
+void ipam_release(const struct md_opts *o, const char *id);
+/* rewrite every leased container's hosts file (ROOT/containers/ID/hosts) in place */
+void ipam_write_hosts(const struct md_opts *o);
+int resolv_conf_write(const char *path, struct md_error *err);
+
+#endif
