@@ -40,7 +40,6 @@
 
 #include "bridge.h"
 #include "container.h"
-#include "ipam.h"
 #include "narrate.h"
 #include "net.h"
 #include "state.h"

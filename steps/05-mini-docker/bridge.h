@@ -2,9 +2,22 @@
 #ifndef MD_BRIDGE_H
 #define MD_BRIDGE_H
 
+#include <netinet/in.h>
 #include <sys/types.h>
 
 #include "container.h"
+
+/* the bridge: an IPv4 /16 and an IPv6 ULA /64, the bridge itself is .1 / ::1 */
+#define BRIDGE_NAME    "mini0"
+#define BRIDGE_SUBNET  "10.88.0.0"
+#define BRIDGE_PREFIX  16
+#define BRIDGE_SUBNET6 "fd00:88::"
+#define BRIDGE_PREFIX6 64
+
+struct lease {
+	struct in_addr ip;
+	struct in6_addr ip6;
+};
 
 int bridge_ensure(struct md_error *err);
 void bridge_remove(void);

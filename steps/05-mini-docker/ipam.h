@@ -4,21 +4,9 @@
 
 #include <netinet/in.h>
 
+#include "bridge.h"
 #include "error.h"
 #include "mini-docker.h"
-
-/* the bridge: an IPv4 /16 and an IPv6 ULA /64, the bridge itself is .1 / ::1 */
-#define BRIDGE_NAME    "mini0"
-#define BRIDGE_SUBNET  "10.88.0.0"
-#define BRIDGE_PREFIX  16
-#define BRIDGE_SUBNET6 "fd00:88::"
-#define BRIDGE_PREFIX6 64
-
-struct lease {
-	struct in_addr ip;
-	struct in6_addr ip6;
-};
-
 
 int ipam_allocate(const struct md_opts *o, const char *id, const char *hostname, const char *name,
 		  const char *aliases, struct lease *l, struct md_error *err);
