@@ -16,6 +16,8 @@
 #include "error.h"
 #include "mini-docker.h"
 
+struct ports;
+
 #define MAX_LIST 64
 /* podman's default --pids-limit: a fork bomb stops there, a real workload does not */
 #define PIDS_DEFAULT 2048
@@ -54,6 +56,12 @@ struct run_config {
 	int subnet_prefix;
 	int timens;
 	long long boottime_offset, monotonic_offset;
+	/* lifecycle.c's options: -d, -p, --network-alias, --stop-signal, --stop-timeout */
+	int detach;
+	struct ports *ports;    /* -p: ports.c (NULL when none) */
+	char aliases[512];      /* space separated */
+	int stop_signal_opt;    /* 0: the image's StopSignal, else SIGTERM */
+	int stop_timeout;       /* seconds (10 unless given) */
 	char **cmd; /* CMD... after IMAGE (NULL when none) */
 	int n_cmd;
 
@@ -82,6 +90,7 @@ struct container {
 	pid_t pid;      /* the container's init, as the host sees it */
 	int userns;
 	int master;     /* -t: the pty's master end, in the engine (else -1) */
+	int leased;     /* it holds an address on the bridge (ipam.c) */
 };
 
 #endif

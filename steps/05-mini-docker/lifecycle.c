@@ -44,9 +44,6 @@
 #include "util.h"
 
 
-static int stop_signal_opt, stop_timeout = 10;
-static char aliases[512];
-static int have_lease, have_ports;
 
 int parse_signal(const char *s)
 {
@@ -80,24 +77,24 @@ const char *signal_name(int sig)
 int lifecycle_option(struct run_config *rc, const char *lng, const char *shown, const char *v,
 		     struct md_error *err)
 {
-	(void)rc;
 	if (!strcmp(lng, "detach")) {
-		monitor_set_detach();
+		rc->detach = 1;
 	} else if (!strcmp(lng, "publish")) {
-		if (ports_parse(v, err) < 0)
+		if (!rc->ports)
+			rc->ports = ports_new();
+		if (ports_parse(rc->ports, v, err) < 0)
 			return -1;
-		have_ports = 1;
 	} else if (!strcmp(lng, "network-alias")) {
 		for (const char *p = v; *p; p++)
 			if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.' && *p != '_')
 				return md_fail(err, "%s '%s': use letters, digits, - . _", shown,
 					       v);
-		size_t len = strlen(aliases);
-		if (!*v || len + strlen(v) + 2 > sizeof(aliases))
+		size_t len = strlen(rc->aliases);
+		if (!*v || len + strlen(v) + 2 > sizeof(rc->aliases))
 			return md_fail(err, "%s '%s': empty, or too many aliases", shown, v);
-		snprintf(aliases + len, sizeof(aliases) - len, "%s%s", len ? " " : "", v);
+		snprintf(rc->aliases + len, sizeof(rc->aliases) - len, "%s%s", len ? " " : "", v);
 	} else if (!strcmp(lng, "stop-signal")) {
-		if ((stop_signal_opt = parse_signal(v)) < 0)
+		if ((rc->stop_signal_opt = parse_signal(v)) < 0)
 			return md_fail(err,
 				       "%s %s: give a signal name or number (SIGTERM, USR1, 15)",
 				       shown, v);
@@ -106,7 +103,7 @@ int lifecycle_option(struct run_config *rc, const char *lng, const char *shown, 
 		long t = strtol(v, &end, 10);
 		if (!*v || *end || t < 0 || t > 86400)
 			return md_fail(err, "%s %s: give whole seconds", shown, v);
-		stop_timeout = (int)t;
+		rc->stop_timeout = (int)t;
 	} else {
 		return 0;
 	}
@@ -130,11 +127,11 @@ static char *join_argv(char **argv)
 int lifecycle_prepare(struct container *c, struct run_config *rc, struct md_error *err)
 {
 	char sig[16], timeout[16];
-	if (stop_signal_opt)
-		rc->stop_signal = stop_signal_opt;
+	if (rc->stop_signal_opt)
+		rc->stop_signal = rc->stop_signal_opt;
 	snprintf(sig, sizeof(sig), "%d", rc->stop_signal ? rc->stop_signal : SIGTERM);
-	snprintf(timeout, sizeof(timeout), "%d", stop_timeout);
-	if (have_ports && rc->network != NET_BRIDGE)
+	snprintf(timeout, sizeof(timeout), "%d", rc->stop_timeout);
+	if (rc->ports && rc->network != NET_BRIDGE)
 		return md_fail(err,
 			       "-p publishes a port of the bridge network: it needs --network "
 			       "bridge (the default%s)",
@@ -164,7 +161,7 @@ int lifecycle_prepare(struct container *c, struct run_config *rc, struct md_erro
 		      "privileged", rc->privileged ? "1" : "0", "no_seccomp",
 		      rc->no_seccomp ? "1" : "0", "userns", rc->userns ? "1" : "0",
 		      "args", args_text, "command", cmd, "stop_signal", sig,
-		      "stop_timeout", timeout, "detached", monitor_detach_requested() ? "1" : "0",
+		      "stop_timeout", timeout, "detached", rc->detach ? "1" : "0",
 		      "hostname", rc->hostname, "network",
 		      rc->network == NET_BRIDGE ? "bridge"
 		      : rc->network == NET_HOST ? "host"
@@ -179,12 +176,12 @@ int lifecycle_prepare(struct container *c, struct run_config *rc, struct md_erro
 	if (rc->network == NET_BRIDGE) {
 		struct lease l;
 		char ip[INET_ADDRSTRLEN], ip6[INET6_ADDRSTRLEN];
-		if (ipam_allocate(c->o, c->id, rc->hostname, c->name, aliases, &l, err) < 0)
+		if (ipam_allocate(c->o, c->id, rc->hostname, c->name, rc->aliases, &l, err) < 0)
 			return md_context(err, "network %s", BRIDGE_NAME);
-		have_lease = 1;
+		c->leased = 1;
 		inet_ntop(AF_INET, &l.ip, ip, sizeof(ip));
 		inet_ntop(AF_INET6, &l.ip6, ip6, sizeof(ip6));
-		if (state_set(c->o, c->id, err, "ip", ip, "ip6", ip6, "aliases", aliases, NULL) < 0)
+		if (state_set(c->o, c->id, err, "ip", ip, "ip6", ip6, "aliases", rc->aliases, NULL) < 0)
 			return -1;
 		/* /etc/hosts (ipam.c keeps it) and /etc/resolv.conf: files of ours, bind-mounted over the image's */
 		char *dir = realpath(c->dir, NULL);
@@ -207,12 +204,12 @@ int lifecycle_prepare(struct container *c, struct run_config *rc, struct md_erro
 		free(dir);
 	}
 	/* run -d: from here on, the monitor (its messages still reach the starter's terminal) */
-	if (monitor_detach_requested() && monitor_fork(c, rc, err) < 0)
+	if (rc->detach && monitor_fork(c, rc, err) < 0)
 		return -1;
-	if (have_ports) {
-		if (ports_bind(err) < 0)
+	if (rc->ports) {
+		if (ports_bind(rc->ports, err) < 0)
 			return -1;
-		if (state_set(c->o, c->id, err, "ports", ports_text(), NULL) < 0)
+		if (state_set(c->o, c->id, err, "ports", ports_text(rc->ports), NULL) < 0)
 			return -1;
 	}
 	return 0;
@@ -221,11 +218,11 @@ int lifecycle_prepare(struct container *c, struct run_config *rc, struct md_erro
 void lifecycle_started(struct container *c, struct run_config *rc, pid_t pid)
 {
 	/* started_at: ns_start wrote it with the PID, in the same write of state.json */
-	if (have_ports) {
+	if (rc->ports) {
 		json_t *j = state_load(c->o, c->id);
 		struct in_addr ip;
 		if (inet_pton(AF_INET, state_str(j, "ip"), &ip) == 1)
-			ports_start(ip);
+			ports_start(rc->ports, ip);
 		json_decref(j);
 	}
 	monitor_started(c, rc, pid);
@@ -233,13 +230,12 @@ void lifecycle_started(struct container *c, struct run_config *rc, pid_t pid)
 
 void lifecycle_end(struct container *c, struct run_config *rc, int status)
 {
-	(void)rc;
-	ports_stop();
+	ports_stop(rc->ports);
 	monitor_end(status);
 	/* finished_at: run writes it with the exit code (with --rm, nothing: the record goes) */
-	if (have_lease)
+	if (c->leased)
 		ipam_release(c->o, c->id);
-	have_lease = 0;
+	c->leased = 0;
 }
 
 /* ---- the commands ---- */

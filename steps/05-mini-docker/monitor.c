@@ -47,7 +47,6 @@
 #include "state.h"
 #include "util.h"
 
-static int detach;     /* -d */
 static int is_monitor; /* this process is a container's monitor */
 static int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
 static int starter = -1;	    /* a socket to the starter, until the container has started */
@@ -61,16 +60,6 @@ static int log_running;
 int monitor_active(void)
 {
 	return is_monitor;
-}
-
-int monitor_detach_requested(void)
-{
-	return detach;
-}
-
-void monitor_set_detach(void)
-{
-	detach = 1;
 }
 
 /* ---- the starter ---- */

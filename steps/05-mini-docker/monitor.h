@@ -6,9 +6,6 @@
 
 #include "container.h"
 
-/* -d was given (run's option) */
-void monitor_set_detach(void);
-int monitor_detach_requested(void);
 /*
  * run -d, right after lifecycle_prepare: fork the monitor. Returns 0 in the
  * monitor, which goes on with run; in the starter it does not return: it exits

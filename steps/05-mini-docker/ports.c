@@ -34,6 +34,7 @@
 
 #include "narrate.h"
 #include "ports.h"
+#include "util.h"
 
 #define MAX_PORTS 32
 #define MAX_UDP	  64
@@ -52,15 +53,34 @@ struct udp_peer {
 	time_t last;
 };
 
-static struct port ports[MAX_PORTS];
-static int n_ports;
-static struct in_addr target;
-static int stop_pipe[2] = {-1, -1};
-static pthread_t proxy_thread;
-static int running;
-static int live_conns;
-static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t conns_done = PTHREAD_COND_INITIALIZER;
+/* One run's published ports: run_config holds it (NULL without -p); the proxy's threads share it. */
+struct ports {
+	struct port list[MAX_PORTS];
+	int n;
+	struct in_addr target; /* the container's address on the bridge */
+	int stop_pipe[2];      /* closed by ports_stop: every thread's poll wakes up */
+	pthread_t thread;      /* the proxy: accepts, and UDP both ways */
+	int running;
+	int live_conns;        /* TCP connections, each a thread of its own */
+	pthread_mutex_t lock;
+	pthread_cond_t done;   /* live_conns reached 0 */
+	struct udp_peer udp[MAX_UDP];
+};
+
+/* a TCP connection's thread: its two sockets, and the ports it belongs to */
+struct conn {
+	struct ports *pp;
+	int a, b;
+};
+
+struct ports *ports_new(void)
+{
+	struct ports *pp = xcalloc(1, sizeof(*pp));
+	pp->stop_pipe[0] = pp->stop_pipe[1] = -1;
+	pthread_mutex_init(&pp->lock, NULL);
+	pthread_cond_init(&pp->done, NULL);
+	return pp;
+}
 
 static int number(const char *s, int lo, int *out)
 {
@@ -73,13 +93,13 @@ static int number(const char *s, int lo, int *out)
 }
 
 /* [IP:]HOSTPORT:CTRPORT[/tcp|/udp], IP::CTRPORT or CTRPORT: the host port 0 means "any free one" */
-int ports_parse(const char *spec, struct md_error *err)
+int ports_parse(struct ports *pp, const char *spec, struct md_error *err)
 {
 	char buf[128], *proto, *parts[3];
 	int n = 0;
-	if (n_ports >= MAX_PORTS)
+	if (pp->n >= MAX_PORTS)
 		return md_fail(err, "-p %s: at most %d published ports", spec, MAX_PORTS);
-	struct port *p = &ports[n_ports];
+	struct port *p = &pp->list[pp->n];
 	memset(p, 0, sizeof(*p));
 	p->fd = -1;
 	snprintf(buf, sizeof(buf), "%s", spec);
@@ -126,15 +146,15 @@ int ports_parse(const char *spec, struct md_error *err)
 		    err,
 		    "-p %s: ports are numbers from 1 to 65535 (HOSTPORT:CTRPORT, e.g. -p 8080:80)",
 		    spec);
-	n_ports++;
+	pp->n++;
 	return 0;
 }
 
 /* In the engine, before the container starts: a port in use fails the run, as docker's. */
-int ports_bind(struct md_error *err)
+int ports_bind(struct ports *pp, struct md_error *err)
 {
-	for (int i = 0; i < n_ports; i++) {
-		struct port *p = &ports[i];
+	for (int i = 0; i < pp->n; i++) {
+		struct port *p = &pp->list[i];
 		struct sockaddr_storage ss = {0};
 		socklen_t len;
 		int v6 = !*p->ip || strchr(p->ip, ':'), one = 1, zero = 0;
@@ -176,23 +196,23 @@ int ports_bind(struct md_error *err)
 	return 0;
 }
 
-const char *ports_text(void)
+const char *ports_text(struct ports *pp)
 {
 	static char text[MAX_PORTS * 64];
 	size_t len = 0;
 	text[0] = 0;
-	for (int i = 0; i < n_ports; i++)
+	for (int i = 0; i < pp->n; i++)
 		len += snprintf(text + len, sizeof(text) - len, "%s%s%s%s:%d->%d/%s", i ? ", " : "",
-				strchr(ports[i].ip, ':') ? "[" : "",
-				*ports[i].ip ? ports[i].ip : "0.0.0.0",
-				strchr(ports[i].ip, ':') ? "]" : "", ports[i].host, ports[i].ctr,
-				ports[i].udp ? "udp" : "tcp");
+				strchr(pp->list[i].ip, ':') ? "[" : "",
+				*pp->list[i].ip ? pp->list[i].ip : "0.0.0.0",
+				strchr(pp->list[i].ip, ':') ? "]" : "", pp->list[i].host, pp->list[i].ctr,
+				pp->list[i].udp ? "udp" : "tcp");
 	return text;
 }
 
-static int connect_container(int type, int port)
+static int connect_container(struct ports *pp, int type, int port)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr = target};
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr = pp->target};
 	struct timeval tv = {.tv_sec = 5};
 	int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -208,13 +228,15 @@ static int connect_container(int type, int port)
 /* One TCP connection: copy both ways until both sides have said EOF (or the container goes). */
 static void *tcp_pump(void *arg)
 {
-	int *pair = arg, a = pair[0], b = pair[1], open_a = 1, open_b = 1;
+	struct conn *conn = arg;
+	struct ports *pp = conn->pp;
+	int a = conn->a, b = conn->b, open_a = 1, open_b = 1;
 	char buf[16384];
-	free(pair);
+	free(conn);
 	while (open_a || open_b) {
 		struct pollfd pf[3] = {{.fd = open_a ? a : -1, .events = POLLIN},
 				       {.fd = open_b ? b : -1, .events = POLLIN},
-				       {.fd = stop_pipe[0], .events = POLLIN}};
+				       {.fd = pp->stop_pipe[0], .events = POLLIN}};
 		if (poll(pf, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -245,24 +267,24 @@ static void *tcp_pump(void *arg)
 	}
 	close(a);
 	close(b);
-	pthread_mutex_lock(&conns_lock);
-	if (--live_conns == 0)
-		pthread_cond_broadcast(&conns_done);
-	pthread_mutex_unlock(&conns_lock);
+	pthread_mutex_lock(&pp->lock);
+	if (--pp->live_conns == 0)
+		pthread_cond_broadcast(&pp->done);
+	pthread_mutex_unlock(&pp->lock);
 	return NULL;
 }
 
-static void tcp_accept(struct port *p)
+static void tcp_accept(struct ports *pp, struct port *p)
 {
 	int client = accept4(p->fd, NULL, NULL, SOCK_CLOEXEC);
 	if (client < 0)
 		return;
-	int ctr = connect_container(SOCK_STREAM, p->ctr);
+	int ctr = connect_container(pp, SOCK_STREAM, p->ctr);
 	if (ctr < 0) { /* nobody listens inside: the client sees the connection close */
 		close(client);
 		return;
 	}
-	int *pair = malloc(2 * sizeof(int));
+	struct conn *pair = malloc(sizeof(*pair));
 	pthread_t t;
 	pthread_attr_t attr;
 	if (!pair) {
@@ -270,17 +292,16 @@ static void tcp_accept(struct port *p)
 		close(ctr);
 		return;
 	}
-	pair[0] = client;
-	pair[1] = ctr;
-	pthread_mutex_lock(&conns_lock);
-	live_conns++;
-	pthread_mutex_unlock(&conns_lock);
+	*pair = (struct conn){.pp = pp, .a = client, .b = ctr};
+	pthread_mutex_lock(&pp->lock);
+	pp->live_conns++;
+	pthread_mutex_unlock(&pp->lock);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	if (pthread_create(&t, &attr, tcp_pump, pair) != 0) {
-		pthread_mutex_lock(&conns_lock);
-		live_conns--;
-		pthread_mutex_unlock(&conns_lock);
+		pthread_mutex_lock(&pp->lock);
+		pp->live_conns--;
+		pthread_mutex_unlock(&pp->lock);
 		close(client);
 		close(ctr);
 		free(pair);
@@ -288,20 +309,18 @@ static void tcp_accept(struct port *p)
 	pthread_attr_destroy(&attr);
 }
 
-static struct udp_peer udp_peers[MAX_UDP];
-
-static void udp_in(int idx)
+static void udp_in(struct ports *pp, int idx)
 {
-	struct port *p = &ports[idx];
+	struct port *p = &pp->list[idx];
 	char buf[65536];
 	struct sockaddr_storage from;
 	socklen_t len = sizeof(from);
 	ssize_t n = recvfrom(p->fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &len);
 	if (n < 0)
 		return;
-	struct udp_peer *u = NULL, *oldest = &udp_peers[0];
+	struct udp_peer *u = NULL, *oldest = &pp->udp[0];
 	for (int i = 0; i < MAX_UDP; i++) {
-		struct udp_peer *c = &udp_peers[i];
+		struct udp_peer *c = &pp->udp[i];
 		if (c->fd > 0 && c->port == idx && c->len == len &&
 		    !memcmp(&c->client, &from, len)) {
 			u = c;
@@ -314,7 +333,7 @@ static void udp_in(int idx)
 		u = oldest;
 		if (u->fd > 0)
 			close(u->fd);
-		u->fd = connect_container(SOCK_DGRAM, p->ctr);
+		u->fd = connect_container(pp, SOCK_DGRAM, p->ctr);
 		if (u->fd < 0) {
 			u->fd = 0;
 			return;
@@ -327,84 +346,86 @@ static void udp_in(int idx)
 	(void)!send(u->fd, buf, n, 0);
 }
 
-static void udp_back(struct udp_peer *u)
+static void udp_back(struct ports *pp, struct udp_peer *u)
 {
 	char buf[65536];
 	ssize_t n = recv(u->fd, buf, sizeof(buf), 0);
 	if (n >= 0)
-		(void)!sendto(ports[u->port].fd, buf, n, 0, (struct sockaddr *)&u->client, u->len);
+		(void)!sendto(pp->list[u->port].fd, buf, n, 0, (struct sockaddr *)&u->client, u->len);
 	u->last = time(NULL);
 }
 
 static void *proxy(void *arg)
 {
-	(void)arg;
+	struct ports *pp = arg;
 	for (;;) {
 		struct pollfd pf[1 + MAX_PORTS + MAX_UDP];
 		int map[MAX_UDP], nf = 0, nu = 0;
-		pf[nf++] = (struct pollfd){.fd = stop_pipe[0], .events = POLLIN};
-		for (int i = 0; i < n_ports; i++)
-			pf[nf++] = (struct pollfd){.fd = ports[i].fd, .events = POLLIN};
+		pf[nf++] = (struct pollfd){.fd = pp->stop_pipe[0], .events = POLLIN};
+		for (int i = 0; i < pp->n; i++)
+			pf[nf++] = (struct pollfd){.fd = pp->list[i].fd, .events = POLLIN};
 		time_t now = time(NULL);
 		for (int i = 0; i < MAX_UDP; i++) {
-			if (udp_peers[i].fd > 0 && now - udp_peers[i].last > 120) {
-				close(udp_peers[i].fd);
-				udp_peers[i].fd = 0;
+			if (pp->udp[i].fd > 0 && now - pp->udp[i].last > 120) {
+				close(pp->udp[i].fd);
+				pp->udp[i].fd = 0;
 			}
-			if (udp_peers[i].fd > 0) {
+			if (pp->udp[i].fd > 0) {
 				map[nu++] = i;
-				pf[nf++] = (struct pollfd){.fd = udp_peers[i].fd, .events = POLLIN};
+				pf[nf++] = (struct pollfd){.fd = pp->udp[i].fd, .events = POLLIN};
 			}
 		}
 		if (poll(pf, nf, 10000) < 0 && errno != EINTR)
 			break;
 		if (pf[0].revents)
 			break;
-		for (int i = 0; i < n_ports; i++)
+		for (int i = 0; i < pp->n; i++)
 			if (pf[1 + i].revents)
-				ports[i].udp ? udp_in(i) : tcp_accept(&ports[i]);
+				pp->list[i].udp ? udp_in(pp, i) : tcp_accept(pp, &pp->list[i]);
 		for (int k = 0; k < nu; k++)
-			if (pf[1 + n_ports + k].revents)
-				udp_back(&udp_peers[map[k]]);
+			if (pf[1 + pp->n + k].revents)
+				udp_back(pp, &pp->udp[map[k]]);
 	}
 	return NULL;
 }
 
-int ports_start(struct in_addr ctr)
+int ports_start(struct ports *pp, struct in_addr ctr)
 {
-	if (!n_ports)
+	if (!pp->n)
 		return 0;
-	target = ctr;
-	if (pipe2(stop_pipe, O_CLOEXEC) < 0)
+	pp->target = ctr;
+	if (pipe2(pp->stop_pipe, O_CLOEXEC) < 0)
 		return -1;
-	if (pthread_create(&proxy_thread, NULL, proxy, NULL) != 0)
+	if (pthread_create(&pp->thread, NULL, proxy, pp) != 0)
 		return -1;
-	running = 1;
+	pp->running = 1;
 	return 0;
 }
 
-void ports_stop(void)
+void ports_stop(struct ports *pp)
 {
-	if (running) {
+	if (!pp)
+		return;
+	if (pp->running) {
 		/* EOF on the stop pipe wakes the proxy and every connection */
-		close(stop_pipe[1]);
-		pthread_join(proxy_thread, NULL);
+		close(pp->stop_pipe[1]);
+		pthread_join(pp->thread, NULL);
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += 5;
-		pthread_mutex_lock(&conns_lock);
-		while (live_conns > 0 &&
-		       pthread_cond_timedwait(&conns_done, &conns_lock, &until) == 0)
+		pthread_mutex_lock(&pp->lock);
+		while (pp->live_conns > 0 &&
+		       pthread_cond_timedwait(&pp->done, &pp->lock, &until) == 0)
 			;
-		pthread_mutex_unlock(&conns_lock);
-		running = 0;
+		pthread_mutex_unlock(&pp->lock);
+		pp->running = 0;
 	}
-	for (int i = 0; i < n_ports; i++)
-		if (ports[i].fd >= 0) {
-			close(ports[i].fd);
-			ports[i].fd = -1;
+	for (int i = 0; i < pp->n; i++)
+		if (pp->list[i].fd >= 0) {
+			close(pp->list[i].fd);
+			pp->list[i].fd = -1;
 		}
 	for (int i = 0; i < MAX_UDP; i++)
-		if (udp_peers[i].fd > 0)
-			close(udp_peers[i].fd), udp_peers[i].fd = 0;
+		if (pp->udp[i].fd > 0)
+			close(pp->udp[i].fd), pp->udp[i].fd = 0;
 }

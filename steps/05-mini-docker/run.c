@@ -534,6 +534,7 @@ int cmd_run(const struct md_opts *o, int argc, char **argv)
 	err.msg[0] = 0;
 	rc.o = o;
 	rc.network = geteuid() == 0 ? NET_BRIDGE : NET_NONE;
+	rc.stop_timeout = 10;
 	if (parse_args(&rc, argc, argv, &err) < 0)
 		return fail(&err);
 	if (geteuid() != 0)
