@@ -124,20 +124,15 @@ static char *join_argv(char **argv)
 	return s;
 }
 
-int lifecycle_prepare(struct container *c, struct run_config *rc, struct md_error *err)
+/* What exec, stop, ps and inspect will need to know, in one write of state.json (each is a
+ * read, a rewrite and a rename): the environment as a JSON array (a value may hold a newline) */
+static int record_config(struct container *c, const struct run_config *rc, struct md_error *err)
 {
 	char sig[16], timeout[16];
-	if (rc->stop_signal_opt)
-		rc->stop_signal = rc->stop_signal_opt;
 	snprintf(sig, sizeof(sig), "%d", rc->stop_signal ? rc->stop_signal : SIGTERM);
 	snprintf(timeout, sizeof(timeout), "%d", rc->stop_timeout);
-	if (rc->ports && rc->network != NET_BRIDGE)
-		return md_fail(err,
-			       "-p publishes a port of the bridge network: it needs --network "
-			       "bridge (the default%s)",
-			       geteuid() ? " as root; rootless containers get --network none" : "");
 	char *cmd = join_argv(rc->argv);
-	json_t *envs = json_array(); /* for exec: the container's environment (a value may hold a newline) */
+	json_t *envs = json_array();
 	for (char **e = rc->envp; e && *e; e++)
 		json_array_append_new(envs, json_string(*e));
 	char *env = json_dumps(envs, JSON_COMPACT);
@@ -154,7 +149,6 @@ int lifecycle_prepare(struct container *c, struct run_config *rc, struct md_erro
 		json_array_append_new(args, json_string(*a));
 	char *args_text = json_dumps(args, JSON_COMPACT);
 	json_decref(args);
-	/* one write for all of it: each is a read, a rewrite and a rename of state.json */
 	int r =
 	    state_set(c->o, c->id, err, "env", env, "user", rc->user ? rc->user : "", "workdir",
 		      rc->cwd ? rc->cwd : "/", "cap_add", caps[0], "cap_drop", caps[1],
@@ -171,38 +165,51 @@ int lifecycle_prepare(struct container *c, struct run_config *rc, struct md_erro
 	free(cmd);
 	free(env);
 	free(args_text);
-	if (r < 0)
+	return r;
+}
+
+/* The bridge network: an address (ipam.c), and /etc/hosts and /etc/resolv.conf of ours,
+ * bind-mounted over the image's */
+static int join_bridge(struct container *c, struct run_config *rc, struct md_error *err)
+{
+	struct lease l;
+	char ip[INET_ADDRSTRLEN], ip6[INET6_ADDRSTRLEN];
+	if (ipam_allocate(c->o, c->id, rc->hostname, c->name, rc->aliases, &l, err) < 0)
+		return md_context(err, "network %s", BRIDGE_NAME);
+	c->leased = 1;
+	inet_ntop(AF_INET, &l.ip, ip, sizeof(ip));
+	inet_ntop(AF_INET6, &l.ip6, ip6, sizeof(ip6));
+	if (state_set(c->o, c->id, err, "ip", ip, "ip6", ip6, "aliases", rc->aliases, NULL) < 0)
 		return -1;
-	if (rc->network == NET_BRIDGE) {
-		struct lease l;
-		char ip[INET_ADDRSTRLEN], ip6[INET6_ADDRSTRLEN];
-		if (ipam_allocate(c->o, c->id, rc->hostname, c->name, rc->aliases, &l, err) < 0)
-			return md_context(err, "network %s", BRIDGE_NAME);
-		c->leased = 1;
-		inet_ntop(AF_INET, &l.ip, ip, sizeof(ip));
-		inet_ntop(AF_INET6, &l.ip6, ip6, sizeof(ip6));
-		if (state_set(c->o, c->id, err, "ip", ip, "ip6", ip6, "aliases", rc->aliases, NULL) < 0)
-			return -1;
-		/* /etc/hosts (ipam.c keeps it) and /etc/resolv.conf: files of ours, bind-mounted over the image's */
-		char *dir = realpath(c->dir, NULL);
-		if (!dir)
-			return md_fail_errno(err, "realpath %s", c->dir);
-		char *resolv = xasprintf("%s/resolv.conf", dir);
-		if (resolv_conf_write(resolv, err) < 0) {
-			free(resolv);
-			free(dir);
-			return -1;
-		}
-		if (rc->n_volume_args + 2 > MAX_LIST) {
-			free(resolv);
-			free(dir);
-			return md_fail(err, "too many volumes");
-		}
+	if (rc->n_volume_args + 2 > MAX_LIST)
+		return md_fail(err, "too many volumes");
+	char *dir = realpath(c->dir, NULL);
+	if (!dir)
+		return md_fail_errno(err, "realpath %s", c->dir);
+	char *resolv = xasprintf("%s/resolv.conf", dir);
+	int r = resolv_conf_write(resolv, err);
+	if (r == 0) {
 		rc->volume_args[rc->n_volume_args++] = xasprintf("%s/hosts:/etc/hosts", dir);
 		rc->volume_args[rc->n_volume_args++] = xasprintf("%s:/etc/resolv.conf", resolv);
-		free(resolv);
-		free(dir);
 	}
+	free(resolv);
+	free(dir);
+	return r;
+}
+
+int lifecycle_prepare(struct container *c, struct run_config *rc, struct md_error *err)
+{
+	if (rc->stop_signal_opt)
+		rc->stop_signal = rc->stop_signal_opt;
+	if (rc->ports && rc->network != NET_BRIDGE)
+		return md_fail(err,
+			       "-p publishes a port of the bridge network: it needs --network "
+			       "bridge (the default%s)",
+			       geteuid() ? " as root; rootless containers get --network none" : "");
+	if (record_config(c, rc, err) < 0)
+		return -1;
+	if (rc->network == NET_BRIDGE && join_bridge(c, rc, err) < 0)
+		return -1;
 	/* run -d: from here on, the monitor (its messages still reach the starter's terminal) */
 	if (rc->detach && monitor_fork(c, rc, err) < 0)
 		return -1;
