@@ -522,6 +522,39 @@ static int fail(struct md_error *err)
 	return EXIT_ENGINE;
 }
 
+/* What becomes "/": --rootfs DIR as it is, or the image (pulled when missing) and its CONFIG. */
+static int choose_root(struct run_config *rc, struct container *c, json_t **config, struct md_error *err)
+{
+	if (!rc->rootfs_dir) {
+		if (!(*config = image_config(rc, c, err)))
+			return -1;
+		c->image = xstrdup(rc->image);
+		return 0;
+	}
+	struct stat st;
+	if (stat(rc->rootfs_dir, &st) < 0)
+		return md_fail_errno(err, "rootfs %s: give a directory holding a root filesystem (make builds one "
+					  "in build/rootfs)", rc->rootfs_dir);
+	if (!S_ISDIR(st.st_mode))
+		return md_fail(err, "rootfs %s is not a directory", rc->rootfs_dir);
+	c->rootfs = realpath(rc->rootfs_dir, NULL);
+	c->plain = 1;
+	c->image = xasprintf("--rootfs %s", c->rootfs);
+	return 0;
+}
+
+/* The kernel's OOM killer ended it: say so, with the limit as it was given (64M, not 67108864). */
+static void say_oom(long long memory)
+{
+	char size[32];
+	const char *unit = "KMG";
+	int u = -1;
+	while (u < 2 && memory >= 1024 && memory % 1024 == 0)
+		memory /= 1024, u++;
+	snprintf(size, sizeof(size), "%lld%.*s", memory, u >= 0, u >= 0 ? unit + u : "");
+	fprintf(stderr, "mini-docker: killed: out of memory (memory limit %s)\n", size);
+}
+
 int cmd_run(const struct md_opts *o, int argc, char **argv)
 {
 	static struct run_config rc;
@@ -548,21 +581,8 @@ int cmd_run(const struct md_opts *o, int argc, char **argv)
 		return fail(&err);
 	if (caps_parse(&rc, &err) < 0)
 		return fail(&err);
-	if (rc.rootfs_dir) {
-		struct stat st;
-		if (stat(rc.rootfs_dir, &st) < 0)
-			return md_fail_errno(&err, "rootfs %s: give a directory holding a root filesystem (make builds one "
-						   "in build/rootfs)", rc.rootfs_dir), fail(&err);
-		if (!S_ISDIR(st.st_mode))
-			return md_fail(&err, "rootfs %s is not a directory", rc.rootfs_dir), fail(&err);
-		c.rootfs = realpath(rc.rootfs_dir, NULL);
-		c.plain = 1;
-		c.image = xasprintf("--rootfs %s", c.rootfs);
-	} else {
-		if (!(config = image_config(&rc, &c, &err)))
-			return fail(&err);
-		c.image = xstrdup(rc.image);
-	}
+	if (choose_root(&rc, &c, &config, &err) < 0)
+		return fail(&err);
 	if (merge_config(&rc, config, &err) < 0)
 		goto out;
 	signals_hold();
@@ -603,16 +623,8 @@ int cmd_run(const struct md_opts *o, int argc, char **argv)
 	pty_restore();
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	cgroup_report(t1.tv_sec - t0.tv_sec + (t1.tv_nsec - t0.tv_nsec) / 1e9);
-	if (status == 128 + SIGKILL && rc.memory > 0 && cgroup_oom_killed()) {
-		char size[32];
-		long long m = rc.memory;
-		const char *unit = "KMG";
-		int u = -1;
-		while (u < 2 && m >= 1024 && m % 1024 == 0)
-			m /= 1024, u++;
-		snprintf(size, sizeof(size), "%lld%.*s", m, u >= 0, u >= 0 ? unit + u : "");
-		fprintf(stderr, "mini-docker: killed: out of memory (memory limit %s)\n", size);
-	}
+	if (status == 128 + SIGKILL && rc.memory > 0 && cgroup_oom_killed())
+		say_oom(rc.memory);
 	snprintf(num, sizeof(num), "%d", status);
 	err.msg[0] = 0;
 out:
