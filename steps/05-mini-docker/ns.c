@@ -205,6 +205,46 @@ static int write_id_maps(pid_t pid, struct md_error *err)
 	return 0;
 }
 
+/*
+ * clone3(2) into FLAGS' namespaces, born in the cgroup *CGFD (v2), with the
+ * default signal handlers; on older kernels without those two, then clone(2)
+ * where there is no clone3 (Linux < 5.3, valgrind): *CGFD becomes -1 when the
+ * child is not in its cgroup yet (cgroup_add does it). *HOW names the call.
+ */
+static pid_t clone_child(unsigned long flags, int *cgfd, const char **how)
+{
+	/* CLONE_CLEAR_SIGHAND (Linux 5.5): born with default handlers, never running the engine's */
+	struct clone_args args = {.flags = flags | CLONE_CLEAR_SIGHAND, .exit_signal = SIGCHLD};
+	if (*cgfd >= 0) {
+		args.flags |= CLONE_INTO_CGROUP;
+		args.cgroup = *cgfd;
+		narrate("clone3(CLONE_INTO_CGROUP)", "(born in its cgroup)");
+	}
+	fflush(stdout);
+	fflush(stderr);
+	*how = "clone3";
+	signals_open(1); /* the child starts with the caller's mask, not the engine's held signals */
+	pid_t pid = syscall(SYS_clone3, &args, sizeof(args));
+	if (pid < 0 && (errno == E2BIG || errno == EINVAL)) { /* an older kernel: without both */
+		args.flags &= ~(unsigned long)(CLONE_INTO_CGROUP | CLONE_CLEAR_SIGHAND);
+		*cgfd = -1;
+		pid = syscall(SYS_clone3, &args, sizeof(args));
+	}
+	if (pid < 0 && errno == ENOSYS) {
+		/* no clone3: clone(2) as fork does, then cgroup_add */
+		narrate("clone(namespaces | SIGCHLD)", "(no clone3 here: clone, then into its cgroup)");
+		*cgfd = -1;
+		*how = "clone";
+		pid = syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
+	}
+	if (pid != 0) {
+		int e = errno;
+		signals_open(0);
+		errno = e;
+	}
+	return pid;
+}
+
 pid_t ns_start(struct container *c, struct run_config *rc, struct md_error *err)
 {
 	int sync_pipe[2], sock[2] = {-1, -1};
@@ -219,36 +259,11 @@ pid_t ns_start(struct container *c, struct run_config *rc, struct md_error *err)
 	if (rc->tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sock) < 0)
 		return md_fail_errno(err, "socketpair");
 
-	unsigned long flags = namespace_flags(rc);
 	engine = getpid();
 	engine_is_root = geteuid() == 0;
 	int cgfd = cgroup_clone_fd();
-	/* CLONE_CLEAR_SIGHAND (Linux 5.5): born with default handlers, never running the engine's */
-	struct clone_args args = {.flags = flags | CLONE_CLEAR_SIGHAND, .exit_signal = SIGCHLD};
-	if (cgfd >= 0) {
-		args.flags |= CLONE_INTO_CGROUP;
-		args.cgroup = cgfd;
-		narrate("clone3(CLONE_INTO_CGROUP)", "(born in its cgroup)");
-	}
-	fflush(stdout);
-	fflush(stderr);
-	const char *how = "clone3";
-	signals_open(1); /* the child starts with the caller's mask, not the engine's held signals */
-	pid_t pid = syscall(SYS_clone3, &args, sizeof(args));
-	if (pid < 0 && (errno == E2BIG || errno == EINVAL)) { /* an older kernel: without both */
-		args.flags &= ~(unsigned long)(CLONE_INTO_CGROUP | CLONE_CLEAR_SIGHAND);
-		cgfd = -1;
-		pid = syscall(SYS_clone3, &args, sizeof(args));
-	}
-	if (pid < 0 && errno == ENOSYS) {
-		/* no clone3 (Linux < 5.3, or valgrind): clone(2) as fork does, then cgroup_add below */
-		narrate("clone(namespaces | SIGCHLD)", "(no clone3 here: clone, then into its cgroup)");
-		cgfd = -1;
-		how = "clone";
-		pid = syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
-	}
-	if (pid != 0)
-		signals_open(0);
+	const char *how;
+	pid_t pid = clone_child(namespace_flags(rc), &cgfd, &how);
 	if (pid < 0) {
 		md_fail_errno(err, "%s(namespaces)", how);
 		if (errno == EPERM || errno == ENOSPC || errno == EUSERS)
