@@ -16,6 +16,7 @@
 #include "error.h"
 #include "mini-docker.h"
 
+struct monitor;
 struct ports;
 
 #define MAX_LIST 64
@@ -59,6 +60,7 @@ struct run_config {
 	/* lifecycle.c's options: -d, -p, --network-alias, --stop-signal, --stop-timeout */
 	int detach;
 	struct ports *ports;    /* -p: ports.c (NULL when none) */
+	struct monitor *monitor; /* run -d: this process is the container's monitor (monitor.c) */
 	char aliases[512];      /* space separated */
 	int stop_signal_opt;    /* 0: the image's StopSignal, else SIGTERM */
 	int stop_timeout;       /* seconds (10 unless given) */

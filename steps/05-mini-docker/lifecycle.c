@@ -238,7 +238,7 @@ void lifecycle_started(struct container *c, struct run_config *rc, pid_t pid)
 void lifecycle_end(struct container *c, struct run_config *rc, int status)
 {
 	ports_stop(rc->ports);
-	monitor_end(status);
+	monitor_end(rc->monitor, status);
 	/* finished_at: run writes it with the exit code (with --rm, nothing: the record goes) */
 	if (c->leased)
 		ipam_release(c->o, c->id);

@@ -47,28 +47,25 @@
 #include "state.h"
 #include "util.h"
 
-static int is_monitor; /* this process is a container's monitor */
-static int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
-static int starter = -1;	    /* a socket to the starter, until the container has started */
-static int exec_pipe[2] = {-1, -1}; /* the container holds the write end until its execve */
-static int started;
-static int log_fd = -1;
-static int tty_fd = -1;
-static pthread_t log_thread;
-static int log_running;
-
-int monitor_active(void)
-{
-	return is_monitor;
-}
+/* What the monitor holds: run keeps it in run_config (NULL: this process is no monitor). */
+struct monitor {
+	int out_pipe[2], err_pipe[2]; /* the container's stdout and stderr, read by the log thread */
+	int starter;                  /* a socket to the starter, until the container has started */
+	int exec_pipe[2];             /* the container holds the write end until its execve */
+	int started;
+	int log_fd;                   /* ROOT/containers/ID/container.log */
+	int tty_fd;                   /* -dt: the pty's master, read instead of the pipes */
+	pthread_t log_thread;
+	int log_running;
+};
 
 /* ---- the starter ---- */
 
 static ssize_t starter_write(void *cookie, const char *buf, size_t len)
 {
-	(void)cookie;
-	if (starter >= 0)
-		(void)!send(starter, buf, len, MSG_NOSIGNAL);
+	struct monitor *m = cookie;
+	if (m->starter >= 0)
+		(void)!send(m->starter, buf, len, MSG_NOSIGNAL);
 	return len;
 }
 
@@ -110,15 +107,15 @@ static void starter_wait(int sock, const char *id)
 }
 
 /* A daemon keeps no file its starter happened to have open (a test runner's pipe, a terminal ...) */
-static void keep_only(int sock)
+static void keep_only(const struct monitor *m, int sock)
 {
 	DIR *d = opendir("/proc/self/fd");
 	struct dirent *e;
 	int fds[1024], n = 0;
 	while (d && (e = readdir(d)) && n < 1024) {
 		int fd = atoi(e->d_name);
-		if (fd > 2 && fd != dirfd(d) && fd != sock && fd != out_pipe[0] &&
-		    fd != out_pipe[1] && fd != err_pipe[0] && fd != err_pipe[1])
+		if (fd > 2 && fd != dirfd(d) && fd != sock && fd != m->out_pipe[0] &&
+		    fd != m->out_pipe[1] && fd != m->err_pipe[0] && fd != m->err_pipe[1])
 			fds[n++] = fd;
 	}
 	if (d)
@@ -139,8 +136,10 @@ static int big_pipe(int p[2])
 int monitor_fork(struct container *c, struct run_config *rc, struct md_error *err)
 {
 	int sv[2];
-	(void)rc;
-	if (big_pipe(out_pipe) < 0 || big_pipe(err_pipe) < 0)
+	struct monitor *m = xcalloc(1, sizeof(*m));
+	*m = (struct monitor){.out_pipe = {-1, -1}, .err_pipe = {-1, -1}, .starter = -1, .exec_pipe = {-1, -1},
+			      .log_fd = -1, .tty_fd = -1};
+	if (big_pipe(m->out_pipe) < 0 || big_pipe(m->err_pipe) < 0)
 		return md_fail_errno(err, "pipe");
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return md_fail_errno(err, "socketpair");
@@ -154,14 +153,14 @@ int monitor_fork(struct container *c, struct run_config *rc, struct md_error *er
 	if (pid > 0) { /* the starter */
 		signals_restore();
 		close(sv[1]);
-		close(out_pipe[0]), close(out_pipe[1]), close(err_pipe[0]), close(err_pipe[1]);
+		close(m->out_pipe[0]), close(m->out_pipe[1]), close(m->err_pipe[0]), close(m->err_pipe[1]);
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
 		starter_wait(sv[0], c->id);
 	}
 	/* the middle process: a new session, then it leaves: the monitor is re-parented */
 	close(sv[0]);
-	keep_only(sv[1]);
+	keep_only(m, sv[1]);
 	/* EXERCISE 05.8: the monitor leaves the starter's session (setsid, fork): a closed terminal must not take it along
 	 * hint: a daemon's double fork: what ties a process to the terminal it was started from?
 	 * more: setsid(2): a new session and process group, with no controlling terminal (`setsid --fork`);
@@ -184,8 +183,8 @@ int monitor_fork(struct container *c, struct run_config *rc, struct md_error *er
 	 * narration, errors, the container's errors before its execve) go to
 	 * the starter: stdio's stderr is a stream of its own, over the socket.
 	 */
-	is_monitor = 1;
-	starter = sv[1];
+	rc->monitor = m;
+	m->starter = sv[1];
 	/* from now on this process sets the container up: if it is killed, ps says dead */
 	char mpid[16], mstart[32];
 	snprintf(mpid, sizeof(mpid), "%d", (int)getpid());
@@ -193,39 +192,39 @@ int monitor_fork(struct container *c, struct run_config *rc, struct md_error *er
 	if (state_set(c->o, c->id, err, "monitor_pid", mpid, "monitor_start", mstart, NULL) < 0)
 		return -1;
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null < 0 || dup2(null, 0) < 0 || dup2(out_pipe[1], 1) < 0 || dup2(err_pipe[1], 2) < 0)
+	if (null < 0 || dup2(null, 0) < 0 || dup2(m->out_pipe[1], 1) < 0 || dup2(m->err_pipe[1], 2) < 0)
 		return md_fail_errno(err, "the monitor's stdio");
 	close(null);
-	close(out_pipe[1]);
-	close(err_pipe[1]);
-	out_pipe[1] = err_pipe[1] = -1;
+	close(m->out_pipe[1]);
+	close(m->err_pipe[1]);
+	m->out_pipe[1] = m->err_pipe[1] = -1;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	FILE *to_starter = fopencookie(NULL, "w", (cookie_io_functions_t){.write = starter_write});
+	FILE *to_starter = fopencookie(m, "w", (cookie_io_functions_t){.write = starter_write});
 	if (to_starter) {
 		setvbuf(to_starter, NULL, _IONBF, 0);
 		stderr = to_starter;
 	}
-	if (pipe2(exec_pipe, O_CLOEXEC) < 0)
+	if (pipe2(m->exec_pipe, O_CLOEXEC) < 0)
 		return md_fail_errno(err, "pipe");
 	return 0;
 }
 
-static void starter_send(const void *buf, size_t len)
+static void starter_send(struct monitor *m, const void *buf, size_t len)
 {
-	if (starter >= 0)
-		(void)!send(starter, buf, len,
+	if (m->starter >= 0)
+		(void)!send(m->starter, buf, len,
 			    MSG_NOSIGNAL); /* no SIGPIPE if the starter is gone */
 }
 
-static void starter_done(int status)
+static void starter_done(struct monitor *m, int status)
 {
 	char line[32];
 	int n = snprintf(line, sizeof(line), "%c%d\n", 0, status);
 	fflush(stderr);
-	starter_send(line, n);
-	if (starter >= 0)
-		close(starter);
-	starter = -1;
+	starter_send(m, line, n);
+	if (m->starter >= 0)
+		close(m->starter);
+	m->starter = -1;
 	/* the engine's later messages have nobody to read them */
 	FILE *null = fopen("/dev/null", "we");
 	if (null)
@@ -255,18 +254,18 @@ static const char *comm_of(const char *who)
  * it runs (or when we cannot tell within MS), else docker's 125/126/127 with
  * which it gave up (its message went to the starter already).
  */
-static int wait_exec(pid_t pid, int ms)
+static int wait_exec(struct monitor *m, pid_t pid, int ms)
 {
-	struct pollfd pf = {.fd = exec_pipe[0], .events = POLLIN};
+	struct pollfd pf = {.fd = m->exec_pipe[0], .events = POLLIN};
 	struct stat self, child;
 	char exe[64];
-	close(exec_pipe[1]);
-	exec_pipe[1] = -1;
+	close(m->exec_pipe[1]);
+	m->exec_pipe[1] = -1;
 	/* EOF: execve closed its end, or it is exiting; bounded */
 	while (poll(&pf, 1, ms) < 0 && errno == EINTR)
 		;
-	close(exec_pipe[0]);
-	exec_pipe[0] = -1;
+	close(m->exec_pipe[0]);
+	m->exec_pipe[0] = -1;
 	/* still our program (a copy of the monitor) behind /proc/PID/exe, or, once it is a
 	 * zombie, still our name in /proc/PID/comm: no execve happened */
 	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
@@ -337,7 +336,7 @@ static char *utf8_clean(const char *s, size_t len, size_t *out)
 	return buf;
 }
 
-static void log_line(const char *stream, const char *raw, size_t raw_len)
+static void log_line(const struct monitor *m, const char *stream, const char *raw, size_t raw_len)
 {
 	char now[40];
 	size_t len;
@@ -346,10 +345,10 @@ static void log_line(const char *stream, const char *raw, size_t raw_len)
 	json_t *j = json_pack("{s:s%,s:s,s:s}", "log", text, len, "stream", stream, "time", now);
 	free(text);
 	char *line = j ? json_dumps(j, JSON_COMPACT) : NULL;
-	if (line && log_fd >= 0) {
+	if (line && m->log_fd >= 0) {
 		size_t ll = strlen(line);
 		line[ll] = '\n'; /* json_dumps's NUL becomes the line's end */
-		(void)!write(log_fd, line, ll + 1);
+		(void)!write(m->log_fd, line, ll + 1);
 		line[ll] = 0;
 	}
 	free(line);
@@ -357,16 +356,16 @@ static void log_line(const char *stream, const char *raw, size_t raw_len)
 }
 
 /* Whole lines become entries; a line longer than the buffer is cut, as docker cuts at 16 KiB. */
-static void stream_flush(struct stream *s, int all)
+static void stream_flush(const struct monitor *m, struct stream *s, int all)
 {
 	size_t start = 0;
 	for (size_t i = 0; i < s->len; i++)
 		if (s->buf[i] == '\n') {
-			log_line(s->name, s->buf + start, i + 1 - start);
+			log_line(m, s->name, s->buf + start, i + 1 - start);
 			start = i + 1;
 		}
 	if (start < s->len && (all || (start == 0 && s->len == sizeof(s->buf)))) {
-		log_line(s->name, s->buf + start, s->len - start);
+		log_line(m, s->name, s->buf + start, s->len - start);
 		start = s->len;
 	}
 	memmove(s->buf, s->buf + start, s->len - start);
@@ -375,9 +374,9 @@ static void stream_flush(struct stream *s, int all)
 
 static void *log_loop(void *arg)
 {
-	(void)arg;
-	struct stream st[2] = {{.fd = tty_fd >= 0 ? tty_fd : out_pipe[0], .name = "stdout"},
-			       {.fd = tty_fd >= 0 ? -1 : err_pipe[0], .name = "stderr"}};
+	const struct monitor *m = arg;
+	struct stream st[2] = {{.fd = m->tty_fd >= 0 ? m->tty_fd : m->out_pipe[0], .name = "stdout"},
+			       {.fd = m->tty_fd >= 0 ? -1 : m->err_pipe[0], .name = "stderr"}};
 	for (;;) {
 		struct pollfd pf[2] = {{.fd = st[0].fd, .events = POLLIN},
 				       {.fd = st[1].fd, .events = POLLIN}};
@@ -397,12 +396,12 @@ static void *log_loop(void *arg)
 			    0) { /* EOF: every process holding this end is gone (EIO: a pty's) */
 				if (n < 0 && errno == EINTR)
 					continue;
-				stream_flush(s, 1);
+				stream_flush(m, s, 1);
 				s->fd = -1;
 				continue;
 			}
 			s->len += n;
-			stream_flush(s, 0);
+			stream_flush(m, s, 0);
 		}
 	}
 	return NULL;
@@ -414,10 +413,11 @@ void monitor_started(struct container *c, struct run_config *rc, pid_t pid)
 {
 	struct md_error err;
 	char now[40], mpid[32], mstart[32];
-	if (!is_monitor)
+	struct monitor *m = rc->monitor;
+	if (!m)
 		return;
 	char *log = xasprintf("%s/container.log", c->dir);
-	log_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	m->log_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 	time_now(now, sizeof(now));
 	snprintf(mpid, sizeof(mpid), "%d", getpid());
 	proc_start_time(getpid(), mstart, sizeof(mstart));
@@ -427,7 +427,7 @@ void monitor_started(struct container *c, struct run_config *rc, pid_t pid)
 	free(log);
 	(void)now;
 	if (rc->tty) { /* -dt: the log thread reads the pty, not run's pty_pump */
-		tty_fd = c->master;
+		m->tty_fd = c->master;
 		c->master = -1;
 	}
 	/* from here on fds 1 and 2 are only the container's: EOF on the pipes means it is gone */
@@ -435,31 +435,31 @@ void monitor_started(struct container *c, struct run_config *rc, pid_t pid)
 	dup2(null, 1);
 	dup2(null, 2);
 	close(null);
-	started = 1;
+	m->started = 1;
 	/* with --init, PID 1 never calls execve: nothing to wait for */
-	starter_done(wait_exec(pid, rc->init ? 0 : 2000));
-	if (pthread_create(&log_thread, NULL, log_loop, NULL) == 0)
-		log_running = 1;
+	starter_done(m, wait_exec(m, pid, rc->init ? 0 : 2000));
+	if (pthread_create(&m->log_thread, NULL, log_loop, m) == 0)
+		m->log_running = 1;
 }
 
-void monitor_end(int status)
+void monitor_end(struct monitor *m, int status)
 {
-	if (!is_monitor)
+	if (!m)
 		return;
-	if (!started) { /* the container never ran: the starter has shown why; it exits with the status */
-		starter_done(status ? status : EXIT_ENGINE);
+	if (!m->started) { /* the container never ran: the starter has shown why; it exits with the status */
+		starter_done(m, status ? status : EXIT_ENGINE);
 		return;
 	}
-	if (log_running) {
+	if (m->log_running) {
 		/* the container is gone, and the PID namespace with it: EOF comes; still, bound the wait */
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += 5;
-		if (pthread_timedjoin_np(log_thread, NULL, &until) != 0)
-			pthread_cancel(log_thread);
-		log_running = 0;
+		if (pthread_timedjoin_np(m->log_thread, NULL, &until) != 0)
+			pthread_cancel(m->log_thread);
+		m->log_running = 0;
 	}
-	if (log_fd >= 0)
-		close(log_fd);
-	log_fd = -1;
+	if (m->log_fd >= 0)
+		close(m->log_fd);
+	m->log_fd = -1;
 }
