@@ -331,14 +331,108 @@ static int write_data(struct unpacker *u, struct archive *a, int fd, const char 
 
 /* --- one entry ------------------------------------------------------------------ */
 
+/* A hard link: its target must be a file of this root, found in-root too. */
+static int hard_link(struct unpacker *u, int dfd, const char *base, const char *path, const char *hl,
+		     struct md_error *err)
+{
+	char target[4096];
+	const char *why = NULL;
+	struct stat st;
+	char tdir[4096];
+	if (clean_path(hl, target, sizeof(target), &why) < 0)
+		return refuse(u, err, path, "a hard link whose target climbs out with '..'");
+	snprintf(tdir, sizeof(tdir), "%s", target);
+	char *ts_ = strrchr(tdir, '/');
+	const char *tbase = ts_ ? target + (ts_ - tdir) + 1 : target;
+	if (ts_)
+		*ts_ = 0;
+	else
+		tdir[0] = 0;
+	int tfd = open_in_root(u->rootfd, tdir);
+	if (tfd < 0 || fstatat(tfd, tbase, &st, AT_SYMLINK_NOFOLLOW) < 0 || S_ISDIR(st.st_mode)) {
+		if (tfd >= 0)
+			close(tfd);
+		return refuse(u, err, path, "a hard link to a file that is not in the image");
+	}
+	if (linkat(tfd, tbase, dfd, base, 0) < 0) {
+		md_fail_errno(err, "%s: link %s to %s", u->o->label, path, target);
+		close(tfd);
+		return -1;
+	}
+	close(tfd);
+	return 0;
+}
+
+/* A directory, a file (its data), a symlink or a FIFO named BASE in DFD, with its owner, mode and times. */
+static int create(struct unpacker *u, struct archive *a, struct archive_entry *e, int dfd, const char *base,
+		  const char *path, struct timespec ts[2], struct md_error *err)
+{
+	mode_t type = archive_entry_filetype(e);
+	int fd = -1, rc = -1;
+	switch (type) {
+	case AE_IFDIR:
+		if (mkdirat(dfd, base, 0700) < 0 && errno != EEXIST) {
+			md_fail_errno(err, "%s: mkdir %s", u->o->label, path);
+			goto out;
+		}
+		fd = openat(dfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			md_fail_errno(err, "%s: open %s", u->o->label, path);
+			goto out;
+		}
+		rc = set_meta_fd(u, fd, e, path, err);
+		remember_dirtime(u, path, e);
+		break;
+	case AE_IFREG:
+		fd = openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			md_fail_errno(err, "%s: create %s", u->o->label, path);
+			goto out;
+		}
+		rc = write_data(u, a, fd, path, err);
+		if (rc == 0)
+			rc = set_meta_fd(u, fd, e, path, err);
+		if (rc == 0 && futimens(fd, ts) < 0)
+			rc = md_fail_errno(err, "%s: set times of %s", u->o->label, path);
+		break;
+	case AE_IFLNK:
+		/* the target is stored as written: it is resolved in-root whenever it is used */
+		if (symlinkat(archive_entry_symlink(e) ? archive_entry_symlink(e) : "", dfd, base) < 0) {
+			md_fail_errno(err, "%s: symlink %s", u->o->label, path);
+			goto out;
+		}
+		if (u->is_root && fchownat(dfd, base, archive_entry_uid(e), archive_entry_gid(e), AT_SYMLINK_NOFOLLOW) < 0) {
+			md_fail_errno(err, "%s: chown %s", u->o->label, path);
+			goto out;
+		}
+		utimensat(dfd, base, ts, AT_SYMLINK_NOFOLLOW);
+		rc = 0;
+		break;
+	case AE_IFIFO:
+		if (mknodat(dfd, base, S_IFIFO | 0600, 0) < 0) {
+			md_fail_errno(err, "%s: mkfifo %s", u->o->label, path);
+			goto out;
+		}
+		fd = openat(dfd, base, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+		rc = fd < 0 ? md_fail_errno(err, "%s: open %s", u->o->label, path) : set_meta_fd(u, fd, e, path, err);
+		break;
+	default:
+		rc = refuse(u, err, path, "an entry type we do not know");
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
 static int entry(struct unpacker *u, struct archive *a, struct archive_entry *e, struct md_error *err)
 {
-	char path[4096], target[4096], dir[4096];
+	char path[4096], dir[4096];
 	const char *why = NULL, *base;
 	mode_t type = archive_entry_filetype(e);
 	struct timespec ts[2];
 	struct stat st;
-	int dfd = -1, fd = -1, rc = -1;
+	int dfd = -1, rc = -1;
 	const char *raw = archive_entry_pathname(e);
 
 	if (!raw || clean_path(raw, path, sizeof(path), &why) < 0)
@@ -399,90 +493,8 @@ static int entry(struct unpacker *u, struct archive *a, struct archive_entry *e,
 	entry_times(e, ts);
 
 	const char *hl = archive_entry_hardlink(e);
-	if (hl) {
-		/* a hard link: its target must be a file of this root, found in-root too */
-		char tdir[4096];
-		if (clean_path(hl, target, sizeof(target), &why) < 0) {
-			rc = refuse(u, err, path, "a hard link whose target climbs out with '..'");
-			goto out;
-		}
-		snprintf(tdir, sizeof(tdir), "%s", target);
-		char *ts_ = strrchr(tdir, '/');
-		const char *tbase = ts_ ? target + (ts_ - tdir) + 1 : target;
-		if (ts_)
-			*ts_ = 0;
-		else
-			tdir[0] = 0;
-		int tfd = open_in_root(u->rootfd, tdir);
-		if (tfd < 0 || fstatat(tfd, tbase, &st, AT_SYMLINK_NOFOLLOW) < 0 || S_ISDIR(st.st_mode)) {
-			if (tfd >= 0)
-				close(tfd);
-			rc = refuse(u, err, path, "a hard link to a file that is not in the image");
-			goto out;
-		}
-		if (linkat(tfd, tbase, dfd, base, 0) < 0) {
-			md_fail_errno(err, "%s: link %s to %s", u->o->label, path, target);
-			close(tfd);
-			goto out;
-		}
-		close(tfd);
-		rc = 0;
-		goto out;
-	}
-
-	switch (type) {
-	case AE_IFDIR:
-		if (mkdirat(dfd, base, 0700) < 0 && errno != EEXIST) {
-			md_fail_errno(err, "%s: mkdir %s", u->o->label, path);
-			goto out;
-		}
-		fd = openat(dfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0) {
-			md_fail_errno(err, "%s: open %s", u->o->label, path);
-			goto out;
-		}
-		rc = set_meta_fd(u, fd, e, path, err);
-		remember_dirtime(u, path, e);
-		break;
-	case AE_IFREG:
-		fd = openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd < 0) {
-			md_fail_errno(err, "%s: create %s", u->o->label, path);
-			goto out;
-		}
-		rc = write_data(u, a, fd, path, err);
-		if (rc == 0)
-			rc = set_meta_fd(u, fd, e, path, err);
-		if (rc == 0 && futimens(fd, ts) < 0)
-			rc = md_fail_errno(err, "%s: set times of %s", u->o->label, path);
-		break;
-	case AE_IFLNK:
-		/* the target is stored as written: it is resolved in-root whenever it is used */
-		if (symlinkat(archive_entry_symlink(e) ? archive_entry_symlink(e) : "", dfd, base) < 0) {
-			md_fail_errno(err, "%s: symlink %s", u->o->label, path);
-			goto out;
-		}
-		if (u->is_root && fchownat(dfd, base, archive_entry_uid(e), archive_entry_gid(e), AT_SYMLINK_NOFOLLOW) < 0) {
-			md_fail_errno(err, "%s: chown %s", u->o->label, path);
-			goto out;
-		}
-		utimensat(dfd, base, ts, AT_SYMLINK_NOFOLLOW);
-		rc = 0;
-		break;
-	case AE_IFIFO:
-		if (mknodat(dfd, base, S_IFIFO | 0600, 0) < 0) {
-			md_fail_errno(err, "%s: mkfifo %s", u->o->label, path);
-			goto out;
-		}
-		fd = openat(dfd, base, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
-		rc = fd < 0 ? md_fail_errno(err, "%s: open %s", u->o->label, path) : set_meta_fd(u, fd, e, path, err);
-		break;
-	default:
-		rc = refuse(u, err, path, "an entry type we do not know");
-	}
+	rc = hl ? hard_link(u, dfd, base, path, hl, err) : create(u, a, e, dfd, base, path, ts, err);
 out:
-	if (fd >= 0)
-		close(fd);
 	if (dfd >= 0)
 		close(dfd);
 	return rc;
