@@ -129,7 +129,9 @@ int md_getopt(struct md_getopt *g, struct md_error *err)
 			   lead(g), MD_OPTIONS_MAX),
 		       MD_OPT_ERROR;
 	for (;;) {
-		int index = -1;
+		/* the element getopt reads next, or goes on reading (-xit): optind moves past it
+		 * with its last character; 0 is 1 (a new parse) */
+		int index = -1, at = optind ? optind : 1;
 		opterr = 0;
 		int c = getopt_long(g->argc, argv, g->shorts, g->longs, &index);
 		g->value = NULL;
@@ -147,8 +149,11 @@ int md_getopt(struct md_getopt *g, struct md_error *err)
 			g->optind = optind - g->operands;
 			return MD_OPT_END;
 		}
-		if (c == '?' && optopt && optopt < LONG_BASE) { /* an unknown short option */
-			char written[3] = {'-', (char)optopt, 0};
+		if (c == '?' && optopt &&
+		    optopt < LONG_BASE) { /* an unknown short option: -x, or -x in -xit */
+			char written[sizeof(g->shown)];
+			snprintf(written, sizeof(written), "-%c%s%.40s", optopt,
+				 argv[at][2] ? " in " : "", argv[at][2] ? argv[at] : "");
 			return unknown(g, written, err);
 		}
 		/* a long one with no value: getopt_long names it in optopt only */
