@@ -137,8 +137,8 @@ int md_getopt(struct md_getopt *g, struct md_error *err)
 		g->value = NULL;
 		g->shown[0] = 0;
 		if (c == 1) { /* an operand (MD_ANYWHERE): after those before it, in argv[1..] */
-			int first = 1 + g->operands, at = optind - 1;
-			rotate(argv + first, at - first + 1, at - first);
+			int first = 1 + g->operands, pos = optind - 1;
+			rotate(argv + first, pos - first + 1, pos - first);
 			g->operands++;
 			continue;
 		}
@@ -149,8 +149,8 @@ int md_getopt(struct md_getopt *g, struct md_error *err)
 			g->optind = optind - g->operands;
 			return MD_OPT_END;
 		}
-		if (c == '?' && optopt &&
-		    optopt < LONG_BASE) { /* an unknown short option: -x, or -x in -xit */
+		/* an unknown short option: -x, or -x in -xit */
+		if (c == '?' && optopt && optopt < LONG_BASE) {
 			char written[sizeof(g->shown)];
 			snprintf(written, sizeof(written), "-%c%s%.40s", optopt,
 				 argv[at][2] ? " in " : "", argv[at][2] ? argv[at] : "");
