@@ -23,6 +23,7 @@
 
 #include "image.h"
 #include "lazy.h" /* libarchive: save loads it, load through unpack_blob */
+#include "opts.h"
 #include "ref.h"
 #include "registry.h"
 #include "unpack.h"
@@ -133,9 +134,17 @@ int cmd_save(const struct md_opts *o, int argc, char **argv)
 	json_t *idx = NULL;
 	struct archive *a = NULL;
 	char *tmp = NULL;
-	int rc = EXIT_ENGINE;
+	const char *file = NULL;
+	int rc = EXIT_ENGINE, k;
+	static const struct md_option options[] = {{"output", 'o', MD_VALUE}};
+	struct md_getopt g;
+	md_getopt_init(&g, "save", "save -o FILE IMAGE...", options, MD_N(options), MD_ANYWHERE, argc, argv);
+	while ((k = md_getopt(&g, &err)) >= 0)
+		file = g.value;
+	if (k != MD_OPT_END)
+		return md_getopt_status(k, &err);
 	err.msg[0] = 0;
-	if (argc < 4 || strcmp(argv[1], "-o")) {
+	if (!file || g.optind == argc) {
 		fprintf(stderr, "mini-docker: usage: mini-docker save -o FILE IMAGE...\n");
 		return EXIT_ENGINE;
 	}
@@ -146,20 +155,20 @@ int cmd_save(const struct md_opts *o, int argc, char **argv)
 	if (store_index_load(&s, &idx, &err) < 0)
 		goto out;
 	/* written under a temporary name: FILE is complete or absent */
-	tmp = xasprintf("%s.tmp.%d", argv[2], (int)getpid());
+	tmp = xasprintf("%s.tmp.%d", file, (int)getpid());
 	a = archive_write_new();
 	archive_write_set_format_pax_restricted(a);
 	if (archive_write_open_filename(a, tmp) != ARCHIVE_OK) {
 		md_fail(&err, "create %s: %s", tmp, archive_error_string(a));
 		goto out;
 	}
-	if (write_layout(&s, idx, argc - 3, argv + 3, a, &err) < 0 || archive_write_close(a) != ARCHIVE_OK) {
+	if (write_layout(&s, idx, argc - g.optind, argv + g.optind, a, &err) < 0 || archive_write_close(a) != ARCHIVE_OK) {
 		if (!err.msg[0])
 			md_fail(&err, "write %s: %s", tmp, archive_error_string(a));
 		goto out;
 	}
-	if (rename(tmp, argv[2]) < 0) {
-		md_fail_errno(&err, "rename %s to %s", tmp, argv[2]);
+	if (rename(tmp, file) < 0) {
+		md_fail_errno(&err, "rename %s to %s", tmp, file);
 		goto out;
 	}
 	rc = 0;
@@ -451,12 +460,22 @@ out:
 int cmd_load(const struct md_opts *o, int argc, char **argv)
 {
 	struct md_error err;
-	if (argc != 3 || (strcmp(argv[1], "-i") && strcmp(argv[1], "--input"))) {
+	const char *path = NULL;
+	int k;
+	static const struct md_option options[] = {{"input", 'i', MD_VALUE}};
+	struct md_getopt g;
+	md_getopt_init(&g, "load", "load -i PATH (an OCI layout dir or tar, or a docker save tar)", options,
+		       MD_N(options), MD_ANYWHERE, argc, argv);
+	while ((k = md_getopt(&g, &err)) >= 0)
+		path = g.value;
+	if (k != MD_OPT_END)
+		return md_getopt_status(k, &err);
+	if (!path || g.optind != argc) {
 		fprintf(stderr, "mini-docker: usage: mini-docker load -i PATH (an OCI layout dir or tar, or a docker save tar)\n");
 		return EXIT_ENGINE;
 	}
-	if (load(o, argv[2], &err) < 0) {
-		fprintf(stderr, "mini-docker: load %s: %s\n", argv[2], err.msg);
+	if (load(o, path, &err) < 0) {
+		fprintf(stderr, "mini-docker: load %s: %s\n", path, err.msg);
 		return EXIT_ENGINE;
 	}
 	return 0;

@@ -42,6 +42,7 @@
 #include "container.h"
 #include "exec.h"
 #include "narrate.h"
+#include "opts.h"
 #include "pty.h"
 #include "security.h"
 #include "state.h"
@@ -189,30 +190,41 @@ int cmd_exec(const struct md_opts *o, int argc, char **argv)
 	struct md_error err;
 	const char *workdir = NULL, *user = NULL;
 	char *extra_env[MAX_LIST];
-	int n_extra = 0, i, interactive = 0, tty = 0;
-	for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--"))
-			break;
-		if (!strcmp(a, "-i") || !strcmp(a, "--interactive"))
+	int n_extra = 0, i, k, interactive = 0, tty = 0;
+	enum { INTERACTIVE, TTY, ENV, WORKDIR, USER };
+	static const struct md_option options[] = {
+	    [INTERACTIVE] = {"interactive", 'i', MD_FLAG},
+	    [TTY] = {"tty", 't', MD_FLAG},
+	    [ENV] = {"env", 'e', MD_VALUE},
+	    [WORKDIR] = {"workdir", 'w', MD_VALUE},
+	    [USER] = {"user", 'u', MD_VALUE},
+	};
+	struct md_getopt g;
+	/* the first operand ends them: exec ID ls -l gives -l to ls */
+	md_getopt_init(&g, "exec", "exec [-i] [-t] [-e K=V] [-w DIR] [-u USER] CONTAINER CMD...",
+		       options, MD_N(options), MD_FIRST, argc, argv);
+	while ((k = md_getopt(&g, &err)) >= 0) {
+		switch (k) {
+		case INTERACTIVE:
 			interactive = 1;
-		else if (!strcmp(a, "-t") || !strcmp(a, "--tty"))
+			break;
+		case TTY:
 			tty = 1;
-		else if (!strcmp(a, "-it") || !strcmp(a, "-ti"))
-			interactive = tty = 1;
-		else if ((!strcmp(a, "-e") || !strcmp(a, "--env")) && i + 1 < argc) {
-			if (exec_env(argv[++i], extra_env, &n_extra) < 0)
+			break;
+		case WORKDIR:
+			workdir = g.value;
+			break;
+		case USER:
+			user = g.value;
+			break;
+		case ENV:
+			if (exec_env(g.value, extra_env, &n_extra) < 0)
 				return EXIT_ENGINE;
 		}
-		else if ((!strcmp(a, "-w") || !strcmp(a, "--workdir")) && i + 1 < argc)
-			workdir = argv[++i];
-		else if ((!strcmp(a, "-u") || !strcmp(a, "--user")) && i + 1 < argc)
-			user = argv[++i];
-		else
-			return usage();
 	}
-	if (i < argc && !strcmp(argv[i], "--"))
-		i++;
+	if (k != MD_OPT_END)
+		return md_getopt_status(k, &err);
+	i = g.optind;
 	if (argc - i < 2)
 		return usage();
 	char id[65];

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "image.h"
+#include "opts.h"
 #include "ref.h"
 #include "unpack.h"
 
@@ -52,7 +53,14 @@ int cmd_images(const struct md_opts *o, int argc, char **argv)
 	struct md_error err;
 	json_t *idx, *d;
 	size_t i;
-	int quiet = argc > 1 && (!strcmp(argv[1], "-q") || !strcmp(argv[1], "--quiet"));
+	int quiet = 0, k;
+	static const struct md_option options[] = {{"quiet", 'q', MD_FLAG}};
+	struct md_getopt g;
+	md_getopt_init(&g, "images", "images [-q]", options, MD_N(options), MD_ANYWHERE, argc, argv);
+	while ((k = md_getopt(&g, &err)) >= 0)
+		quiet = 1;
+	if (k != MD_OPT_END)
+		return md_getopt_status(k, &err);
 	if (store_open(&s, o, &err) < 0 || store_index_load(&s, &idx, &err) < 0) {
 		fail(&err);
 		return EXIT_ENGINE;
@@ -158,11 +166,16 @@ int cmd_rmi(const struct md_opts *o, int argc, char **argv)
 	struct store s;
 	struct md_error err;
 	json_t *idx = NULL;
-	int rc = 0, force = 0;
-	if (argc > 1 && (!strcmp(argv[1], "-f") || !strcmp(argv[1], "--force"))) {
+	int rc = 0, force = 0, k;
+	static const struct md_option options[] = {{"force", 'f', MD_FLAG}};
+	struct md_getopt g;
+	md_getopt_init(&g, "rmi", "rmi [-f] IMAGE...", options, MD_N(options), MD_ANYWHERE, argc, argv);
+	while ((k = md_getopt(&g, &err)) >= 0)
 		force = 1;
-		argc--, argv++;
-	}
+	if (k != MD_OPT_END)
+		return md_getopt_status(k, &err);
+	argv += g.optind - 1; /* argv[1..] the images */
+	argc -= g.optind - 1;
 	if (argc < 2) {
 		fprintf(stderr, "mini-docker: usage: mini-docker rmi [-f] IMAGE...\n");
 		return EXIT_ENGINE;
@@ -241,8 +254,16 @@ int cmd_unpack(const struct md_opts *o, int argc, char **argv)
 	struct store s;
 	struct md_error err;
 	json_t *idx = NULL, *desc, *m = NULL, *c = NULL, *l;
-	int fd = -1, rc = EXIT_ENGINE;
+	int fd = -1, rc = EXIT_ENGINE, k;
 	size_t i;
+	struct md_getopt g;
+	md_getopt_init(&g, "unpack", "unpack IMAGE DIR", NULL, 0, MD_ANYWHERE, argc, argv);
+	while ((k = md_getopt(&g, &err)) >= 0)
+		; /* none but --help */
+	if (k != MD_OPT_END)
+		return md_getopt_status(k, &err);
+	argv += g.optind - 1; /* argv[1] IMAGE, argv[2] DIR */
+	argc -= g.optind - 1;
 	if (argc != 3) {
 		fprintf(stderr, "mini-docker: usage: mini-docker unpack IMAGE DIR (DIR must not exist yet)\n");
 		return EXIT_ENGINE;

@@ -38,6 +38,7 @@
 #include "lifecycle.h"
 #include "monitor.h"
 #include "narrate.h"
+#include "opts.h"
 #include "ports.h"
 #include "record.h"
 #include "state.h"
@@ -309,20 +310,35 @@ static int by_created(const void *a, const void *b)
 
 int cmd_container_ps(const struct md_opts *o, int argc, char **argv)
 {
-	int all = 0, quiet = 0, no_trunc = 0, n = 0;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-a") || !strcmp(argv[i], "--all"))
+	int all = 0, quiet = 0, no_trunc = 0, n = 0, k;
+	const char *usage = "ps [-a] [-q] [--no-trunc]";
+	enum { ALL, QUIET, NO_TRUNC };
+	static const struct md_option options[] = {
+	    [ALL] = {"all", 'a', MD_FLAG},
+	    [QUIET] = {"quiet", 'q', MD_FLAG},
+	    [NO_TRUNC] = {"no-trunc", 0, MD_FLAG},
+	};
+	struct md_getopt g;
+	struct md_error opt_err;
+	md_getopt_init(&g, "ps", usage, options, MD_N(options), MD_ANYWHERE, argc, argv);
+	while ((k = md_getopt(&g, &opt_err)) >= 0) {
+		switch (k) {
+		case ALL:
 			all = 1;
-		else if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet"))
+			break;
+		case QUIET:
 			quiet = 1;
-		else if (!strcmp(argv[i], "-aq") || !strcmp(argv[i], "-qa"))
-			all = quiet = 1;
-		else if (!strcmp(argv[i], "--no-trunc"))
+			break;
+		case NO_TRUNC:
 			no_trunc = 1;
-		else {
-			usage_fail("ps [-a] [-q] [--no-trunc]");
-			return EXIT_ENGINE;
+			break;
 		}
+	}
+	if (k != MD_OPT_END)
+		return md_getopt_status(k, &opt_err);
+	if (g.optind < argc) {
+		usage_fail(usage);
+		return EXIT_ENGINE;
 	}
 	char **ids = state_list(o, &n);
 	struct row *rows = xcalloc(n + 1, sizeof(*rows));
@@ -434,21 +450,34 @@ static int print_entries(const char *path, off_t *offset, long tail, int timesta
 
 int cmd_logs(const struct md_opts *o, int argc, char **argv)
 {
-	int follow = 0, timestamps = 0, i;
+	int follow = 0, timestamps = 0, i, k;
 	long tail = -1;
 	const char *usage = "logs [-f] [--tail N] [-t] CONTAINER";
-	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		if (!strcmp(argv[i], "-f") || !strcmp(argv[i], "--follow"))
+	enum { FOLLOW, TIMESTAMPS, TAIL };
+	static const struct md_option options[] = {
+	    [FOLLOW] = {"follow", 'f', MD_FLAG},
+	    [TIMESTAMPS] = {"timestamps", 't', MD_FLAG},
+	    [TAIL] = {"tail", 'n', MD_VALUE},
+	};
+	struct md_getopt g;
+	struct md_error opt_err;
+	md_getopt_init(&g, "logs", usage, options, MD_N(options), MD_ANYWHERE, argc, argv);
+	while ((k = md_getopt(&g, &opt_err)) >= 0) {
+		switch (k) {
+		case FOLLOW:
 			follow = 1;
-		else if (!strcmp(argv[i], "-t") || !strcmp(argv[i], "--timestamps"))
+			break;
+		case TIMESTAMPS:
 			timestamps = 1;
-		else if ((!strcmp(argv[i], "--tail") || !strcmp(argv[i], "-n")) && i + 1 < argc)
-			tail = !strcmp(argv[++i], "all") ? -1 : atol(argv[i]);
-		else if (!strncmp(argv[i], "--tail=", 7))
-			tail = !strcmp(argv[i] + 7, "all") ? -1 : atol(argv[i] + 7);
-		else
-			return usage_fail(usage), EXIT_ENGINE;
+			break;
+		case TAIL:
+			tail = !strcmp(g.value, "all") ? -1 : atol(g.value);
+			break;
+		}
 	}
+	if (k != MD_OPT_END)
+		return md_getopt_status(k, &opt_err);
+	i = g.optind;
 	if (i != argc - 1)
 		return usage_fail(usage), EXIT_ENGINE;
 	char id[65];
@@ -565,20 +594,21 @@ static int signal_one(const struct md_opts *o, const char *what, int sig, int ti
 
 int cmd_stop(const struct md_opts *o, int argc, char **argv)
 {
-	int i, rc = 0, timeout = -1;
+	int i, k, rc = 0, timeout = -1;
 	const char *usage = "stop [-t SECS] CONTAINER...";
-	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		char *v = NULL;
-		if ((!strcmp(argv[i], "-t") || !strcmp(argv[i], "--time") ||
-		     !strcmp(argv[i], "--timeout")) &&
-		    i + 1 < argc)
-			v = argv[++i];
-		else if (!strncmp(argv[i], "--time=", 7))
-			v = argv[i] + 7;
-		char *end = v;
-		if (!v || (timeout = strtol(v, &end, 10)) < 0 || *end || !*v)
+	static const struct md_option options[] = {{"time", 't', MD_VALUE},
+						   {"timeout", 0, MD_VALUE}};
+	struct md_getopt g;
+	struct md_error opt_err;
+	md_getopt_init(&g, "stop", usage, options, MD_N(options), MD_ANYWHERE, argc, argv);
+	while ((k = md_getopt(&g, &opt_err)) >= 0) { /* -t, --time, --timeout: the same */
+		char *end;
+		if ((timeout = strtol(g.value, &end, 10)) < 0 || *end || !*g.value)
 			return usage_fail(usage), EXIT_ENGINE;
 	}
+	if (k != MD_OPT_END)
+		return md_getopt_status(k, &opt_err);
+	i = g.optind;
 	if (i == argc)
 		return usage_fail(usage), EXIT_ENGINE;
 	for (; i < argc; i++) {
@@ -599,17 +629,18 @@ int cmd_stop(const struct md_opts *o, int argc, char **argv)
 
 int cmd_kill(const struct md_opts *o, int argc, char **argv)
 {
-	int i, rc = 0, sig = SIGKILL;
+	int i, k, rc = 0, sig = SIGKILL;
 	const char *usage = "kill [-s SIGNAL] CONTAINER...";
-	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		const char *v = NULL;
-		if ((!strcmp(argv[i], "-s") || !strcmp(argv[i], "--signal")) && i + 1 < argc)
-			v = argv[++i];
-		else if (!strncmp(argv[i], "--signal=", 9))
-			v = argv[i] + 9;
-		if (!v || (sig = parse_signal(v)) < 0)
+	static const struct md_option options[] = {{"signal", 's', MD_VALUE}};
+	struct md_getopt g;
+	struct md_error opt_err;
+	md_getopt_init(&g, "kill", usage, options, MD_N(options), MD_ANYWHERE, argc, argv);
+	while ((k = md_getopt(&g, &opt_err)) >= 0)
+		if ((sig = parse_signal(g.value)) < 0)
 			return usage_fail(usage), EXIT_ENGINE;
-	}
+	if (k != MD_OPT_END)
+		return md_getopt_status(k, &opt_err);
+	i = g.optind;
 	if (i == argc)
 		return usage_fail(usage), EXIT_ENGINE;
 	for (; i < argc; i++)
@@ -619,10 +650,17 @@ int cmd_kill(const struct md_opts *o, int argc, char **argv)
 
 int cmd_wait(const struct md_opts *o, int argc, char **argv)
 {
-	int rc = 0;
-	if (argc < 2)
+	int rc = 0, k;
+	struct md_getopt g;
+	struct md_error opt_err;
+	md_getopt_init(&g, "wait", "wait CONTAINER...", NULL, 0, MD_ANYWHERE, argc, argv);
+	while ((k = md_getopt(&g, &opt_err)) >= 0)
+		; /* none but --help */
+	if (k != MD_OPT_END)
+		return md_getopt_status(k, &opt_err);
+	if (g.optind == argc)
 		return usage_fail("wait CONTAINER..."), EXIT_ENGINE;
-	for (int i = 1; i < argc; i++) {
+	for (int i = g.optind; i < argc; i++) {
 		char id[65];
 		json_t *j = load_or_complain(o, argv[i], id);
 		pid_t pid;
@@ -653,15 +691,20 @@ int cmd_wait(const struct md_opts *o, int argc, char **argv)
 
 int cmd_container_rm(const struct md_opts *o, int argc, char **argv)
 {
-	int force = 0, i, rc = 0;
+	int force = 0, i, k, rc = 0;
 	const char *usage = "rm [-f] [-v] CONTAINER...";
-	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		if (!strcmp(argv[i], "-f") || !strcmp(argv[i], "--force") ||
-		    !strcmp(argv[i], "-fv") || !strcmp(argv[i], "-vf"))
-			force = 1;
-		else if (strcmp(argv[i], "-v") && strcmp(argv[i], "--volumes"))
-			return usage_fail(usage), EXIT_ENGINE;
-	}
+	enum { FORCE, VOLUMES };
+	static const struct md_option options[] = {
+	    [FORCE] = {"force", 'f', MD_FLAG}, [VOLUMES] = {"volumes", 'v', MD_FLAG}};
+	struct md_getopt g;
+	struct md_error opt_err;
+	/* docker rm ID -f too: options anywhere */
+	md_getopt_init(&g, "rm", usage, options, MD_N(options), MD_ANYWHERE, argc, argv);
+	while ((k = md_getopt(&g, &opt_err)) >= 0)
+		force |= k == FORCE; /* -v: the anonymous volumes go with the container anyway */
+	if (k != MD_OPT_END)
+		return md_getopt_status(k, &opt_err);
+	i = g.optind;
 	if (i == argc)
 		return usage_fail(usage), EXIT_ENGINE;
 	for (; i < argc; i++) {
@@ -792,7 +835,19 @@ static json_t *inspect_one(const struct md_opts *o, const char *id, json_t *j)
 int cmd_container_inspect(const struct md_opts *o, int argc, char **argv)
 {
 	json_t *all = json_array();
-	int containers = 0;
+	int containers = 0, k;
+	struct md_getopt g;
+	struct md_error opt_err;
+	md_getopt_init(&g, "inspect", "inspect CONTAINER|IMAGE...", NULL, 0, MD_ANYWHERE, argc,
+		       argv);
+	while ((k = md_getopt(&g, &opt_err)) >= 0)
+		; /* none but --help */
+	if (k != MD_OPT_END) {
+		json_decref(all);
+		return md_getopt_status(k, &opt_err);
+	}
+	argv += g.optind - 1; /* argv[1..] the operands, as cmd_inspect reads them */
+	argc -= g.optind - 1;
 	for (int i = 1; i < argc; i++) {
 		char id[65];
 		struct md_error err;

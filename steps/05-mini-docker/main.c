@@ -33,14 +33,15 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "image.h"
-#include "mini-docker.h"
 #include "exec.h"
+#include "image.h"
 #include "lifecycle.h"
+#include "mini-docker.h"
 #include "narrate.h"
+#include "opts.h"
 #include "prune.h"
-#include "run.h"
 #include "registry.h"
+#include "run.h"
 
 int cmd_pull(const struct md_opts *o, int argc, char **argv);
 int cmd_load(const struct md_opts *o, int argc, char **argv);
@@ -113,22 +114,37 @@ static int cmd_login(const struct md_opts *o, int argc, char **argv)
 {
 	const char *user = NULL, *pass = NULL, *host = NULL;
 	char ubuf[256], pbuf[512];
-	int from_stdin = 0;
+	int from_stdin = 0, k;
 	struct md_error err;
-	for (int i = 1; i < argc; i++) {
-		if ((!strcmp(argv[i], "-u") || !strcmp(argv[i], "--username")) && i + 1 < argc)
-			user = argv[++i];
-		else if ((!strcmp(argv[i], "-p") || !strcmp(argv[i], "--password")) && i + 1 < argc)
-			pass = argv[++i];
-		else if (!strcmp(argv[i], "--password-stdin"))
+	enum { USERNAME, PASSWORD, PASSWORD_STDIN };
+	static const struct md_option options[] = {
+	    [USERNAME] = {"username", 'u', MD_VALUE},
+	    [PASSWORD] = {"password", 'p', MD_VALUE},
+	    [PASSWORD_STDIN] = {"password-stdin", 0, MD_FLAG},
+	};
+	struct md_getopt g;
+	md_getopt_init(&g, "login", "login [-u USER] [-p PASS | --password-stdin] HOST", options,
+		       MD_N(options), MD_ANYWHERE, argc, argv);
+	while ((k = md_getopt(&g, &err)) >= 0) {
+		switch (k) {
+		case USERNAME:
+			user = g.value;
+			break;
+		case PASSWORD:
+			pass = g.value;
+			break;
+		case PASSWORD_STDIN:
 			from_stdin = 1;
-		else if (argv[i][0] != '-' && !host)
-			host = argv[i];
-		else {
-			fprintf(stderr, "mini-docker: login: unknown argument %s\n", argv[i]);
-			return EXIT_ENGINE;
+			break;
 		}
 	}
+	if (k != MD_OPT_END)
+		return md_getopt_status(k, &err);
+	if (argc - g.optind > 1) {
+		fprintf(stderr, "mini-docker: login: unknown argument %s\n", argv[g.optind + 1]);
+		return EXIT_ENGINE;
+	}
+	host = g.optind < argc ? argv[g.optind] : NULL;
 	if (!host) {
 		fprintf(stderr, "mini-docker: usage: mini-docker login [-u USER] [-p PASS | --password-stdin] HOST\n");
 		return EXIT_ENGINE;
@@ -208,47 +224,83 @@ int main(int argc, char **argv)
 	o.retries = 3;
 	o.retry_delay = -1;
 
-	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		const char *a = argv[i];
-		int has = i + 1 < argc;
-		if (!strcmp(a, "--root") && has)
-			o.root = argv[++i];
-		else if (!strcmp(a, "--authfile") && has)
-			o.authfile = argv[++i];
-		else if (!strcmp(a, "--ca-file") && has)
-			o.ca_file = argv[++i];
-		else if (!strcmp(a, "--certs-dir") && has)
-			o.certs_dir = argv[++i];
-		else if (!strcmp(a, "--insecure-registry") && has && o.n_insecure < MAX_INSECURE)
-			o.insecure[o.n_insecure++] = argv[++i];
-		else if (!strcmp(a, "--low-speed-limit") && has) {
-			if (number_opt(a, argv[++i], 0, 1L << 40, &o.low_speed_limit) < 0)
+	enum { ROOT, AUTHFILE, CA_FILE, CERTS_DIR, INSECURE, LOW_SPEED_LIMIT, LOW_SPEED_TIME,
+	       PULL_TIMEOUT, RETRY, RETRY_DELAY, VERBOSE, HELP };
+	static const struct md_option options[] = {
+	    [ROOT] = {"root", 0, MD_VALUE},
+	    [AUTHFILE] = {"authfile", 0, MD_VALUE},
+	    [CA_FILE] = {"ca-file", 0, MD_VALUE},
+	    [CERTS_DIR] = {"certs-dir", 0, MD_VALUE},
+	    [INSECURE] = {"insecure-registry", 0, MD_VALUE},
+	    [LOW_SPEED_LIMIT] = {"low-speed-limit", 0, MD_VALUE},
+	    [LOW_SPEED_TIME] = {"low-speed-time", 0, MD_VALUE},
+	    [PULL_TIMEOUT] = {"pull-timeout", 0, MD_VALUE},
+	    [RETRY] = {"retry", 0, MD_VALUE},
+	    [RETRY_DELAY] = {"retry-delay", 0, MD_VALUE},
+	    [VERBOSE] = {"verbose", 'v', MD_FLAG},
+	    [HELP] = {"help", 'h', MD_FLAG},
+	};
+	struct md_getopt g;
+	struct md_error err;
+	long n;
+	int k;
+	/* the command's name ends them: what follows is the command's (NULL: "unknown global option") */
+	md_getopt_init(&g, NULL, NULL, options, MD_N(options), MD_FIRST, argc, argv);
+	while ((k = md_getopt(&g, &err)) >= 0) {
+		const char *v = g.value;
+		switch (k) {
+		case ROOT:
+			o.root = v;
+			break;
+		case AUTHFILE:
+			o.authfile = v;
+			break;
+		case CA_FILE:
+			o.ca_file = v;
+			break;
+		case CERTS_DIR:
+			o.certs_dir = v;
+			break;
+		case INSECURE:
+			if (o.n_insecure == MAX_INSECURE) {
+				fprintf(stderr, "mini-docker: --insecure-registry %s: at most %d of them\n", v,
+					MAX_INSECURE);
 				return EXIT_ENGINE;
-		} else if (!strcmp(a, "--low-speed-time") && has) {
-			if (number_opt(a, argv[++i], 1, 86400, &o.low_speed_time) < 0)
+			}
+			o.insecure[o.n_insecure++] = v;
+			break;
+		case LOW_SPEED_LIMIT:
+			if (number_opt(g.shown, v, 0, 1L << 40, &o.low_speed_limit) < 0)
 				return EXIT_ENGINE;
-		} else if (!strcmp(a, "--pull-timeout") && has) {
-			if (number_opt(a, argv[++i], 0, 30L * 86400, &o.pull_timeout) < 0)
+			break;
+		case LOW_SPEED_TIME:
+			if (number_opt(g.shown, v, 1, 86400, &o.low_speed_time) < 0)
 				return EXIT_ENGINE;
-		} else if (!strcmp(a, "--retry") && has) {
-			long n;
-			if (number_opt(a, argv[++i], 0, 100, &n) < 0)
+			break;
+		case PULL_TIMEOUT:
+			if (number_opt(g.shown, v, 0, 30L * 86400, &o.pull_timeout) < 0)
+				return EXIT_ENGINE;
+			break;
+		case RETRY:
+			if (number_opt(g.shown, v, 0, 100, &n) < 0)
 				return EXIT_ENGINE;
 			o.retries = (int)n;
-		} else if (!strcmp(a, "--retry-delay") && has) {
-			if (number_opt(a, argv[++i], 0, 3600, &o.retry_delay) < 0)
+			break;
+		case RETRY_DELAY:
+			if (number_opt(g.shown, v, 0, 3600, &o.retry_delay) < 0)
 				return EXIT_ENGINE;
-		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
+			break;
+		case VERBOSE:
 			md_verbose = 1;
-		else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			break;
+		case HELP:
 			usage(stdout);
 			return 0;
-		} else {
-			fprintf(stderr, "mini-docker: unknown global option %s (global options come before the command; "
-					"see mini-docker --help)\n", a);
-			return EXIT_ENGINE;
 		}
 	}
+	if (k != MD_OPT_END)
+		return md_getopt_status(k, &err);
+	i = g.optind;
 	if (i == argc) {
 		usage(stderr);
 		return EXIT_ENGINE;

@@ -14,6 +14,7 @@
 
 #include "lifecycle.h"
 #include "mini-docker.h"
+#include "opts.h"
 #include "prune.h"
 #include "record.h"
 #include "state.h"
@@ -23,9 +24,16 @@ int cmd_system(const struct md_opts *o, int argc, char **argv)
 {
 	struct md_error err;
 	struct store s;
-	int n = 0, removed = 0, rc = 0;
+	int n = 0, removed = 0, rc = 0, k;
+	static const struct md_option options[] = {{"force", 'f', MD_FLAG}};
+	struct md_getopt g;
 
-	if (argc < 2 || strcmp(argv[1], "prune") || (argc > 2 && strcmp(argv[2], "-f"))) {
+	md_getopt_init(&g, "system", "system prune [-f]", options, MD_N(options), MD_ANYWHERE, argc, argv);
+	while ((k = md_getopt(&g, &err)) >= 0)
+		; /* -f: prune asks for no confirmation anyway */
+	if (k != MD_OPT_END)
+		return md_getopt_status(k, &err);
+	if (argc - g.optind != 1 || strcmp(argv[g.optind], "prune")) {
 		fprintf(stderr, "mini-docker: usage: mini-docker system prune [-f]\n");
 		return EXIT_ENGINE;
 	}

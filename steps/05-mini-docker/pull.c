@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "image.h"
+#include "opts.h"
 #include "ref.h"
 #include "registry.h"
 
@@ -285,12 +286,19 @@ int cmd_pull(const struct md_opts *o, int argc, char **argv)
 {
 	struct md_error err;
 	struct md_opts mine = *o;
-	if (argc == 4 && !strcmp(argv[1], "--platform")) { /* pull --platform linux/arm64 NAME */
-		mine.platform = argv[2];
-		argv += 2;
-		argc -= 2;
+	int k;
+	static const struct md_option options[] = {{"platform", 0, MD_VALUE}};
+	struct md_getopt g;
+	md_getopt_init(&g, "pull", "pull [--platform OS/ARCH[/VARIANT]] [REGISTRY/]NAME[:TAG|@DIGEST]", options,
+		       MD_N(options), MD_ANYWHERE, argc, argv);
+	while ((k = md_getopt(&g, &err)) >= 0) { /* pull --platform linux/arm64 NAME */
+		mine.platform = g.value;
 		o = &mine;
 	}
+	if (k != MD_OPT_END)
+		return md_getopt_status(k, &err);
+	argv += g.optind - 1; /* argv[1] NAME */
+	argc -= g.optind - 1;
 	if (argc != 2) {
 		fprintf(stderr, "mini-docker: usage: mini-docker pull [--platform OS/ARCH[/VARIANT]] [REGISTRY/]NAME[:TAG|@DIGEST]\n");
 		return EXIT_ENGINE;

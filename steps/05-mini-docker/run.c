@@ -35,6 +35,7 @@
 #include "narrate.h"
 #include "net.h"
 #include "ns.h"
+#include "opts.h"
 #include "pty.h"
 #include "record.h"
 #include "rootfs.h"
@@ -185,12 +186,9 @@ static int security_opt(struct run_config *rc, const char *v, struct md_error *e
 	return 0;
 }
 
-enum { NOARG, ARG };
-static const struct {
-	const char *lng;
-	char shrt;
-	int arg;
-} run_options[] = {
+/* for opts.c: a flag may be written --rm=true, and parse_args judges its word (--userns=host) */
+enum { NOARG = MD_FLAG_EQ, ARG = MD_VALUE };
+static const struct md_option run_options[] = {
 	{"rm", 0, NOARG}, {"interactive", 'i', NOARG}, {"tty", 't', NOARG}, {"init", 0, NOARG},
 	{"read-only", 0, NOARG}, {"privileged", 0, NOARG}, {"userns", 0, NOARG}, {"help", 0, NOARG},
 	{"name", 0, ARG}, {"env", 'e', ARG}, {"env-file", 0, ARG}, {"workdir", 'w', ARG},
@@ -279,70 +277,28 @@ static int option(struct run_config *rc, const char *lng, const char *shown, con
 /* docker's command line: options, then IMAGE (or --rootfs DIR), then the command and its own options. */
 static int parse_args(struct run_config *rc, int argc, char **argv, struct md_error *err)
 {
-	int i;
-	for (i = 1; i < argc; i++) {
-		char *a = argv[i];
-		if (!strcmp(a, "--")) {
-			i++;
-			break;
+	struct md_getopt g;
+	int k, i;
+	md_getopt_init(&g, "run", NULL, run_options, N_OPTIONS, MD_FIRST, argc, argv);
+	while ((k = md_getopt(&g, err)) >= 0) {
+		const char *lng = run_options[k].lng, *v = g.value;
+		if (!strcmp(lng, "help")) {
+			run_usage(stdout);
+			exit(0);
 		}
-		if (a[0] != '-' || !a[1])
-			break;
-		if (a[1] == '-') { /* --long, --long=value, --long value */
-			char *eq = strchr(a, '=');
-			size_t n = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
-			size_t k;
-			for (k = 0; k < N_OPTIONS; k++)
-				if (strlen(run_options[k].lng) == n && !strncmp(run_options[k].lng, a + 2, n))
-					break;
-			if (k == N_OPTIONS)
-				return md_fail(err, "run: unknown option %.*s (see mini-docker run --help)", (int)n + 2, a);
-			if (!strcmp(run_options[k].lng, "help")) {
-				run_usage(stdout);
-				exit(0);
-			}
-			const char *v = NULL;
-			if (run_options[k].arg == ARG) {
-				if (eq)
-					v = eq + 1;
-				else if (i + 1 < argc)
-					v = argv[++i];
-				else
-					return md_fail(err, "run: %s needs a value", a);
-			} else if (eq) {
-				if (!strcmp(run_options[k].lng, "userns") && (!strcmp(eq + 1, "host") || !strcmp(eq + 1, "")))
-					continue; /* --userns=host: what root gets anyway */
-				if (strcmp(eq + 1, "true") && strcmp(eq + 1, "private"))
-					return md_fail(err, "run: %s takes no value", a);
-			}
-			char shown[64];
-			snprintf(shown, sizeof(shown), "--%s", run_options[k].lng);
-			if (option(rc, run_options[k].lng, shown, v, err) < 0)
-				return -1;
-			continue;
+		if (run_options[k].arg == NOARG && v) { /* --rm=true: how docker writes a flag too */
+			if (!strcmp(lng, "userns") && (!strcmp(v, "host") || !*v))
+				continue; /* --userns=host: what root gets anyway */
+			if (strcmp(v, "true") && strcmp(v, "private"))
+				return md_fail(err, "run: %s=%s takes no value", g.shown, v);
+			v = NULL;
 		}
-		/* -i -t -it -e K=V -eK=V -m 64M */
-		for (char *p = a + 1; *p; p++) {
-			size_t k;
-			for (k = 0; k < N_OPTIONS; k++)
-				if (run_options[k].shrt == *p)
-					break;
-			if (k == N_OPTIONS)
-				return md_fail(err, "run: unknown option -%c in %s (see mini-docker run --help)", *p, a);
-			char shown[4] = {'-', *p, 0, 0};
-			if (run_options[k].arg == NOARG) {
-				if (option(rc, run_options[k].lng, shown, NULL, err) < 0)
-					return -1;
-				continue;
-			}
-			const char *v = p[1] ? p + 1 : i + 1 < argc ? argv[++i] : NULL;
-			if (!v)
-				return md_fail(err, "run: %s needs a value", shown);
-			if (option(rc, run_options[k].lng, shown, v, err) < 0)
-				return -1;
-			break;
-		}
+		if (option(rc, lng, g.shown, v, err) < 0)
+			return -1;
 	}
+	if (k != MD_OPT_END)
+		return -1;
+	i = g.optind;
 	if (!rc->rootfs_dir) {
 		if (i >= argc)
 			return md_fail(err, "run: give an IMAGE (or --rootfs DIR) to run, e.g. mini-docker run busybox echo hi");
