@@ -159,38 +159,42 @@ static void split_into(const char *s, const char **list, int *n)
 		free(copy);
 }
 
+/* What exec was asked, and what it learned from the container's record. */
+struct exec_job {
+	const char *what; /* CONTAINER, as given */
+	char **cmd;
+	const char *workdir, *user;
+	int interactive, tty;
+	char *extra_env[MAX_LIST]; /* -e, resolved: K=V each (ours) */
+	int n_extra;
+	/* from state.json */
+	struct run_config rc; /* what run was told: the same capabilities, seccomp filter, user */
+	pid_t pid;
+	char *start, *cgroups, *hostname, *own_user, *own_cwd; /* copies (ours) */
+	const char *cwd;
+	json_t *env;  /* the container's environment: a JSON array, as run wrote it */
+	char **envp;  /* -t's TERM, that environment, then -e (a later K replaces an earlier one) */
+};
+
 /* -e K=V, or -e K: the caller's value of K (nothing when it has none), as docker exec */
-static int exec_env(const char *kv, char **list, int *n)
+static int exec_env(struct exec_job *x, const char *kv, struct md_error *err)
 {
-	if (*n >= MAX_LIST) {
-		fprintf(stderr, "mini-docker: exec: more than %d -e options\n", MAX_LIST);
-		return -1;
-	}
-	if (kv[0] == '=' || !kv[0]) {
-		fprintf(stderr, "mini-docker: exec -e '%s': the variable has no name\n", kv);
-		return -1;
-	}
+	if (x->n_extra >= MAX_LIST)
+		return md_fail(err, "exec: more than %d -e options", MAX_LIST);
+	if (kv[0] == '=' || !kv[0])
+		return md_fail(err, "exec -e '%s': the variable has no name", kv);
 	if (strchr(kv, '='))
-		list[(*n)++] = xstrdup(kv);
+		x->extra_env[x->n_extra++] = xstrdup(kv);
 	else if (getenv(kv))
-		list[(*n)++] = xasprintf("%s=%s", kv, getenv(kv));
+		x->extra_env[x->n_extra++] = xasprintf("%s=%s", kv, getenv(kv));
 	return 0;
 }
 
-static int usage(void)
-{
-	fprintf(stderr, "mini-docker: usage: mini-docker exec [-i] [-t] [-e K=V] [-w DIR] [-u "
-			"USER] CONTAINER CMD...\n");
-	return EXIT_ENGINE;
-}
+#define EXEC_USAGE "exec [-i] [-t] [-e K=V] [-w DIR] [-u USER] CONTAINER CMD..."
 
-int cmd_exec(const struct md_opts *o, int argc, char **argv)
+/* The command line: 1 to go on, else the exit status (0 after --help). */
+static int exec_parse(struct exec_job *x, int argc, char **argv)
 {
-	static struct run_config rc;
-	struct md_error err;
-	const char *workdir = NULL, *user = NULL;
-	char *extra_env[MAX_LIST];
-	int n_extra = 0, i, k, interactive = 0, tty = 0;
 	enum { INTERACTIVE, TTY, ENV, WORKDIR, USER };
 	static const struct md_option options[] = {
 	    [INTERACTIVE] = {"interactive", 'i', MD_FLAG},
@@ -199,94 +203,95 @@ int cmd_exec(const struct md_opts *o, int argc, char **argv)
 	    [WORKDIR] = {"workdir", 'w', MD_VALUE},
 	    [USER] = {"user", 'u', MD_VALUE},
 	};
+	struct md_error err;
 	struct md_getopt g;
+	int k;
 	/* the first operand ends them: exec ID ls -l gives -l to ls */
-	md_getopt_init(&g, "exec", "exec [-i] [-t] [-e K=V] [-w DIR] [-u USER] CONTAINER CMD...",
-		       options, MD_N(options), MD_FIRST, argc, argv);
+	md_getopt_init(&g, "exec", EXEC_USAGE, options, MD_N(options), MD_FIRST, argc, argv);
 	while ((k = md_getopt(&g, &err)) >= 0) {
 		switch (k) {
 		case INTERACTIVE:
-			interactive = 1;
+			x->interactive = 1;
 			break;
 		case TTY:
-			tty = 1;
+			x->tty = 1;
 			break;
 		case WORKDIR:
-			workdir = g.value;
+			x->workdir = g.value;
 			break;
 		case USER:
-			user = g.value;
+			x->user = g.value;
 			break;
 		case ENV:
-			if (exec_env(g.value, extra_env, &n_extra) < 0)
+			if (exec_env(x, g.value, &err) < 0) {
+				fprintf(stderr, "mini-docker: %s\n", err.msg);
 				return EXIT_ENGINE;
+			}
 		}
 	}
 	if (k != MD_OPT_END)
 		return md_getopt_status(k, &err);
-	i = g.optind;
-	if (argc - i < 2)
-		return usage();
+	if (argc - g.optind < 2) {
+		fprintf(stderr, "mini-docker: usage: mini-docker " EXEC_USAGE "\n");
+		return EXIT_ENGINE;
+	}
+	if (x->workdir && x->workdir[0] != '/') {
+		fprintf(stderr, "mini-docker: exec -w %s: give an absolute path\n", x->workdir);
+		return EXIT_ENGINE;
+	}
+	x->what = argv[g.optind];
+	x->cmd = argv + g.optind + 1;
+	return 1;
+}
+
+/* The container's record: it must be running; what run was told comes back from it. */
+static int exec_load(const struct md_opts *o, struct exec_job *x, struct md_error *err)
+{
 	char id[65];
-	json_t *j;
-	pid_t pid;
-	if (!(j = state_open(o, argv[i], id, &err))) {
-		fprintf(stderr, "mini-docker: %s\n", err.msg);
-		return EXIT_ENGINE;
-	}
-	if (strcmp(state_status(j, &pid), "running")) {
-		fprintf(stderr,
-			"mini-docker: container %s is not running (%s): exec needs a running "
-			"container\n",
-			argv[i], state_status(j, NULL));
+	json_t *j = state_open(o, x->what, id, err);
+	if (!j)
+		return -1;
+	if (strcmp(state_status(j, &x->pid), "running")) {
+		md_fail(err, "container %s is not running (%s): exec needs a running container", x->what,
+			state_status(j, NULL));
 		json_decref(j);
-		return EXIT_ENGINE;
+		return -1;
 	}
-	if (workdir && workdir[0] != '/') {
-		json_decref(j);
-		return fprintf(stderr, "mini-docker: exec -w %s: give an absolute path\n", workdir),
-		       EXIT_ENGINE;
-	}
-	char **cmd = argv + i + 1;
-
-	/* what run was told: the same capabilities, seccomp filter, user */
-	rc.o = o;
-	split_into(state_str(j, "cap_add"), rc.cap_add, &rc.n_cap_add);
-	split_into(state_str(j, "cap_drop"), rc.cap_drop, &rc.n_cap_drop);
-	rc.privileged = !strcmp(state_str(j, "privileged"), "1");
-	rc.no_seccomp = !strcmp(state_str(j, "no_seccomp"), "1");
-	rc.userns = !strcmp(state_str(j, "userns"), "1");
-	/* the copies to free (the others are argv's, or "/") */
-	char *own_user = NULL, *own_cwd = NULL;
-	rc.user = user			  ? user
-		  : *state_str(j, "user") ? (own_user = xstrdup(state_str(j, "user")))
-					  : NULL;
-	const char *cwd = workdir		     ? workdir
-			  : *state_str(j, "workdir") ? (own_cwd = xstrdup(state_str(j, "workdir")))
-						     : "/";
-	char *hostname = xstrdup(state_str(j, "hostname"));
-	/* a JSON array, as run wrote it: a value may hold a newline */
-	json_t *env = json_loads(state_str(j, "env"), 0, NULL);
-	/* -t's TERM, the container's environment, then -e (a later K replaces an earlier one) */
-	char **envp = xcalloc(json_array_size(env) + n_extra + 2, sizeof(*envp));
+	struct run_config *rc = &x->rc;
+	rc->o = o;
+	split_into(state_str(j, "cap_add"), rc->cap_add, &rc->n_cap_add);
+	split_into(state_str(j, "cap_drop"), rc->cap_drop, &rc->n_cap_drop);
+	rc->privileged = !strcmp(state_str(j, "privileged"), "1");
+	rc->no_seccomp = !strcmp(state_str(j, "no_seccomp"), "1");
+	rc->userns = !strcmp(state_str(j, "userns"), "1");
+	rc->user = x->user ? x->user : *state_str(j, "user") ? (x->own_user = xstrdup(state_str(j, "user"))) : NULL;
+	x->cwd = x->workdir ? x->workdir : *state_str(j, "workdir") ? (x->own_cwd = xstrdup(state_str(j, "workdir"))) : "/";
+	x->hostname = xstrdup(state_str(j, "hostname"));
+	x->env = json_loads(state_str(j, "env"), 0, NULL); /* a value may hold a newline */
+	x->envp = xcalloc(json_array_size(x->env) + x->n_extra + 2, sizeof(*x->envp));
 	size_t ne = 0;
-	if (tty)
-		envp[ne++] = "TERM=xterm";
-	for (size_t k = 0; k < json_array_size(env); k++)
-		if (json_is_string(json_array_get(env, k)))
-			envp[ne++] = (char *)json_string_value(json_array_get(env, k));
-	for (int k = 0; k < n_extra; k++)
-		envp[ne++] = extra_env[k];
-	char *start = xstrdup(state_str(j, "pid_start"));
-	char *cgroups = xstrdup(state_str(j, "cgroups"));
+	if (x->tty)
+		x->envp[ne++] = "TERM=xterm";
+	for (size_t k = 0; k < json_array_size(x->env); k++)
+		if (json_is_string(json_array_get(x->env, k)))
+			x->envp[ne++] = (char *)json_string_value(json_array_get(x->env, k));
+	for (int k = 0; k < x->n_extra; k++)
+		x->envp[ne++] = x->extra_env[k];
+	x->start = xstrdup(state_str(j, "pid_start"));
+	x->cgroups = xstrdup(state_str(j, "cgroups"));
 	json_decref(j);
-	if (caps_parse(&rc, &err) < 0)
-		goto fail;
+	return caps_parse(rc, err);
+}
 
-	int joined = !*cgroups || join_cgroups(cgroups, &err) == 0;
-	free(cgroups);
-	if (!joined)
-		goto fail;
+/*
+ * Become part of the container, in order: its cgroup, non-dumpable, its
+ * namespaces, a pty of its devpts (-t), its seccomp filter. Our own process
+ * from here on only forks, waits and copies bytes.
+ */
+static int exec_enter(struct exec_job *x, int *master, int *slave, struct md_error *err)
+{
+	if (*x->cgroups && join_cgroups(x->cgroups, err) < 0)
+		return -1;
 	test_pause("exec-cgroup", getpid());
 	if (__lsan_do_leak_check) /* make SAN=1: now, not at exit (see above) */
 		__lsan_do_leak_check();
@@ -295,66 +300,85 @@ int cmd_exec(const struct md_opts *o, int argc, char **argv)
 	 * with CAP_SYS_PTRACE. It is kept over fork; execve of the command ends it, as runc init's. */
 	narrate("prctl(PR_SET_DUMPABLE, 0)",
 		"# until execve: no ptrace, no /proc/PID/exe from the container");
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
-		md_fail_errno(&err, "prctl(PR_SET_DUMPABLE, 0)");
-		goto fail;
-	}
-	if (join_namespaces(pid, start, &err) < 0)
-		goto fail;
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return md_fail_errno(err, "prctl(PR_SET_DUMPABLE, 0)");
+	if (join_namespaces(x->pid, x->start, err) < 0)
+		return -1;
 	/* -t: a pty of the container's own devpts (we are in its mount namespace now) */
-	int master = -1, slave = -1;
-	if (tty) {
+	if (x->tty) {
 		int unlock = 0;
-		master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-		if (master < 0 || ioctl(master, TIOCSPTLCK, &unlock) < 0 ||
-		    (slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
-			md_fail_errno(&err, "a pty in the container (/dev/pts/ptmx)");
-			goto fail;
-		}
+		*master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (*master < 0 || ioctl(*master, TIOCSPTLCK, &unlock) < 0 ||
+		    (*slave = ioctl(*master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
+			return md_fail_errno(err, "a pty in the container (/dev/pts/ptmx)");
 	}
 	/* the filter before the fork: the child is born under it, so no process of the container
-	 * ever sees it unfiltered (it applies to us too: we only wait and copy bytes from here) */
-	seccomp_apply(&rc);
+	 * ever sees it unfiltered (it applies to us too) */
+	seccomp_apply(&x->rc);
+	return 0;
+}
+
+/* Fork the command's process (become.c takes it to execve); its status is ours. */
+static int exec_run(struct exec_job *x, int master, int slave, struct md_error *err)
+{
 	fflush(stdout);
 	fflush(stderr);
 	narrate("fork()", "# the child is born in the container's PID namespace");
 	pid_t child = fork();
-	if (child < 0) {
-		md_fail_errno(&err, "fork");
-		goto fail;
-	}
+	if (child < 0)
+		return md_fail_errno(err, "fork");
 	if (child == 0) {
 		if (master >= 0)
 			close(master);
-		become_command(&rc, &(struct become){
-			.argv = cmd, .envp = envp, .cwd = cwd, .hostname = hostname, .interactive = interactive,
-			.slave = slave, .pause = "exec", .engine = getpid(), /* our PID inside: where the container would aim */
+		become_command(&x->rc, &(struct become){
+			.argv = x->cmd, .envp = x->envp, .cwd = x->cwd, .hostname = x->hostname,
+			.interactive = x->interactive, .slave = slave, .pause = "exec",
+			.engine = getpid(), /* our PID inside: where the container would aim */
 			.life_line = -1,
 		});
 	}
 	if (slave >= 0)
 		close(slave);
 	if (master >= 0)
-		pty_pump(master, interactive, child);
-	int status, result = EXIT_ENGINE;
+		pty_pump(master, x->interactive, child);
+	int status;
 	while (waitpid(child, &status, 0) < 0)
 		if (errno != EINTR)
-			goto out;
+			return md_fail_errno(err, "waitpid");
 	pty_restore();
-	result = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
-	goto out;
-fail:
-	fprintf(stderr, "mini-docker: exec %s: %s\n", argv[i], err.msg);
-	result = EXIT_ENGINE;
-out:
-	/* our copies (the child had its own): a short life, but valgrind counts them lost */
-	free(own_user);
-	free(own_cwd);
-	free(hostname);
-	json_decref(env);
-	free(envp);
-	for (int k = 0; k < n_extra; k++)
-		free(extra_env[k]);
-	free(start);
+	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+}
+
+/* our copies (the child had its own): a short life, but valgrind counts them lost */
+static void exec_free(struct exec_job *x)
+{
+	free(x->own_user);
+	free(x->own_cwd);
+	free(x->hostname);
+	json_decref(x->env);
+	free(x->envp);
+	for (int k = 0; k < x->n_extra; k++)
+		free(x->extra_env[k]);
+	free(x->start);
+	free(x->cgroups);
+}
+
+int cmd_exec(const struct md_opts *o, int argc, char **argv)
+{
+	static struct exec_job x;
+	struct md_error err;
+	int master = -1, slave = -1, result = exec_parse(&x, argc, argv);
+	if (result != 1) {
+		exec_free(&x);
+		return result;
+	}
+	if (exec_load(o, &x, &err) < 0) {
+		fprintf(stderr, "mini-docker: %s\n", err.msg);
+		result = EXIT_ENGINE;
+	} else if (exec_enter(&x, &master, &slave, &err) < 0 || (result = exec_run(&x, master, slave, &err)) < 0) {
+		fprintf(stderr, "mini-docker: exec %s: %s\n", x.what, err.msg);
+		result = EXIT_ENGINE;
+	}
+	exec_free(&x);
 	return result;
 }
