@@ -98,3 +98,10 @@ copy() {
 	[[ $output == *"MISSING: no function parse_mem() in steps/02-cgroups/box.c"* ]] ||
 		{ echo "expected MISSING naming the function, got: $output"; false; }
 }
+
+@test "this project's copies are all the same or differ as allowed" {
+	run "$REPO/scripts/check-copies"
+	[ "$status" = 0 ] || { echo "expected every copy of step 05 in sync (scripts/check-copies), got: $output"; false; }
+	[[ ${lines[-1]} =~ ^([0-9]+)\ copies: ]] && [ "${BASH_REMATCH[1]}" -gt 0 ] ||
+		{ echo "expected the copies of step 05 counted, got: ${lines[-1]}"; false; }
+}
