@@ -54,6 +54,7 @@ static void make_workdir(const char *dir)
 }
 
 /* --init: a tiny init as PID 1 (tini, docker run --init): forwards signals, reaps orphans (step 03) */
+/* copy of step 03's run_init() (steps/03-namespaces/box.c); scripts/check-copies */
 static void run_init(void)
 {
 	sigset_t all, old;

@@ -62,6 +62,7 @@ static struct nl_sock *rtnl(struct md_error *err)
 	return s;
 }
 
+/* copy of step 04's link_up() (steps/04-netns/box.c); scripts/check-copies */
 static int link_up(struct nl_sock *s, const char *name, int master, struct md_error *err)
 {
 	struct rtnl_link *link, *change;

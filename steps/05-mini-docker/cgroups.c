@@ -45,6 +45,7 @@ static struct {
 	char list[5 * PATH_MAX + 8];
 } cg = {.fd = -1};
 
+/* copy of step 02's cg_write() (steps/02-cgroups/box.c); scripts/check-copies */
 static int cg_write(const char *dir, const char *file, const char *value)
 {
 	char path[PATH_MAX + 64];
@@ -67,6 +68,7 @@ static int cg_write_err(const char *dir, const char *file, const char *value, st
 	return md_fail_errno(err, "echo \"%s\" > %s/%s", value, dir, file);
 }
 
+/* copy of step 02's cg_read() (steps/02-cgroups/box.c); scripts/check-copies */
 static char *cg_read(const char *dir, const char *file, char *buf, size_t size)
 {
 	char path[PATH_MAX + 64];
@@ -82,6 +84,7 @@ static char *cg_read(const char *dir, const char *file, char *buf, size_t size)
 	return buf;
 }
 
+/* copy of step 02's cg_key() (steps/02-cgroups/box.c); scripts/check-copies */
 static long long cg_key(const char *dir, const char *file, const char *key)
 {
 	char buf[4096];
@@ -95,6 +98,7 @@ static long long cg_key(const char *dir, const char *file, const char *key)
 }
 
 /* CONTROLLER's path in SELF, the text of /proc/self/cgroup ("4:cpu,cpuacct:/a/b" lines) */
+/* copy of step 02's own_cgroup() (steps/02-cgroups/box.c); scripts/check-copies */
 static void own_cgroup(const char *self, const char *controller, char *out, size_t size)
 {
 	char line[PATH_MAX + 128];
@@ -113,6 +117,7 @@ static void own_cgroup(const char *self, const char *controller, char *out, size
 	}
 }
 
+/* copy of step 02's cgroup_find() (steps/02-cgroups/box.c); scripts/check-copies */
 static int find(const struct run_config *rc, const char *parent, struct md_error *err)
 {
 	static const char *const names[] = {"cpu", "cpuacct", "memory", "pids", "devices"};
@@ -168,6 +173,7 @@ static int find(const struct run_config *rc, const char *parent, struct md_error
 	return 0;
 }
 
+/* copy of step 02's cg_mkdir() (steps/02-cgroups/box.c); scripts/check-copies */
 static int mkdir_narrated(const char *path, int exist_ok)
 {
 	if (exist_ok && access(path, F_OK) == 0)
@@ -295,6 +301,7 @@ int cgroup_add(pid_t pid, struct md_error *err)
 	return 0;
 }
 
+/* copy of step 02's cgroup_report() (steps/02-cgroups/box.c); scripts/check-copies */
 void cgroup_report(double wall)
 {
 	char line[256], files[3 * PATH_MAX], cpu[32] = "?", mem[32] = "?", pids[32] = "?", buf[64];
@@ -316,6 +323,7 @@ void cgroup_report(double wall)
 	narrate("%s", "%.0s%s", line, files); /* the shell half skips the line: cat FILES */
 }
 
+/* copy of step 02's cgroup_oom_killed() (steps/02-cgroups/box.c); scripts/check-copies */
 int cgroup_oom_killed(void)
 {
 	if (!cg.created || !cg.memory)
@@ -330,6 +338,7 @@ int cgroup_oom_killed(void)
 }
 
 /* kill what is left in DIR (cgroup.kill on v2 5.14+, else one by one), then rmdir it */
+/* copy of step 02's cgroup_remove() (steps/02-cgroups/box.c); scripts/check-copies */
 static void remove_one(const char *dir)
 {
 	char path[PATH_MAX + 16];

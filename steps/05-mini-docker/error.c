@@ -54,6 +54,7 @@ int md_context(struct md_error *err, const char *fmt, ...)
 }
 
 /* In a container's process, before execve: there is no caller to return to. */
+/* copy of step 01's die() (steps/01-chroot/box.c); scripts/check-copies */
 void child_die(const char *fmt, ...)
 {
 	int saved = errno;

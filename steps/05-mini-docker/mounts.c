@@ -35,6 +35,7 @@
 #include "record.h"
 #include "util.h"
 
+/* copy of step 03's mount_flags() (steps/03-namespaces/box.c); scripts/check-copies */
 static const char *mount_flags(unsigned long flags)
 {
 	static const struct { unsigned long flag; const char *name; } names[] = {
@@ -50,6 +51,7 @@ static const char *mount_flags(unsigned long flags)
 	return buf[0] ? buf : "0";
 }
 
+/* copy of step 03's do_mount() (steps/03-namespaces/box.c); scripts/check-copies */
 void mount_or_die(const char *src, const char *dst, const char *type, unsigned long flags, const char *data,
 		  const char *shell)
 {
@@ -311,6 +313,7 @@ static void mount_point(const char *name, mode_t mode)
 }
 
 /* A minimal /dev, as in step 03 (bind the host's nodes in a user namespace: no mknod there). */
+/* copy of step 03's mount_dev() (steps/03-namespaces/box.c); scripts/check-copies */
 static void mount_dev(const struct container *c)
 {
 	static const struct { const char *name; unsigned major, minor; } nodes[] = {
@@ -360,6 +363,7 @@ static void mount_dev(const struct container *c)
 }
 
 /* /sys read-only; in a user namespace sharing the host's network, a recursive bind instead (step 04) */
+/* copy of step 04's mount_sys() (steps/04-netns/box.c); scripts/check-copies */
 static void mount_sys(const struct container *c, const struct run_config *rc)
 {
 	unsigned long ro = rc->privileged ? 0 : MS_RDONLY;

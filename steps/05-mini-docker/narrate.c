@@ -24,6 +24,7 @@
 
 int md_verbose;
 
+/* copy of step 01's say() (steps/01-chroot/box.c); scripts/check-copies */
 void narrate(const char *call, const char *shell, ...)
 {
 	char buf[1024];

@@ -29,6 +29,7 @@
 #include "narrate.h"
 #include "net.h"
 
+/* copy of step 04's parse_subnet() (steps/04-netns/box.c); scripts/check-copies */
 int net_parse_subnet(const char *text, struct run_config *rc, struct md_error *err)
 {
 	char ip[INET_ADDRSTRLEN];
@@ -58,6 +59,7 @@ int net_parse_subnet(const char *text, struct run_config *rc, struct md_error *e
 	return 0;
 }
 
+/* copy of step 04's rtnl_open() (steps/04-netns/box.c); scripts/check-copies */
 static struct nl_sock *rtnl_open(struct md_error *err)
 {
 	struct nl_sock *sock = nl_socket_alloc();
@@ -74,6 +76,7 @@ static struct nl_sock *rtnl_open(struct md_error *err)
 	return sock;
 }
 
+/* copy of step 04's link_up() (steps/04-netns/box.c); scripts/check-copies */
 static int link_up(struct nl_sock *sock, const char *name, struct md_error *err)
 {
 	struct rtnl_link *link, *change;
@@ -89,6 +92,7 @@ static int link_up(struct nl_sock *sock, const char *name, struct md_error *err)
 	return e < 0 ? md_fail(err, "ip link set %s up: %s", name, nl_geterror(e)) : 0;
 }
 
+/* copy of step 04's addr_add() (steps/04-netns/box.c); scripts/check-copies */
 static int addr_add(struct nl_sock *sock, const char *name, struct in_addr ip, int prefix, struct md_error *err)
 {
 	char text[INET_ADDRSTRLEN];
@@ -116,6 +120,7 @@ void net_setup_child(const struct run_config *rc, const struct net_info *ni)
 	nl_socket_free(sock);
 }
 
+/* copy of step 04's overlaps() (steps/04-netns/box.c); scripts/check-copies */
 static int overlaps(uint32_t a, int alen, uint32_t b, int blen)
 {
 	int len = alen < blen ? alen : blen;
@@ -123,6 +128,7 @@ static int overlaps(uint32_t a, int alen, uint32_t b, int blen)
 	return ((a ^ b) & mask) == 0;
 }
 
+/* copy of step 04's slot_taken() (steps/04-netns/box.c); scripts/check-copies */
 static int slot_taken(struct nl_cache *addrs, struct nl_cache *routes, struct nl_cache *links, uint32_t net,
 		      const char *name)
 {
@@ -155,6 +161,7 @@ static int slot_taken(struct nl_cache *addrs, struct nl_cache *routes, struct nl
 }
 
 /* eth0's address, up, the default route: from inside the container's namespace (ip netns exec) */
+/* copy of step 04's eth0_configure() (steps/04-netns/box.c); scripts/check-copies */
 static int eth0_configure(pid_t pid, const struct net_info *ni, struct md_error *err)
 {
 	char path[64], gateway[INET_ADDRSTRLEN];

@@ -60,6 +60,7 @@ static pid_t engine;		/* the process that clones the container (run, or run -d's
 static int life_line = -1;
 static int engine_is_root; /* not rootless: the engine's binary is a host root's */
 
+/* copy of step 03's write_file() (steps/03-namespaces/box.c); scripts/check-copies */
 static int write_text(const char *path, const char *text)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -74,6 +75,7 @@ static int write_text(const char *path, const char *text)
 }
 
 /* One line of /proc/self/timens_offsets, "CLOCK SECONDS 0", narrated as the echo that writes it. */
+/* copy of step 03's write_offset() (steps/03-namespaces/box.c); scripts/check-copies */
 static void write_offset(const char *clock, long long seconds)
 {
 	char line[64];
@@ -84,6 +86,7 @@ static void write_offset(const char *clock, long long seconds)
 }
 
 /* unshare -T --boottime N: only our children enter it, so we setns into it ourselves (step 03) */
+/* copy of step 03's enter_time_namespace() (steps/03-namespaces/box.c); scripts/check-copies */
 static void enter_time_namespace(const struct run_config *rc)
 {
 	narrate("unshare(CLONE_NEWTIME)", "unshare --time");
@@ -161,6 +164,7 @@ static void child_main(struct container *c, struct run_config *rc, int sync_fd, 
 	});
 }
 
+/* copy of step 04's namespace_flags() (steps/04-netns/box.c); scripts/check-copies */
 static unsigned long namespace_flags(const struct run_config *rc)
 {
 	static const struct { unsigned long flag; const char *name, *shell; } namespaces[] = {
@@ -183,6 +187,7 @@ static unsigned long namespace_flags(const struct run_config *rc)
 }
 
 /* map root inside to us outside, as unshare --map-root-user (step 03) */
+/* copy of step 03's write_id_maps() (steps/03-namespaces/box.c); scripts/check-copies */
 static int write_id_maps(pid_t pid, struct md_error *err)
 {
 	char path[64], map[64];

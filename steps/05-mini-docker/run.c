@@ -76,6 +76,7 @@ static void run_usage(FILE *f)
 }
 
 /* --cpus 0.5: a share of one CPU's time, as docker run --cpus (0.01 up to every CPU). */
+/* copy of step 02's parse_cpus() (steps/02-cgroups/box.c); scripts/check-copies */
 static int parse_cpus(const char *opt, const char *s, double *out, struct md_error *err)
 {
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -90,6 +91,7 @@ static int parse_cpus(const char *opt, const char *s, double *out, struct md_err
 }
 
 /* --memory 64M: bytes, with k, m, g (and an optional b), as docker; at least 6M. */
+/* copy of step 02's parse_memory() (steps/02-cgroups/box.c); scripts/check-copies */
 static int parse_memory(const char *opt, const char *s, long long *out, struct md_error *err)
 {
 	unsigned long long v = 0;
@@ -113,6 +115,7 @@ static int parse_memory(const char *opt, const char *s, long long *out, struct m
 	return 0;
 }
 
+/* copy of step 02's parse_pids() (steps/02-cgroups/box.c); scripts/check-copies */
 static int parse_long(const char *opt, const char *s, long lo, long hi, long *out, struct md_error *err)
 {
 	char *end = (char *)s;
@@ -124,6 +127,7 @@ static int parse_long(const char *opt, const char *s, long lo, long hi, long *ou
 	return 0;
 }
 
+/* copy of step 03's parse_seconds() (steps/03-namespaces/box.c); scripts/check-copies */
 static int parse_seconds(const char *opt, const char *s, long long *out, struct md_error *err)
 {
 	char *end;
