@@ -110,3 +110,9 @@ c_file() {
 		{ echo "expected 'N files, M edges, K cycles' last, got: ${lines[-1]}"; false; }
 	[ "${BASH_REMATCH[1]}" -ge "$n" ] || { echo "expected at least the $n .c files as nodes, got ${BASH_REMATCH[1]}"; false; }
 }
+
+@test "step 05 is layered: no cycle among its files, includes and calls together (issue 19)" {
+	run "$REPO/scripts/depgraph" --check
+	[ "$status" = 0 ] || { echo "expected no cycle in step 05 (scripts/depgraph --check), got status $status: $output"; false; }
+	[[ ${lines[-1]} =~ \ 0\ cycles$ ]] || { echo "expected '0 cycles' last, got: ${lines[-1]}"; false; }
+}
