@@ -121,6 +121,12 @@ field() {
 	expect_eq "err-$word" "$stderr" "logs' stderr (the container's stderr stays stderr)" || return 1
 	run_md logs --tail 1 "$id"
 	expect_eq "last-$word" "$output" "logs --tail 1" || return 1
+	expect_eq "" "$stderr" "logs --tail 1's stderr (the line before the last one is not among the last 1)" || return 1
+	run_md logs --tail 2 "$id"
+	expect_eq "last-$word" "$output" "logs --tail 2's stdout" || return 1
+	expect_eq "err-$word" "$stderr" "logs --tail 2's stderr" || return 1
+	run_md logs --tail 0 "$id"
+	expect_eq "" "$output$stderr" "logs --tail 0" || return 1
 	run_md logs -t "$id"
 	expect_match '^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z out-' "$output" "logs -t (an RFC 3339 timestamp per line)" || return 1
 	log=$(field "$id" LogPath)

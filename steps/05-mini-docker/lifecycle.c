@@ -411,17 +411,16 @@ static int print_entries(const char *path, off_t *offset, long tail, int timesta
 	if (read_file(path, 1UL << 31, &buf, &len, &err) < 0)
 		return -1;
 	size_t start = *offset <= (off_t)len ? (size_t)*offset : 0;
-	/* --tail N: only the last N complete lines */
+	/* --tail N: only the last N complete lines (a half-written last one is not among them) */
 	if (tail >= 0) {
 		size_t p = len;
-		long lines = 0;
-		while (p > start) {
-			if (buf[p - 1] == '\n' && p != len && ++lines > tail)
-				break;
+		while (p > start && buf[p - 1] != '\n')
 			p--;
+		for (long lines = 0; p > start && lines < tail; lines++) {
+			p--; /* the newline that ends this line */
+			while (p > start && buf[p - 1] != '\n')
+				p--;
 		}
-		if (tail == 0)
-			p = len;
 		start = p;
 	}
 	size_t end = start;
