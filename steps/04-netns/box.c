@@ -746,7 +746,7 @@ static void cgroup_report(double wall)
 	snprintf(files, sizeof(files), "cat %s/%s %s/%s %s/pids.peak", cg.cpuacct ? cg.cpuacct : "?",
 		 cg.v2 ? "cpu.stat" : "cpuacct.usage", cg.memory ? cg.memory : "?", peak,
 		 cg.pids ? cg.pids : "?");
-	say(line, "%s", files);
+	say("%s", "%.0s%s", line, files); /* the line as an argument, never as a format */
 }
 
 /* Did the kernel's OOM killer kill something in the cgroup? (memory.events / memory.oom_control) */
