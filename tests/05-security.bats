@@ -118,7 +118,7 @@ host_disk() {
 
 # exercise: 05.4 05.5 05.7 05.8
 @test "exec keeps an environment value with a newline whole (env is a JSON array in state.json)" {
-	hint "lifecycle.c writes env as a JSON array; exec.c putenv()s each string of it"
+	hint "lifecycle.c (record_config) writes env as a JSON array; exec.c putenv()s each string of it"
 	NAME=sec-$(random_word)
 	word=$(random_word)
 	md run -d --name "$NAME" --network none -e "A=one

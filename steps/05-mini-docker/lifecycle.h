@@ -1,10 +1,12 @@
 /*
- * lifecycle.h: docker's everyday commands, and run's hooks into them (lifecycle.c).
- * The other files of detached containers and the bridge network have their own headers:
+ * lifecycle.h: run's hooks for detached containers and the bridge (lifecycle.c).
+ * The files of detached containers and the bridge network, each with its header:
  *
  *   state.c      the container records: lookup by name or id prefix, locked updates
  *   monitor.c    run -d: the per-container monitor (conmon's job): logs, exit status
- *   lifecycle.c  ps, logs, stop, kill, rm, wait, inspect
+ *   lifecycle.c  run's hooks: the record, the lease, the monitor, the ports
+ *   ps.c         ps, logs, inspect
+ *   stop.c       stop, kill, wait, rm
  *   exec.c       exec: join a running container's namespaces, cgroup, privileges
  *   ipam.c       addresses on the bridge: leases under a lock, /etc/hosts of peers
  *   bridge.c     the bridge mini0, a veth per container, outbound NAT
@@ -17,15 +19,6 @@
 
 #include "container.h"
 
-/* ---- the commands (main.c's table) ---- */
-int cmd_container_ps(const struct md_opts *o, int argc, char **argv);
-int cmd_logs(const struct md_opts *o, int argc, char **argv);
-int cmd_stop(const struct md_opts *o, int argc, char **argv);
-int cmd_kill(const struct md_opts *o, int argc, char **argv);
-int cmd_container_rm(const struct md_opts *o, int argc, char **argv);
-int cmd_wait(const struct md_opts *o, int argc, char **argv);
-int cmd_container_inspect(const struct md_opts *o, int argc, char **argv);
-
 /* ---- run's hooks ---- */
 /* run: options of this half (-d, -p, --network-alias, --stop-signal); 1 when it was one of ours */
 int lifecycle_option(struct run_config *rc, const char *lng, const char *shown, const char *v,
@@ -36,9 +29,5 @@ int lifecycle_prepare(struct container *c, struct run_config *rc, struct md_erro
 void lifecycle_started(struct container *c, struct run_config *rc, pid_t pid);
 /* run, when the container has ended (or failed to start): logs drained, proxy stopped, lease freed */
 void lifecycle_end(struct container *c, struct run_config *rc, int status);
-
-/* signal names: "SIGTERM", "term", "15" */
-int parse_signal(const char *s);
-const char *signal_name(int sig);
 
 #endif

@@ -35,13 +35,14 @@
 
 #include "exec.h"
 #include "image.h"
-#include "lifecycle.h"
 #include "mini-docker.h"
 #include "narrate.h"
 #include "opts.h"
 #include "prune.h"
+#include "ps.h"
 #include "registry.h"
 #include "run.h"
+#include "stop.h"
 
 int cmd_pull(const struct md_opts *o, int argc, char **argv);
 int cmd_load(const struct md_opts *o, int argc, char **argv);

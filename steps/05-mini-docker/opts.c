@@ -199,3 +199,9 @@ int md_getopt_status(int k, const struct md_error *err)
 	fprintf(stderr, "mini-docker: %s\n", err->msg);
 	return EXIT_ENGINE;
 }
+
+int md_usage(const char *usage)
+{
+	fprintf(stderr, "mini-docker: usage: mini-docker %s\n", usage);
+	return EXIT_ENGINE;
+}

@@ -80,4 +80,7 @@ int md_getopt(struct md_getopt *g, struct md_error *err);
 /* A command's exit status when md_getopt ended with K: 0 after --help, else ERR's line and 125. */
 int md_getopt_status(int k, const struct md_error *err);
 
+/* "mini-docker: usage: mini-docker USAGE" on stderr; returns 125 */
+int md_usage(const char *usage);
+
 #endif

@@ -12,12 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lifecycle.h"
 #include "mini-docker.h"
 #include "opts.h"
 #include "prune.h"
 #include "record.h"
 #include "state.h"
+#include "stop.h"
 #include "store.h"
 
 int cmd_system(const struct md_opts *o, int argc, char **argv)

@@ -201,7 +201,7 @@ static const struct md_option run_options[] = {
 	{"network", 0, ARG}, {"net", 0, ARG}, {"subnet", 0, ARG}, {"cap-add", 0, ARG},
 	{"cap-drop", 0, ARG}, {"security-opt", 0, ARG}, {"rootfs", 0, ARG}, {"cgroup-parent", 0, ARG},
 	{"boottime-offset", 0, ARG}, {"monotonic-offset", 0, ARG},
-	/* lifecycle.c */
+	/* lifecycle.c (run's hooks) */
 	{"detach", 'd', NOARG}, {"publish", 'p', ARG}, {"network-alias", 0, ARG}, {"stop-signal", 0, ARG},
 	{"stop-timeout", 0, ARG},
 };

@@ -14,10 +14,13 @@
  *   signals_child    in the container's first process: not the engine's handlers
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -198,4 +201,33 @@ int signals_wait(pid_t pid)
 	}
 	narrate("command exited with status %d", "echo $?  # %d", WEXITSTATUS(status));
 	return WEXITSTATUS(status);
+}
+
+/* ---- names: "SIGTERM", "term", "TERM" or "15" (stop-signal, kill -s, inspect) ---- */
+
+int parse_signal(const char *s)
+{
+	char *end;
+	if (!s || !*s)
+		return -1;
+	if (isdigit((unsigned char)*s)) {
+		long n = strtol(s, &end, 10);
+		return *end || n < 1 || n >= NSIG ? -1 : (int)n;
+	}
+	if (!strncasecmp(s, "SIG", 3))
+		s += 3;
+	for (int sig = 1; sig < SIGRTMIN; sig++) {
+		const char *name = sigabbrev_np(sig);
+		if (name && !strcasecmp(s, name))
+			return sig;
+	}
+	return -1;
+}
+
+const char *signal_name(int sig)
+{
+	static char buf[16];
+	const char *name = sigabbrev_np(sig);
+	snprintf(buf, sizeof(buf), "SIG%s", name ? name : "?");
+	return buf;
 }

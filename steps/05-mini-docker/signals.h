@@ -16,4 +16,8 @@ int signals_wait(pid_t pid);
 void signals_restore(void);
 void signals_child(void);
 
+/* a signal by name or number: "SIGTERM", "term", "15" (-1: none such); and its name */
+int parse_signal(const char *s);
+const char *signal_name(int sig);
+
 #endif

@@ -112,6 +112,15 @@ json_t *state_open(const struct md_opts *o, const char *what, char id[65], struc
 	return j;
 }
 
+json_t *state_open_said(const struct md_opts *o, const char *what, char id[65])
+{
+	struct md_error err;
+	json_t *j = state_open(o, what, id, &err);
+	if (!j)
+		fprintf(stderr, "mini-docker: %s\n", err.msg);
+	return j;
+}
+
 int state_set(const struct md_opts *o, const char *id, struct md_error *err, ...)
 {
 	va_list ap;

@@ -30,6 +30,8 @@ char **state_list(const struct md_opts *o, int *n);
 json_t *state_load(const struct md_opts *o, const char *id);
 /* state_find then state_load: NULL with ERR filled (no such container, or its record unreadable) */
 json_t *state_open(const struct md_opts *o, const char *what, char id[65], struct md_error *err);
+/* the same, the error said on stderr ("mini-docker: ...") */
+json_t *state_open_said(const struct md_opts *o, const char *what, char id[65]);
 /* Set string KEY, VALUE pairs (NULL-terminated) in ID's state.json, under its lock. */
 int state_set(const struct md_opts *o, const char *id, struct md_error *err, ...)
     __attribute__((sentinel));
