@@ -161,6 +161,35 @@ int cmd_inspect(const struct md_opts *o, int argc, char **argv)
 	return rc;
 }
 
+/* rmi WHAT: by name, that name goes from index.json; by ID, every name of image ID (its config digest). */
+static void untag(struct store *s, json_t *idx, json_t *desc, const char *id, const char *what)
+{
+	json_t *list = json_object_get(idx, "manifests"), *d;
+	const char *name = json_string_value(json_object_get(json_object_get(desc, "annotations"), REF_NAME_ANNOTATION));
+	struct image_ref r;
+	char full[600] = "";
+	struct md_error ignored;
+	if (ref_parse(what, &r, &ignored) == 0)
+		ref_string(&r, full, sizeof(full));
+	int by_name = name && (!strcmp(name, full) || !strcmp(name, what));
+	for (size_t i = json_array_size(list); i-- > 0;) {
+		json_t *dm, *dc, *dd;
+		d = json_array_get(list, i);
+		const char *n = json_string_value(json_object_get(json_object_get(d, "annotations"), REF_NAME_ANNOTATION));
+		if (by_name ? d != desc : (!n || store_find(s, idx, n, &dd, &dm, &dc, &ignored) < 0))
+			continue;
+		if (!by_name) {
+			int same = !strcmp(id, json_string_value(json_object_get(json_object_get(dm, "config"), "digest")));
+			json_decref(dm);
+			json_decref(dc);
+			if (!same)
+				continue;
+		}
+		printf("Untagged: %s\n", n ? n : "(unnamed)");
+		json_array_remove(list, i);
+	}
+}
+
 int cmd_rmi(const struct md_opts *o, int argc, char **argv)
 {
 	struct store s;
@@ -186,14 +215,12 @@ int cmd_rmi(const struct md_opts *o, int argc, char **argv)
 		return EXIT_ENGINE;
 	}
 	for (int a = 1; a < argc; a++) {
-		json_t *desc, *m, *c, *list = json_object_get(idx, "manifests"), *d;
-		size_t i;
+		json_t *desc, *m, *c;
 		if (store_find(&s, idx, argv[a], &desc, &m, &c, &err) < 0) {
 			fail(&err);
 			rc = EXIT_ENGINE;
 			continue;
 		}
-		const char *name = json_string_value(json_object_get(json_object_get(desc, "annotations"), REF_NAME_ANNOTATION));
 		char *id = xstrdup(json_string_value(json_object_get(json_object_get(m, "config"), "digest")));
 		/* as docker: an image a container was made from goes only with -f, and then only its name:
 		 * the layers stay under the container until it is removed (store_gc asks the containers) */
@@ -213,29 +240,7 @@ int cmd_rmi(const struct md_opts *o, int argc, char **argv)
 			json_decref(c);
 			continue;
 		}
-		/* by name: that name; by ID: every name of that image */
-		struct image_ref r;
-		char full[600] = "";
-		struct md_error ignored;
-		if (ref_parse(argv[a], &r, &ignored) == 0)
-			ref_string(&r, full, sizeof(full));
-		int by_name = name && (!strcmp(name, full) || !strcmp(name, argv[a]));
-		for (i = json_array_size(list); i-- > 0;) {
-			json_t *dm, *dc, *dd;
-			d = json_array_get(list, i);
-			const char *n = json_string_value(json_object_get(json_object_get(d, "annotations"), REF_NAME_ANNOTATION));
-			if (by_name ? d != desc : (!n || store_find(&s, idx, n, &dd, &dm, &dc, &err) < 0))
-				continue;
-			if (!by_name) {
-				int same = !strcmp(id, json_string_value(json_object_get(json_object_get(dm, "config"), "digest")));
-				json_decref(dm);
-				json_decref(dc);
-				if (!same)
-					continue;
-			}
-			printf("Untagged: %s\n", n ? n : "(unnamed)");
-			json_array_remove(list, i);
-		}
+		untag(&s, idx, desc, id, argv[a]);
 		free(id);
 		json_decref(m);
 		json_decref(c);

@@ -210,21 +210,13 @@ static const char *store_root(const char *root, int from_env)
 	return buf;
 }
 
-int main(int argc, char **argv)
+/*
+ * The global options, before the command (as docker's). Returns the index of
+ * the command in ARGV, or -1 - STATUS when main is to exit with STATUS (after
+ * --help: 0, EXIT_ENGINE after an error it printed).
+ */
+static int global_options(struct md_opts *o, int argc, char **argv)
 {
-	struct md_opts o = {0};
-	const char *env = getenv("MINI_DOCKER_ROOT");
-	int i;
-	o.root = env && *env ? env : "/var/lib/mini-docker";
-	o.max_unpack = env_u64("MINI_DOCKER_MAX_UNPACK", 16ULL << 30);
-	o.max_entries = env_u64("MINI_DOCKER_MAX_ENTRIES", 1000000);
-	o.tty = isatty(1);
-	o.low_speed_limit = 1024;
-	o.low_speed_time = 30;
-	o.pull_timeout = 3600;
-	o.retries = 3;
-	o.retry_delay = -1;
-
 	enum { ROOT, AUTHFILE, CA_FILE, CERTS_DIR, INSECURE, LOW_SPEED_LIMIT, LOW_SPEED_TIME,
 	       PULL_TIMEOUT, RETRY, RETRY_DELAY, VERBOSE, HELP };
 	static const struct md_option options[] = {
@@ -251,57 +243,76 @@ int main(int argc, char **argv)
 		const char *v = g.value;
 		switch (k) {
 		case ROOT:
-			o.root = v;
+			o->root = v;
 			break;
 		case AUTHFILE:
-			o.authfile = v;
+			o->authfile = v;
 			break;
 		case CA_FILE:
-			o.ca_file = v;
+			o->ca_file = v;
 			break;
 		case CERTS_DIR:
-			o.certs_dir = v;
+			o->certs_dir = v;
 			break;
 		case INSECURE:
-			if (o.n_insecure == MAX_INSECURE) {
+			if (o->n_insecure == MAX_INSECURE) {
 				fprintf(stderr, "mini-docker: --insecure-registry %s: at most %d of them\n", v,
 					MAX_INSECURE);
-				return EXIT_ENGINE;
+				return -(EXIT_ENGINE + 1);
 			}
-			o.insecure[o.n_insecure++] = v;
+			o->insecure[o->n_insecure++] = v;
 			break;
 		case LOW_SPEED_LIMIT:
-			if (number_opt(g.shown, v, 0, 1L << 40, &o.low_speed_limit) < 0)
-				return EXIT_ENGINE;
+			if (number_opt(g.shown, v, 0, 1L << 40, &o->low_speed_limit) < 0)
+				return -(EXIT_ENGINE + 1);
 			break;
 		case LOW_SPEED_TIME:
-			if (number_opt(g.shown, v, 1, 86400, &o.low_speed_time) < 0)
-				return EXIT_ENGINE;
+			if (number_opt(g.shown, v, 1, 86400, &o->low_speed_time) < 0)
+				return -(EXIT_ENGINE + 1);
 			break;
 		case PULL_TIMEOUT:
-			if (number_opt(g.shown, v, 0, 30L * 86400, &o.pull_timeout) < 0)
-				return EXIT_ENGINE;
+			if (number_opt(g.shown, v, 0, 30L * 86400, &o->pull_timeout) < 0)
+				return -(EXIT_ENGINE + 1);
 			break;
 		case RETRY:
 			if (number_opt(g.shown, v, 0, 100, &n) < 0)
-				return EXIT_ENGINE;
-			o.retries = (int)n;
+				return -(EXIT_ENGINE + 1);
+			o->retries = (int)n;
 			break;
 		case RETRY_DELAY:
-			if (number_opt(g.shown, v, 0, 3600, &o.retry_delay) < 0)
-				return EXIT_ENGINE;
+			if (number_opt(g.shown, v, 0, 3600, &o->retry_delay) < 0)
+				return -(EXIT_ENGINE + 1);
 			break;
 		case VERBOSE:
 			md_verbose = 1;
 			break;
 		case HELP:
 			usage(stdout);
-			return 0;
+			return -1;
 		}
 	}
 	if (k != MD_OPT_END)
-		return md_getopt_status(k, &err);
-	i = g.optind;
+		return md_getopt_status(k, &err) ? -(EXIT_ENGINE + 1) : -1;
+	return g.optind;
+}
+
+int main(int argc, char **argv)
+{
+	struct md_opts o = {0};
+	const char *env = getenv("MINI_DOCKER_ROOT");
+	o.root = env && *env ? env : "/var/lib/mini-docker";
+	o.max_unpack = env_u64("MINI_DOCKER_MAX_UNPACK", 16ULL << 30);
+	o.max_entries = env_u64("MINI_DOCKER_MAX_ENTRIES", 1000000);
+	o.tty = isatty(1);
+	o.low_speed_limit = 1024;
+	o.low_speed_time = 30;
+	o.pull_timeout = 3600;
+	o.retries = 3;
+	o.retry_delay = -1;
+
+	int i = global_options(&o, argc, argv);
+	if (i < 0)
+		return -i - 1;
 	if (i == argc) {
 		usage(stderr);
 		return EXIT_ENGINE;

@@ -250,6 +250,12 @@ static pid_t clone_child(unsigned long flags, int *cgfd, const char **how)
 	return pid;
 }
 
+/*
+ * The engine's side of the handshake with its child, in order: clone, the
+ * cgroup (v1), the id maps, the network, the record, then "go" on the sync
+ * pipe, and the pty's master back (-t). One function so that the order, and
+ * each failure's cleanup (kill the child, remove the veth), read top to bottom.
+ */
 pid_t ns_start(struct container *c, struct run_config *rc, struct md_error *err)
 {
 	int sync_pipe[2], sock[2] = {-1, -1};

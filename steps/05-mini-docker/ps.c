@@ -79,6 +79,33 @@ static int by_created(const void *a, const void *b)
 	return x < y ? 1 : x > y ? -1 : 0;
 }
 
+/* One line of ps: the columns of container ID's record J; WIDTH grows to fit them. */
+static void fill_row(struct row *r, json_t *j, const char *id, int no_trunc, size_t width[7])
+{
+	char buf[512], cmd[256], d[64];
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	r->created = time_parse(state_str(j, "created"));
+	r->col[0] = xasprintf("%.*s", no_trunc ? 64 : 12, id);
+	r->col[1] = xstrdup(state_str(j, "image"));
+	snprintf(buf, sizeof(buf), "\"%s\"", state_str(j, "command"));
+	fit(cmd, sizeof(cmd), buf, no_trunc ? 250 : 20);
+	r->col[2] = xstrdup(cmd);
+	human_duration(ts.tv_sec - r->created, d, sizeof(d));
+	r->col[3] = xasprintf("%s ago", d);
+	status_text(j, buf, sizeof(buf));
+	r->col[4] = xstrdup(buf);
+	r->col[5] = xstrdup(!strcmp(state_status(j, NULL), "running") ? state_str(j, "ports") : "");
+	r->col[6] = xstrdup(state_str(j, "name"));
+	for (int k = 0; k < 7; k++) {
+		size_t w = strlen(r->col[k]);
+		if (strstr(r->col[k], "…"))
+			w -= 2; /* three bytes, one column */
+		if (w > width[k])
+			width[k] = w;
+	}
+}
+
 int cmd_container_ps(const struct md_opts *o, int argc, char **argv)
 {
 	int all = 0, quiet = 0, no_trunc = 0, n = 0, k;
@@ -122,31 +149,8 @@ int cmd_container_ps(const struct md_opts *o, int argc, char **argv)
 	for (int i = 0; i < n; i++) {
 		json_t *j = state_load(o, ids[i]);
 		const char *st = j ? state_status(j, NULL) : "";
-		if (j && (all || !strcmp(st, "running"))) {
-			struct row *r = &rows[nr++];
-			char buf[512], cmd[256], d[64];
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			r->created = time_parse(state_str(j, "created"));
-			r->col[0] = xasprintf("%.*s", no_trunc ? 64 : 12, ids[i]);
-			r->col[1] = xstrdup(state_str(j, "image"));
-			snprintf(buf, sizeof(buf), "\"%s\"", state_str(j, "command"));
-			fit(cmd, sizeof(cmd), buf, no_trunc ? 250 : 20);
-			r->col[2] = xstrdup(cmd);
-			human_duration(ts.tv_sec - r->created, d, sizeof(d));
-			r->col[3] = xasprintf("%s ago", d);
-			status_text(j, buf, sizeof(buf));
-			r->col[4] = xstrdup(buf);
-			r->col[5] = xstrdup(!strcmp(st, "running") ? state_str(j, "ports") : "");
-			r->col[6] = xstrdup(state_str(j, "name"));
-			for (int k = 0; k < 7; k++) {
-				size_t w = strlen(r->col[k]);
-				if (strstr(r->col[k], "…"))
-					w -= 2; /* three bytes, one column */
-				if (w > width[k])
-					width[k] = w;
-			}
-		}
+		if (j && (all || !strcmp(st, "running")))
+			fill_row(&rows[nr++], j, ids[i], no_trunc, width);
 		json_decref(j);
 		free(ids[i]);
 	}

@@ -515,6 +515,11 @@ static void say_oom(long long memory)
 	fprintf(stderr, "mini-docker: killed: out of memory (memory limit %s)\n", size);
 }
 
+/*
+ * docker run, in the order things happen. Longer than our other functions on
+ * purpose: it is the table of contents of the run half, every step a call and
+ * every failure the one exit at the end that removes what was made.
+ */
 int cmd_run(const struct md_opts *o, int argc, char **argv)
 {
 	static struct run_config rc;
