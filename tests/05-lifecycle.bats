@@ -276,6 +276,8 @@ field() {
 	expect_eq "${up:0:12}" "$output" "ps -q" || return 1
 	run md inspect "up-$word"
 	expect_match "\"Id\": \"$up\"" "$output" "inspect by name" || return 1
+	got=$(md inspect "up-$word" | python3 -c 'import json, sys; c = json.load(sys.stdin)[0]; print(c["Path"], json.dumps(c["Args"]))')
+	expect_eq 'sleep ["60"]' "$got" "inspect's Path and Args (the program, then only its arguments, as docker's)" || return 1
 	run_md run -d --name "up-$word" --rootfs "$ROOTFS" true
 	expect_status 125 "a second container with the same name to be refused" || return 1
 	run_md stop "no-such-$word"

@@ -132,6 +132,10 @@ my_cgroups() {
 	expect_eq "$APP_UID" "$output" "the uid of user app, from the image's /etc/passwd"
 	md run --rm --entrypoint /bin/sh "$REG/app:1" -c 'id -g; id -G'
 	expect_eq "$(printf '%s\n%s %s' "$APP_GID" "$APP_GID" "$EXTRA_GID")" "$output" "app's group and its supplementary group extra"
+	# the kernel's own list: the primary group is among the supplementary ones, as Docker's
+	# (CVE-2022-36109), though /etc/group does not list app in appgrp
+	md run --rm --entrypoint /bin/sh "$REG/app:1" -c 'grep ^Groups: /proc/self/status'
+	expect_eq "Groups: $(printf '%s\n' "$APP_GID" "$EXTRA_GID" | sort -n | tr '\n' ' ')" "$(tr -s '\t ' ' ' <<<"$output")" "the supplementary groups of user app (/proc/self/status)"
 	md run --rm --entrypoint /bin/probe "$REG/test:1" uid
 	expect_eq "1234" "$output" "User 1234:5678 of the test image"
 	md run --rm -u 0 --entrypoint /bin/probe "$REG/app:1" uid

@@ -324,13 +324,14 @@ static json_t *inspect_one(const struct md_opts *o, const char *id, json_t *j)
 	pid_t pid;
 	const char *st = state_status(j, &pid);
 	json_t *args = json_loads(state_str(j, "args"), 0, NULL);
-	const char *path = "";
 	if (!json_is_array(args)) {
 		json_decref(args);
 		args = json_array();
 	}
+	/* as docker's: Path is the program, Args what follows it */
+	char *path = xstrdup(json_array_size(args) ? json_string_value(json_array_get(args, 0)) : "");
 	if (json_array_size(args))
-		path = json_string_value(json_array_get(args, 0));
+		json_array_remove(args, 0);
 	json_t *out = json_pack(
 	    "{s:s,s:s,s:s,s:O,s:{s:s,s:b,s:b,s:i,s:i,s:s,s:s},s:s,s:s,s:s,s:{s:s,s:s,s:s},"
 	    "s:{s:s,s:s,s:i,s:s,s:o},s:s,s:s}",
@@ -347,6 +348,7 @@ static json_t *inspect_one(const struct md_opts *o, const char *id, json_t *j)
 	    *state_str(j, "ip") ? BRIDGE_NAME : "", "Ports", ports_json(state_str(j, "ports")),
 	    "Network", state_str(j, "network"), "MonitorPid", state_str(j, "monitor_pid"));
 	json_decref(args);
+	free(path);
 	(void)o;
 	return out;
 }

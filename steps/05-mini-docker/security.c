@@ -228,6 +228,14 @@ void user_resolve(const struct run_config *rc, uid_t *uid, gid_t *gid, gid_t *gr
 				}
 		}
 	}
+	/* the primary group is one of them too: /etc/group need not list the user in it, and a
+	 * process whose groups lack its own gid can be denied by a file's group bits where it
+	 * should pass (or pass a negative group ACL: CVE-2022-36109, fixed so in Docker 20.10.18) */
+	int has = 0;
+	for (int k = 0; k < *n_groups; k++)
+		has |= groups[k] == *gid;
+	if (!has && *n_groups < 64)
+		groups[(*n_groups)++] = *gid;
 	free(passwd);
 	free(grp);
 }
