@@ -248,6 +248,10 @@ random_port() {
 	# kernel cleans up asynchronously, a moment after the run returns
 	run_md run --rm --network host --rootfs "$ROOTFS" probe links
 	expect_eq "lo" "$output" "the links with --network host (the test host's: only lo)" || return 1
+	run_md run --rm --network host --rootfs "$ROOTFS" probe hostname
+	expect_eq "$(hostname)" "$output" "the hostname with --network host (the host's, as docker's)" || return 1
+	run_md run --rm --network host -h "h-x" --rootfs "$ROOTFS" probe hostname
+	expect_eq "h-x" "$output" "the hostname with --network host -h h-x" || return 1
 	run_md run --rm --network veth --rootfs "$ROOTFS" probe addrs
 	expect_match 'eth0 10\.200\.[0-9]+\.[0-9]+/30' "$output" "eth0 with --network veth"
 }

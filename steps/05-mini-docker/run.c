@@ -556,9 +556,11 @@ int cmd_run(const struct md_opts *o, int argc, char **argv)
 	created = 1;
 	test_pause("created", getpid());
 	if (!rc.hostname) {
-		static char shortid[13];
-		snprintf(shortid, sizeof(shortid), "%.12s", c.id);
-		rc.hostname = shortid;
+		/* the short id, or with --network host the host's own name, as docker's */
+		static char name[65];
+		if (rc.network != NET_HOST || gethostname(name, sizeof(name) - 1) < 0)
+			snprintf(name, sizeof(name), "%.12s", c.id);
+		rc.hostname = name;
 	}
 	c.userns = rc.userns;
 	/* the bridge's address, /etc/hosts, -p's sockets; with -d the monitor goes on from here */
