@@ -255,3 +255,15 @@ random_port() {
 	run_md run --rm --network veth --rootfs "$ROOTFS" probe addrs
 	expect_match 'eth0 10\.200\.[0-9]+\.[0-9]+/30' "$output" "eth0 with --network veth"
 }
+
+# exercise: 05.4 05.5
+@test "ping_group_range lets every group open ICMP echo sockets inside, as Docker's; the host's stays" {
+	hint "ns.c: write net.ipv4.ping_group_range in the child, once it is in its own network namespace"
+	before=$(nsenter --net="/run/netns/$NETNS" cat /proc/sys/net/ipv4/ping_group_range)
+	for net in none veth; do
+		run_md run --rm --network "$net" -u 1234 --rootfs "$ROOTFS" cat /proc/sys/net/ipv4/ping_group_range
+		expect_eq "$(printf '0\t2147483647')" "$output" "ping_group_range inside (--network $net)" || return 1
+	done
+	expect_eq "$before" "$(nsenter --net="/run/netns/$NETNS" cat /proc/sys/net/ipv4/ping_group_range)" \
+		"the host's ping_group_range after the runs"
+}

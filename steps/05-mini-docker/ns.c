@@ -131,8 +131,15 @@ static void child_main(struct container *c, struct run_config *rc, int sync_fd, 
 	narrate("sethostname(\"%s\")", "hostname %s", rc->hostname);
 	if (sethostname(rc->hostname, strlen(rc->hostname)) < 0)
 		child_die("sethostname(%s): %m", rc->hostname);
-	if (rc->network != NET_HOST)
+	if (rc->network != NET_HOST) {
 		net_setup_child(rc, &ni);
+		/* any group may open ICMP echo sockets, as Docker sets it: ping without CAP_NET_RAW
+		 * (a sysctl of this network namespace only; none of the host's) */
+		narrate("write(\"/proc/sys/net/ipv4/ping_group_range\", \"0 2147483647\")",
+			"sysctl -w net.ipv4.ping_group_range='0 2147483647'");
+		(void)write_text("/proc/sys/net/ipv4/ping_group_range", "0 2147483647");
+		/* (rootless: EINVAL, the gids are not mapped in our user namespace; ping stays root's) */
+	}
 
 	struct stat st;
 	if (stat("/proc/self/ns/mnt", &st) < 0 || st.st_ino == host_mnt_ns)
