@@ -267,3 +267,20 @@ random_port() {
 	expect_eq "$before" "$(nsenter --net="/run/netns/$NETNS" cat /proc/sys/net/ipv4/ping_group_range)" \
 		"the host's ping_group_range after the runs"
 }
+
+# exercise: 05.4 05.5
+@test "/etc/hostname, /etc/hosts and /etc/resolv.conf are the container's own in every network mode, as docker's" {
+	hint "lifecycle.c etc_files: write them in ROOT/containers/ID and bind them over the image's, whatever the network"
+	word=$(random_word)
+	for net in none veth; do
+		run_md run --rm --network "$net" -h "h-$word" --rootfs "$ROOTFS" sh -c 'cat /etc/hostname; grep -c localhost /etc/hosts; grep -c . /etc/resolv.conf || true'
+		expect_status 0 "run --network $net" || return 1
+		expect_eq "h-$word" "${lines[0]}" "/etc/hostname with --network $net -h h-$word" || return 1
+		expect_match '^[1-9]' "${lines[1]}" "the localhost lines of /etc/hosts with --network $net" || return 1
+	done
+	run_md run --rm --network host --rootfs "$ROOTFS" cat /etc/hosts
+	expect_eq "$(cat /etc/hosts)" "$output" "/etc/hosts with --network host (the host's)" || return 1
+	run_md run --rm --rootfs "$ROOTFS" sh -c 'cat /etc/hostname; hostname'
+	expect_eq "${lines[1]}" "${lines[0]}" "/etc/hostname on the bridge (the container's hostname, the short id)" || return 1
+	expect_eq box "$(cat "$ROOTFS/etc/hostname")" "the rootfs's own /etc/hostname after the runs (bound over, never written)"
+}

@@ -161,6 +161,65 @@ static int join_bridge(struct container *c, struct run_config *rc, struct md_err
 	return r;
 }
 
+/* TEXT into ROOT/containers/ID/NAME, bind-mounted at DST (as docker's, a file of the container's own) */
+static int etc_file(struct container *c, struct run_config *rc, const char *name, const char *text,
+		    const char *dst, struct md_error *err)
+{
+	if (rc->n_volume_args + 1 > MAX_LIST)
+		return md_fail(err, "too many volumes");
+	char *dir = realpath(c->dir, NULL);
+	if (!dir)
+		return md_fail_errno(err, "realpath %s", c->dir);
+	char *path = xasprintf("%s/%s", dir, name);
+	int r = write_file_replace(path, text, strlen(text), err);
+	if (r == 0)
+		rc->volume_args[rc->n_volume_args++] = xasprintf("%s:%s", path, dst);
+	free(path);
+	free(dir);
+	return r;
+}
+
+/*
+ * /etc/hostname for every network, and outside the bridge (which keeps its own,
+ * with the peers) /etc/hosts and /etc/resolv.conf, as docker writes them: the
+ * host's own with --network host, else localhost and the host's name servers
+ * (those on the host's loopback are not reachable from another namespace).
+ */
+static int etc_files(struct container *c, struct run_config *rc, struct md_error *err)
+{
+	char *text = xasprintf("%s\n", rc->hostname);
+	int r = etc_file(c, rc, "hostname", text, "/etc/hostname", err);
+	free(text);
+	if (r < 0 || rc->network == NET_BRIDGE)
+		return r;
+	char *hosts = NULL, *resolv = NULL;
+	size_t len;
+	struct md_error none;
+	if (rc->network != NET_HOST || read_file("/etc/hosts", 1 << 20, &hosts, &len, &none) < 0)
+		hosts = xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+	r = etc_file(c, rc, "hosts", hosts, "/etc/hosts", err);
+	free(hosts);
+	if (r < 0)
+		return r;
+	if (rc->network == NET_HOST && read_file("/etc/resolv.conf", 1 << 16, &resolv, &len, &none) == 0) {
+		r = etc_file(c, rc, "resolv.conf", resolv, "/etc/resolv.conf", err);
+		free(resolv);
+		return r;
+	}
+	char *dir = realpath(c->dir, NULL);
+	if (!dir)
+		return md_fail_errno(err, "realpath %s", c->dir);
+	char *path = xasprintf("%s/resolv.conf", dir);
+	r = resolv_conf_write(path, err);
+	if (r == 0 && rc->n_volume_args + 1 > MAX_LIST)
+		r = md_fail(err, "too many volumes");
+	if (r == 0)
+		rc->volume_args[rc->n_volume_args++] = xasprintf("%s:/etc/resolv.conf", path);
+	free(path);
+	free(dir);
+	return r;
+}
+
 int lifecycle_prepare(struct container *c, struct run_config *rc, struct md_error *err)
 {
 	if (rc->stop_signal_opt)
@@ -173,6 +232,8 @@ int lifecycle_prepare(struct container *c, struct run_config *rc, struct md_erro
 	if (record_config(c, rc, err) < 0)
 		return -1;
 	if (rc->network == NET_BRIDGE && join_bridge(c, rc, err) < 0)
+		return -1;
+	if (etc_files(c, rc, err) < 0)
 		return -1;
 	/* run -d: from here on, the monitor (its messages still reach the starter's terminal) */
 	if (rc->detach && monitor_fork(c, rc, err) < 0)
