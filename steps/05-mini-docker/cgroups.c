@@ -384,6 +384,15 @@ void cgroup_remove(void)
 		remove_one(cg.dir[i]);
 }
 
+int cgroup_own_dirs(const char **dirs, int max, int *v2)
+{
+	int n = 0;
+	*v2 = cg.v2;
+	for (int i = 0; i < cg.created && n < max; i++)
+		dirs[n++] = cg.dir[i];
+	return n;
+}
+
 const char *cgroup_dirs(void)
 {
 	cg.list[0] = 0;

@@ -14,6 +14,8 @@ int cgroup_oom_killed(void);
 void cgroup_remove(void);
 /* the cgroup directories, space separated (for the state file and rm) */
 const char *cgroup_dirs(void);
+/* the directories made for the container (at most MAX), and whether they are cgroup v2's */
+int cgroup_own_dirs(const char **dirs, int max, int *v2);
 void cgroup_remove_dirs(const char *dirs);
 
 #endif

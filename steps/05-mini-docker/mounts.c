@@ -29,6 +29,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "cgroups.h"
 #include "container.h"
 #include "mounts.h"
 #include "narrate.h"
@@ -397,6 +398,44 @@ static int make_readonly(const char *path, int at_flags)
 	return mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | keep, NULL);
 }
 
+/*
+ * /sys/fs/cgroup: the container's own cgroup, read-only, as runc mounts it, so
+ * that it can read its limits (cat /sys/fs/cgroup/memory.max). v2: a cgroup2
+ * mount, whose root is the container's cgroup (we are in our cgroup namespace);
+ * v1: a tmpfs with each hierarchy's directory of ours bound at its name.
+ */
+static void mount_cgroup(const struct run_config *rc)
+{
+	const char *dirs[8];
+	int v2, n = cgroup_own_dirs(dirs, 8, &v2);
+	unsigned long ro = rc->privileged ? 0 : MS_RDONLY;
+	if (n == 0) /* no cgroup of ours (rootless without delegation): sysfs's empty directory stays */
+		return;
+	if (v2) {
+		mount_or_die("cgroup2", "sys/fs/cgroup", "cgroup2", ro | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
+			     ro ? "mount -t cgroup2 -o ro cgroup2 sys/fs/cgroup" : "mount -t cgroup2 cgroup2 sys/fs/cgroup");
+		return;
+	}
+	mount_or_die("tmpfs", "sys/fs/cgroup", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755",
+		     "mount -t tmpfs -o mode=755 tmpfs sys/fs/cgroup");
+	for (int i = 0; i < n; i++) {
+		/* /sys/fs/cgroup/HIERARCHY/...: bound at sys/fs/cgroup/HIERARCHY */
+		const char *h = dirs[i] + strlen("/sys/fs/cgroup/");
+		char name[64], dst[128];
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(h, "/"), h);
+		snprintf(dst, sizeof(dst), "sys/fs/cgroup/%s", name);
+		if (mkdir(dst, 0555) < 0 && errno != EEXIST)
+			child_die("mkdir %s: %m", dst);
+		char shell[PATH_MAX + 160];
+		snprintf(shell, sizeof(shell), "mount --bind %s %s", dirs[i], dst);
+		mount_or_die(dirs[i], dst, NULL, MS_BIND, NULL, shell);
+		if (ro && make_readonly(dst, 0) < 0)
+			child_die("%s read-only: %m", dst);
+	}
+	if (ro && make_readonly("sys/fs/cgroup", 0) < 0)
+		child_die("sys/fs/cgroup read-only: %m");
+}
+
 /* runc's and Docker's lists (REFERENCE.md) */
 static const char *const masked[] = {
 	"proc/acpi", "proc/asound", "proc/kcore", "proc/keys", "proc/latency_stats", "proc/timer_list",
@@ -449,6 +488,7 @@ void mounts_setup(const struct container *c, const struct run_config *rc)
 		     "mount -t proc proc proc  # unshare --mount-proc");
 	mount_dev(c);
 	mount_sys(c, rc);
+	mount_cgroup(rc);
 	int rootfd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		child_die("open the rootfs: %m");
