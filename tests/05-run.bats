@@ -406,7 +406,7 @@ PY
 @test "the container reads its own limits under /sys/fs/cgroup, read-only, as runc mounts it" {
 	hint "mounts.c mount_cgroup: cgroup2 (its root is our cgroup namespace's), or on v1 a tmpfs with our directory of each hierarchy bound in"
 	limit=$((50 + RANDOM % 50))
-	md run --rm --cgroup-parent "$CGP" --memory 32M --pids-limit "$limit" --entrypoint /bin/sh "$REG/test:1" -c \
+	md run --rm -u 0 --cgroup-parent "$CGP" --memory 32M --pids-limit "$limit" --entrypoint /bin/sh "$REG/test:1" -c \
 		'cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max; mkdir /sys/fs/cgroup/x 2>/dev/null && echo writable || echo read-only'
 	expect_status 0 "reading /sys/fs/cgroup inside" || return 1
 	expect_eq "33554432 $limit read-only" "$(echo $output)" "memory and pids limits read inside, and a mkdir there" || return 1
