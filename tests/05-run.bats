@@ -24,6 +24,13 @@ build_app_image() {
 	cp -a "$ROOTFS_SRC/." "$W/rootfs/"
 	printf 'app:x:%s:%s:app:/home/app:/bin/sh\n' "$APP_UID" "$APP_GID" >>"$W/rootfs/etc/passwd"
 	printf 'appgrp:x:%s:\nextra:x:%s:app\n' "$APP_GID" "$EXTRA_GID" >>"$W/rootfs/etc/group"
+	# what a new volume at /vol starts with (docker's copy-up): a file of app's, a directory, a symlink
+	mkdir -p "$W/rootfs/vol/sub"
+	echo "seed-$MARK" >"$W/rootfs/vol/seed"
+	ln -s seed "$W/rootfs/vol/link"
+	chown -R "$APP_UID:$APP_GID" "$W/rootfs/vol"
+	chmod 0640 "$W/rootfs/vol/seed"
+	chmod 0750 "$W/rootfs/vol"
 	umoci repack --image "$L:app" "$W" >/dev/null
 	umoci config --image "$L:app" --config.user app --config.workingdir /srv/app --config.volume /vol \
 		--config.env FOO=from-image --config.env PATH=/bin:/sbin --config.cmd /bin/probe --config.cmd uid
@@ -170,6 +177,25 @@ my_cgroups() {
 	rm -rf "$MINI_DOCKER_ROOT/volumes/$vname"
 	md run --rm --entrypoint /bin/sh "$REG/app:1" -c 'awk "\$5 == \"/vol\" { print \"mounted\" }" /proc/self/mountinfo'
 	expect_eq "mounted" "$output" "the image's Volumes /vol: a mount of its own"
+}
+
+# exercise: 05.3 05.4 05.5 05.9
+@test "a new volume starts with the image's files where it is mounted (docker's copy-up); a used one, or a host path, does not" {
+	hint "mounts.c copy_up: a volume this run made, over a directory of the image, gets a copy of it (owners, modes, symlinks as symlinks)"
+	md run --rm --entrypoint /bin/sh "$REG/app:1" -c 'cat /vol/seed; stat -c "%u:%g %a" /vol/seed /vol; readlink /vol/link; [ -d /vol/sub ] && echo sub'
+	expect_status 0 "the image's anonymous volume at /vol" || return 1
+	expect_eq "seed-$MARK|$APP_UID:$APP_GID 640|$APP_UID:$APP_GID 750|seed|sub" "$(tr '\n' '|' <<<"$output" | sed 's/|$//')" \
+		"the image's /vol as its new anonymous volume shows it: files, owners, modes, a symlink, a directory" || return 1
+	vname=v$(random_word)
+	md run --rm -v "$vname:/vol" -u 0 --entrypoint /bin/sh "$REG/app:1" -c 'cat /vol/seed; echo mine >/vol/seed'
+	expect_eq "seed-$MARK" "$output" "a new named volume over /vol" || return 1
+	md run --rm -v "$vname:/vol" --entrypoint /bin/cat "$REG/app:1" /vol/seed
+	expect_eq "mine" "$output" "the named volume the second time: its own content, not the image's again" || return 1
+	rm -rf "$MINI_DOCKER_ROOT/volumes/$vname"
+	mkdir "$BATS_TEST_TMPDIR/host"
+	md run --rm -v "$BATS_TEST_TMPDIR/host:/vol" --entrypoint /bin/ls "$REG/app:1" /vol
+	expect_eq "" "$output" "a host directory over /vol (docker copies into volumes only)" || return 1
+	expect_eq "" "$(ls "$BATS_TEST_TMPDIR/host")" "the host directory after the run"
 }
 
 # exercise: 05.3 05.4 05.5 05.9

@@ -32,6 +32,7 @@ struct volume {
 	int ro;      /* :ro */
 	int anon;    /* made for this container: removed with it (--rm) */
 	int tmpfs;   /* --tmpfs DST */
+	int fresh;   /* made by this run: the image's files at DST are copied in first, as docker's */
 };
 
 /* Everything `run` was asked, after the image config is merged in. */

@@ -15,6 +15,7 @@
  */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -85,7 +86,7 @@ static int add_volume(struct run_config *rc, char *src, const char *dst, int ro,
 }
 
 /* ROOT/volumes/NAME/_data, made when missing, as docker's named volumes */
-static char *volume_dir(const struct md_opts *o, const char *name, struct md_error *err)
+static char *volume_dir(const struct md_opts *o, const char *name, int *fresh, struct md_error *err)
 {
 	char *top = xasprintf("%s/volumes", o->root), *d;
 	/* volumes/ is for root alone (as podman's storage, 0700): a setuid file a container
@@ -96,6 +97,7 @@ static char *volume_dir(const struct md_opts *o, const char *name, struct md_err
 		rc = md_fail_errno(err, "chmod 0700 %s", top);
 	free(top);
 	d = xasprintf("%s/volumes/%s/_data", o->root, name);
+	*fresh = access(d, F_OK) < 0; /* made now: the image's files go in first (mounts_setup) */
 	if (rc < 0 || mkdir_p(d, 0755, err) < 0) {
 		free(d);
 		return NULL;
@@ -117,7 +119,8 @@ static int anonymous(struct run_config *rc, struct container *c, const char *dst
 {
 	char name[65];
 	random_hex(name, 32);
-	char *d = volume_dir(rc->o, name, err);
+	int fresh;
+	char *d = volume_dir(rc->o, name, &fresh, err);
 	if (!d)
 		return -1;
 	char *top = xasprintf("%s/volumes/%s", rc->o->root, name);
@@ -133,7 +136,10 @@ static int anonymous(struct run_config *rc, struct container *c, const char *dst
 	free(list);
 	free(old);
 	free(top);
-	return r < 0 ? r : add_volume(rc, d, dst, 0, 1, 0, err);
+	if (r < 0 || add_volume(rc, d, dst, 0, 1, 0, err) < 0)
+		return -1;
+	rc->volumes[rc->n_volumes - 1].fresh = fresh;
+	return 0;
 }
 
 int volumes_parse(struct run_config *rc, struct container *c, json_t *image_volumes, struct md_error *err)
@@ -155,6 +161,7 @@ int volumes_parse(struct run_config *rc, struct container *c, json_t *image_volu
 			continue;
 		}
 		char *src;
+		int fresh = 0;
 		if (parts[0][0] == '/' || parts[0][0] == '.' || parts[0][0] == '~') {
 			/* a host path: docker makes it when it is missing */
 			if (access(parts[0], F_OK) < 0 && mkdir_p(parts[0], 0755, err) < 0)
@@ -162,7 +169,7 @@ int volumes_parse(struct run_config *rc, struct container *c, json_t *image_volu
 			if (!(src = realpath(parts[0], NULL)))
 				return md_fail_errno(err, "-v %s: %s", rc->volume_args[i], parts[0]);
 		} else if (volume_name_ok(parts[0])) {
-			if (!(src = volume_dir(rc->o, parts[0], err)))
+			if (!(src = volume_dir(rc->o, parts[0], &fresh, err)))
 				return md_context(err, "volume %s", parts[0]);
 		} else {
 			return md_fail(err, "-v %s: '%s' is neither a path (/..., ./...) nor a volume name", rc->volume_args[i],
@@ -170,6 +177,7 @@ int volumes_parse(struct run_config *rc, struct container *c, json_t *image_volu
 		}
 		if (add_volume(rc, src, parts[1], ro, 0, 0, err) < 0)
 			return md_context(err, "-v %s", rc->volume_args[i]);
+		rc->volumes[rc->n_volumes - 1].fresh = fresh; /* a host path never is: docker copies into volumes only */
 		free(spec);
 	}
 	for (int i = 0; i < rc->n_tmpfs_args; i++) {
@@ -251,6 +259,84 @@ static void bind_volume_old_api(int target, const struct volume *v)
 	close(target);
 }
 
+/*
+ * Docker's copy-up: a volume made by this run, mounted where the image has files,
+ * starts with a copy of them (owners, modes, times), not empty. FROM is the image's
+ * directory (inside the rootfs), TO the volume's. Nothing is followed: a symlink is
+ * copied as a symlink, so the image cannot make us read or write outside either.
+ * Device nodes, sockets and FIFOs are left out (docker copies them; a layer here
+ * cannot hold a device anyway).
+ */
+static void copy_up(int from, int to, const char *where)
+{
+	DIR *d = fdopendir(dup(from));
+	struct dirent *e;
+	if (!d)
+		child_die("copy the image's %s into its new volume: %m", where);
+	while ((e = readdir(d))) {
+		struct stat st;
+		const char *n = e->d_name;
+		if (!strcmp(n, ".") || !strcmp(n, "..") || fstatat(from, n, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			int a, b;
+			if (mkdirat(to, n, 0700) < 0 ||
+			    (a = openat(from, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+				child_die("copy the image's %s/%s into its new volume: %m", where, n);
+			if ((b = openat(to, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+				child_die("open the volume's %s: %m", n);
+			copy_up(a, b, n);
+			close(a);
+			close(b);
+		} else if (S_ISREG(st.st_mode)) {
+			int a = openat(from, n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			int b = openat(to, n, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+			char buf[65536];
+			ssize_t got;
+			if (a < 0 || b < 0)
+				child_die("copy the image's %s/%s into its new volume: %m", where, n);
+			while ((got = read(a, buf, sizeof(buf))) > 0)
+				if (write(b, buf, got) != got)
+					child_die("copy the image's %s/%s into its new volume: %m", where, n);
+			close(a);
+			close(b);
+		} else if (S_ISLNK(st.st_mode)) {
+			char target[PATH_MAX];
+			ssize_t len = readlinkat(from, n, target, sizeof(target) - 1);
+			if (len < 0 || (target[len] = 0, symlinkat(target, to, n) < 0))
+				child_die("copy the symlink %s/%s into its new volume: %m", where, n);
+		} else {
+			continue;
+		}
+		/* rootless: only our own ids are mapped, the others stay ours (EINVAL) */
+		if (fchownat(to, n, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != EINVAL)
+			child_die("chown the volume's %s: %m", n);
+		if (!S_ISLNK(st.st_mode) && fchmodat(to, n, st.st_mode & 07777, 0) < 0)
+			child_die("chmod the volume's %s: %m", n);
+		utimensat(to, n, (struct timespec[]){st.st_atim, st.st_mtim}, AT_SYMLINK_NOFOLLOW);
+	}
+	closedir(d);
+}
+
+/* A new volume over a directory of the image: its files, and the directory's owner and mode. */
+static void copy_up_into(int target, const struct volume *v)
+{
+	struct stat st;
+	int to = open(v->src, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fstat(target, &st) < 0 || !S_ISDIR(st.st_mode) || to < 0) {
+		if (to >= 0)
+			close(to);
+		return;
+	}
+	narrate("copy %s's files into its new volume", "cp -a .%s/. %s", v->dst, v->src);
+	copy_up(target, to, v->dst);
+	if (fchown(to, st.st_uid, st.st_gid) < 0 && errno != EINVAL)
+		child_die("chown %s: %m", v->src);
+	if (fchmod(to, st.st_mode & 07777) < 0)
+		child_die("chmod %s: %m", v->src);
+	close(to);
+}
+
 static void bind_volume(int rootfd, const struct volume *v)
 {
 	struct stat st;
@@ -259,6 +345,8 @@ static void bind_volume(int rootfd, const struct volume *v)
 	int target = open_target(rootfd, v->dst, !S_ISDIR(st.st_mode));
 	if (target < 0)
 		child_die("volume target %s inside the container: %m (a symlink there is not followed)", v->dst);
+	if (v->fresh)
+		copy_up_into(target, v);
 	/* the new mount API: a copy of SRC's tree, made private (and read-only), moved onto the fd */
 	char *shell = xasprintf("mount --rbind --make-rprivate %s .%s%s", v->src, v->dst,
 				v->ro ? "  # and mount -o remount,bind,ro" : "");
