@@ -449,15 +449,25 @@ static int entry(struct unpacker *u, struct archive *a, struct archive_entry *e,
 	else
 		dir[0] = 0;
 
-	/* refuse what could reach the host before touching anything */
+	/*
+	 * A device node is never made: one of the host's disks would be a way out. A
+	 * real rootfs tarball (debootstrap, mmdebstrap, podman import) has a few in
+	 * /dev, and the container never sees them anyway (its /dev is a tmpfs of
+	 * ours, mounts.c): so they are skipped with a warning, not a refused image,
+	 * as are sockets (a listening socket is no file to unpack; tar skips them).
+	 */
 	if ((type == AE_IFCHR || type == AE_IFBLK) && (archive_entry_rdevmajor(e) || archive_entry_rdevminor(e) || type == AE_IFBLK)) {
-		char why2[128];
-		snprintf(why2, sizeof(why2), "a device node (%s %u:%u): image layers may not create devices",
-			 type == AE_IFBLK ? "block" : "char", (unsigned)archive_entry_rdevmajor(e), (unsigned)archive_entry_rdevminor(e));
-		return refuse(u, err, path, why2);
+		if (u->o->mode == UNPACK_FILES)
+			return refuse(u, err, path, "an archive to load holds only files and directories");
+		fprintf(stderr, "mini-docker: warning: %s: skipped '%.200s', a device node (%s %u:%u): layers make no devices\n",
+			u->o->label, path, type == AE_IFBLK ? "block" : "char", (unsigned)archive_entry_rdevmajor(e),
+			(unsigned)archive_entry_rdevminor(e));
+		return 0;
 	}
-	if (type == AE_IFSOCK)
-		return refuse(u, err, path, "a socket");
+	if (type == AE_IFSOCK) {
+		fprintf(stderr, "mini-docker: warning: %s: skipped '%.200s', a socket\n", u->o->label, path);
+		return 0;
+	}
 	if (u->o->mode == UNPACK_FILES && type != AE_IFDIR && type != AE_IFREG)
 		return refuse(u, err, path, "an archive to load holds only files and directories");
 
