@@ -229,7 +229,11 @@ field() {
 	run md exec "$id" probe try unshare
 	expect_eq EPERM "$output" "unshare(2) from exec (seccomp and capabilities as in run)" || return 1
 	run md exec "$id" grep NoNewPrivs /proc/self/status
-	expect_match '1$' "$output" "exec's no_new_privs"
+	expect_match '1$' "$output" "exec's no_new_privs" || return 1
+	# and off when the container's is (no-new-privileges=false): exec joins as the container is
+	id2=$(md run -d --security-opt no-new-privileges=false --rootfs "$ROOTFS" sleep 60)
+	run md exec "$id2" grep NoNewPrivs /proc/self/status
+	expect_match '0$' "$output" "exec's no_new_privs in a container run with no-new-privileges=false"
 }
 
 # exercise: 05.4 05.5 05.7 05.8 05.9

@@ -198,6 +198,23 @@ my_cgroups() {
 	expect_eq "" "$(ls "$BATS_TEST_TMPDIR/host")" "the host directory after the run"
 }
 
+# exercise: 05.4 05.5
+@test "no_new_privs: on by default (a setuid bit does nothing); no-new-privileges=false and --privileged lift it, seccomp stays" {
+	hint "security.c nnp_on; become.c loads the filter before the capabilities go when no_new_privs is off (the kernel wants CAP_SYS_ADMIN then)"
+	R=$BATS_TEST_TMPDIR/rootfs
+	cp -a "$ROOTFS_SRC" "$R"
+	install -o 0 -g 0 -m 4755 "$R/bin/probe" "$R/bin/suidprobe"
+	md run --rm --network none -u 1234 --rootfs "$R" suidprobe euid
+	expect_eq 1234 "$output" "the euid of a setuid-root program run by uid 1234 (no_new_privs on)" || return 1
+	md run --rm --network none -u 1234 --security-opt no-new-privileges=false --rootfs "$R" /bin/sh -c \
+		'suidprobe euid; grep -E "^(Seccomp|NoNewPrivs):" /proc/self/status | cut -f2 | tr "\n" " "'
+	expect_eq "$(printf '0\n0 2 ')" "$output" "with no-new-privileges=false: the setuid bit works; NoNewPrivs 0, Seccomp still 2" || return 1
+	md run --rm --network none --privileged --rootfs "$R" grep NoNewPrivs /proc/self/status
+	expect_match '0$' "$output" "NoNewPrivs with --privileged" || return 1
+	md run --rm --network none --security-opt no-new-privileges=maybe --rootfs "$R" true
+	expect_status 125 "--security-opt no-new-privileges=maybe refused"
+}
+
 # exercise: 05.3 05.4 05.5 05.9
 @test "the store and its volumes are for root alone: a setuid file a container puts in a volume cannot be run by another user" {
 	hint "mounts.c volume_dir: ROOT/volumes is 0700 (podman's choice); store.c: a ROOT mini-docker makes is 0700"

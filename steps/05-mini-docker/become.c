@@ -112,6 +112,10 @@ void become_command(const struct run_config *rc, const struct become *b)
 		close(null);
 	}
 
+	/* without no_new_privs the kernel loads a filter only for CAP_SYS_ADMIN: first, then */
+	int filter_first = b->seccomp && !nnp_on(rc);
+	if (filter_first)
+		seccomp_apply(rc);
 	security_apply(rc, uid, gid, groups, n_groups);
 	test_pause(b->pause, b->engine);
 	if (b->life_line >= 0) {
@@ -124,7 +128,7 @@ void become_command(const struct run_config *rc, const struct become *b)
 		close(b->life_line);
 	}
 	close_inherited_fds();
-	if (b->seccomp)
+	if (b->seccomp && !filter_first)
 		seccomp_apply(rc);
 	if (b->init)
 		run_init();

@@ -40,6 +40,7 @@ struct run_config {
 	const struct md_opts *o;
 	/* the command line */
 	int rm, interactive, tty, init, read_only, privileged, no_seccomp, userns;
+	int nnp; /* no_new_privs: 0 not said (on, off with --privileged), 1 on, -1 off (security.c nnp_on) */
 	const char *name, *workdir, *user, *hostname, *rootfs_dir, *image, *cgroup_parent;
 	const char *entrypoint; /* --entrypoint: NULL when not given, "" to clear the image's */
 	char *env[MAX_LIST * 4];

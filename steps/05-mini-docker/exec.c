@@ -262,6 +262,7 @@ static int exec_load(const struct md_opts *o, struct exec_job *x, struct md_erro
 	split_into(state_str(j, "cap_add"), rc->cap_add, &rc->n_cap_add);
 	split_into(state_str(j, "cap_drop"), rc->cap_drop, &rc->n_cap_drop);
 	rc->privileged = !strcmp(state_str(j, "privileged"), "1");
+	rc->nnp = strcmp(state_str(j, "no_new_privs"), "0") ? 1 : -1; /* a record without it: on */
 	rc->no_seccomp = !strcmp(state_str(j, "no_seccomp"), "1");
 	rc->userns = !strcmp(state_str(j, "userns"), "1");
 	rc->user = x->user ? x->user : *state_str(j, "user") ? (x->own_user = xstrdup(state_str(j, "user"))) : NULL;

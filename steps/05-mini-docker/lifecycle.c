@@ -32,6 +32,7 @@
 #include "monitor.h"
 #include "narrate.h"
 #include "ports.h"
+#include "security.h"
 #include "signals.h"
 #include "state.h"
 #include "util.h"
@@ -116,7 +117,7 @@ static int record_config(struct container *c, const struct run_config *rc, struc
 	int r =
 	    state_set(c->o, c->id, err, "env", env, "user", rc->user ? rc->user : "", "workdir",
 		      rc->cwd ? rc->cwd : "/", "cap_add", caps[0], "cap_drop", caps[1],
-		      "privileged", rc->privileged ? "1" : "0", "no_seccomp",
+		      "privileged", rc->privileged ? "1" : "0", "no_new_privs", nnp_on(rc) ? "1" : "0", "no_seccomp",
 		      rc->no_seccomp ? "1" : "0", "userns", rc->userns ? "1" : "0",
 		      "args", args_text, "command", cmd, "stop_signal", sig,
 		      "stop_timeout", timeout, "detached", rc->detach ? "1" : "0",

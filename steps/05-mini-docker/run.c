@@ -70,7 +70,7 @@ static void run_usage(FILE *f)
 		   "  -i, --interactive         pass stdin on      -t, --tty   a pseudo-terminal\n"
 		   "  --init                    a tiny init as PID 1\n"
 		   "  --cap-add CAP, --cap-drop CAP (ALL too), --privileged\n"
-		   "  --security-opt seccomp=unconfined | no-new-privileges\n"
+		   "  --security-opt seccomp=unconfined | no-new-privileges[=false]  (on unless =false or --privileged)\n"
 		   "  --userns                  a user namespace (always when not root)\n"
 		   "  --boottime-offset SECS, --monotonic-offset SECS   a time namespace\n");
 }
@@ -177,16 +177,19 @@ static int env_file(struct run_config *rc, const char *path, struct md_error *er
 	return 0;
 }
 
-/* --security-opt seccomp=unconfined | no-new-privileges[:true] */
+/* --security-opt seccomp=unconfined | no-new-privileges[=true|=false] (":" as docker's older spelling) */
 static int security_opt(struct run_config *rc, const char *v, struct md_error *err)
 {
 	if (!strcmp(v, "seccomp=unconfined") || !strcmp(v, "seccomp:unconfined"))
 		rc->no_seccomp = 1;
 	else if (!strcmp(v, "no-new-privileges") || !strcmp(v, "no-new-privileges:true") ||
 		 !strcmp(v, "no-new-privileges=true"))
-		; /* always on here: see security.c */
+		rc->nnp = 1;
+	else if (!strcmp(v, "no-new-privileges:false") || !strcmp(v, "no-new-privileges=false"))
+		rc->nnp = -1; /* setuid programs (su, ping on older images) work: Docker's default */
 	else
-		return md_fail(err, "--security-opt %s: mini-docker knows seccomp=unconfined and no-new-privileges", v);
+		return md_fail(err, "--security-opt %s: mini-docker knows seccomp=unconfined and "
+				    "no-new-privileges[=true|=false]", v);
 	return 0;
 }
 

@@ -266,9 +266,11 @@ void security_apply(const struct run_config *rc, uid_t uid, gid_t gid, const gid
 	/* a non-root uid loses every capability here, as in Docker */
 	if (setresuid(uid, uid, uid) < 0)
 		child_die("setuid(%u): %m%s", (unsigned)uid, rc->userns ? " (rootless: only root is mapped)" : "");
-	narrate("prctl(PR_SET_NO_NEW_PRIVS, 1)", "setpriv --no-new-privs");
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		child_die("prctl(PR_SET_NO_NEW_PRIVS): %m");
+	if (nnp_on(rc)) {
+		narrate("prctl(PR_SET_NO_NEW_PRIVS, 1)", "setpriv --no-new-privs");
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+			child_die("prctl(PR_SET_NO_NEW_PRIVS): %m");
+	}
 	cap_reset_ambient();
 	if (uid != 0)
 		return;
@@ -406,6 +408,11 @@ static int allow(scmp_filter_ctx ctx, const char *name, unsigned n_args, const s
 	return r == -EEXIST ? 0 : r;
 }
 
+int nnp_on(const struct run_config *rc)
+{
+	return rc->nnp ? rc->nnp > 0 : !rc->privileged;
+}
+
 void seccomp_apply(const struct run_config *rc)
 {
 	if (rc->privileged || rc->no_seccomp) {
@@ -439,6 +446,10 @@ void seccomp_apply(const struct run_config *rc)
 		if (r >= 0)
 			r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
 	}
+	/* libseccomp sets no_new_privs itself unless told not to: then loading the filter
+	 * needs CAP_SYS_ADMIN, which become.c keeps for it (the filter goes first) */
+	if (r >= 0)
+		r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, nnp_on(rc));
 	if (r < 0)
 		child_die("seccomp rules: %s", strerror(-r));
 	narrate("seccomp(SECCOMP_SET_MODE_FILTER, ...)", "# docker's default seccomp profile: an allow-list, the rest -> EPERM");
