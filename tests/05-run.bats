@@ -199,6 +199,18 @@ my_cgroups() {
 }
 
 # exercise: 05.4 05.5
+@test "--privileged: the host's device nodes in /dev, as Docker's; not without it" {
+	hint "mounts.c host_devices: with --privileged (and root), mknod each char and block device of the host's /dev in the container's"
+	dev=
+	for d in /dev/loop-control /dev/kmsg /dev/mem /dev/cpu_dma_latency; do [ -c "$d" ] && { dev=$d; break; }; done
+	[ -n "$dev" ] || { echo "expected one of /dev/loop-control, kmsg, mem, cpu_dma_latency on this host, found none"; return 1; }
+	md run --rm --network none --privileged --rootfs "$ROOTFS_SRC" stat -c '%F %t:%T %a' "$dev"
+	expect_eq "$(stat -c '%F %t:%T %a' "$dev")" "$output" "$dev in a --privileged container (the host's node)" || return 1
+	md run --rm --network none -u 0 --rootfs "$ROOTFS_SRC" ls "$dev"
+	expect_status 1 "$dev without --privileged (not there)"
+}
+
+# exercise: 05.4 05.5
 @test "no_new_privs: on by default (a setuid bit does nothing); no-new-privileges=false and --privileged lift it, seccomp stays" {
 	hint "security.c nnp_on; become.c loads the filter before the capabilities go when no_new_privs is off (the kernel wants CAP_SYS_ADMIN then)"
 	R=$BATS_TEST_TMPDIR/rootfs

@@ -451,6 +451,39 @@ static void mount_dev(const struct container *c)
 		     "mount -t mqueue mqueue dev/mqueue");
 }
 
+/*
+ * --privileged: every device node of the host's /dev, made again in ours (as
+ * Docker: /dev/loop-control, the disks, /dev/net/tun ...), with its mode and
+ * owner. Not /dev/pts, shm, mqueue (ours are the container's own), nor console.
+ * HOST is a directory under /dev, DEPTH how far down we still go.
+ */
+static void host_devices(const char *host, int depth)
+{
+	DIR *d = opendir(host);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		char from[PATH_MAX], to[PATH_MAX];
+		struct stat st;
+		if (e->d_name[0] == '.' || (depth == 3 && (!strcmp(e->d_name, "pts") || !strcmp(e->d_name, "shm") ||
+							    !strcmp(e->d_name, "mqueue") || !strcmp(e->d_name, "console"))))
+			continue;
+		snprintf(from, sizeof(from), "%s/%s", host, e->d_name);
+		snprintf(to, sizeof(to), "%s", from + 1); /* "dev/...": under the new root (our cwd) */
+		if (lstat(from, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode) && depth > 0) {
+			if (mkdir(to, st.st_mode & 07777) < 0 && errno != EEXIST)
+				child_die("mkdir %s: %m", to);
+			host_devices(from, depth - 1);
+		} else if ((S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) && access(to, F_OK) < 0) {
+			if (mknod(to, st.st_mode, st.st_rdev) < 0 || chown(to, st.st_uid, st.st_gid) < 0)
+				child_die("mknod %s (%u:%u): %m", to, major(st.st_rdev), minor(st.st_rdev));
+		}
+	}
+	if (d)
+		closedir(d);
+}
+
 /* /sys read-only; in a user namespace sharing the host's network, a recursive bind instead (step 04) */
 /* copy of step 04's mount_sys() (steps/04-netns/box.c); scripts/check-copies */
 static void mount_sys(const struct container *c, const struct run_config *rc)
@@ -575,6 +608,10 @@ void mounts_setup(const struct container *c, const struct run_config *rc)
 	mount_or_die("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
 		     "mount -t proc proc proc  # unshare --mount-proc");
 	mount_dev(c);
+	if (rc->privileged && !c->userns) {
+		narrate("mknod each device of the host's /dev in dev/", "# --privileged: the host's devices, as Docker's");
+		host_devices("/dev", 3);
+	}
 	mount_sys(c, rc);
 	mount_cgroup(rc);
 	int rootfd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
