@@ -42,13 +42,15 @@ expect_nothing_left() {
 	[ ! -e "$OUTDIR/.vm-status" ] || { echo "expected no OUTDIR/.vm-status left, got one"; return 1; }
 }
 
-@test "an empty job boots, runs and powers off in under 30s, leaving only the kernel cache" {
+# How long it takes is make bench's to measure (vm/README.md has the timings):
+# here only a hang counts, with room for a loaded 2-CPU machine emulating (TCG).
+@test "an empty job boots, runs and powers off (no hang: 180 s at most), leaving only the kernel cache" {
 	job 'exit 0'
 	start=$SECONDS
 	run_vm
 	took=$((SECONDS - start))
 	expect_status 0 "vm/run to succeed" || return 1
-	[ "$took" -lt 30 ] || { echo "expected boot + run + power-off under 30s, got ${took}s"; return 1; }
+	[ "$took" -lt 180 ] || { echo "expected boot + run + power-off to end (180 s at most), got ${took}s: a hang?"; return 1; }
 	expect_nothing_left
 	[ -f "$REPO/build/vm/kernel-$KVER/boot/vmlinuz-$KVER" ] ||
 		{ echo "expected the kernel cache build/vm/kernel-$KVER to be kept, got nothing"; return 1; }
