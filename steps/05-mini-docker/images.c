@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bundle.h"
 #include "image.h"
 #include "opts.h"
 #include "ref.h"
@@ -259,29 +260,33 @@ int cmd_unpack(const struct md_opts *o, int argc, char **argv)
 	struct store s;
 	struct md_error err;
 	json_t *idx = NULL, *desc, *m = NULL, *c = NULL, *l;
-	int fd = -1, rc = EXIT_ENGINE, k;
+	int fd = -1, rc = EXIT_ENGINE, k, bundle = 0, made = 0;
 	size_t i;
+	static const struct md_option options[] = {{"bundle", 0, MD_FLAG}};
 	struct md_getopt g;
-	md_getopt_init(&g, "unpack", "unpack IMAGE DIR", NULL, 0, MD_ANYWHERE, argc, argv);
+	md_getopt_init(&g, "unpack", "unpack [--bundle] IMAGE DIR", options, MD_N(options), MD_ANYWHERE, argc, argv);
 	while ((k = md_getopt(&g, &err)) >= 0)
-		; /* none but --help */
+		bundle = 1;
 	if (k != MD_OPT_END)
 		return md_getopt_status(k, &err);
 	argv += g.optind - 1; /* argv[1] IMAGE, argv[2] DIR */
 	argc -= g.optind - 1;
 	if (argc != 3) {
-		fprintf(stderr, "mini-docker: usage: mini-docker unpack IMAGE DIR (DIR must not exist yet)\n");
+		fprintf(stderr, "mini-docker: usage: mini-docker unpack [--bundle] IMAGE DIR (DIR must not exist yet)\n");
 		return EXIT_ENGINE;
 	}
+	const char *dir = argv[2];
+	char *rootfs = bundle ? xasprintf("%s/rootfs", dir) : xstrdup(dir);
 	if (store_open(&s, o, &err) < 0 || store_index_load(&s, &idx, &err) < 0 ||
 	    store_find(&s, idx, argv[1], &desc, &m, &c, &err) < 0)
 		goto out;
-	if (mkdir(argv[2], 0755) < 0) {
-		md_fail_errno(&err, "mkdir %s (unpack makes a new directory)", argv[2]);
+	if (mkdir(dir, bundle ? 0700 : 0755) < 0) {
+		md_fail_errno(&err, "mkdir %s (unpack makes a new directory)", dir);
 		goto out;
 	}
-	if ((fd = open(argv[2], O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		md_fail_errno(&err, "open %s", argv[2]);
+	made = 1;
+	if ((bundle && mkdir(rootfs, 0755) < 0) || (fd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		md_fail_errno(&err, "%s", rootfs);
 		goto out;
 	}
 	json_array_foreach(json_object_get(m, "layers"), i, l)
@@ -301,13 +306,28 @@ int cmd_unpack(const struct md_opts *o, int argc, char **argv)
 			goto out;
 		}
 	}
-	printf("%s\n", argv[2]);
+	if (bundle) {
+		/* config.json: what a runtime runs (bundle.c), the user resolved in this rootfs */
+		json_t *spec = bundle_config(c, fd, &err);
+		char *path = xasprintf("%s/config.json", dir);
+		int bad = !spec || json_dump_file(spec, path, JSON_INDENT(2)) < 0;
+		if (spec && bad)
+			md_fail_errno(&err, "write %s", path);
+		json_decref(spec);
+		free(path);
+		if (bad)
+			goto out;
+	}
+	printf("%s\n", dir);
 	rc = 0;
 out:
 	if (rc)
 		fail(&err);
 	if (fd >= 0)
 		close(fd);
+	if (rc && made)
+		rm_rf(dir); /* nothing half-made stays */
+	free(rootfs);
 	json_decref(m);
 	json_decref(c);
 	json_decref(idx);

@@ -564,6 +564,16 @@ static const char *const masked[] = {
 };
 static const char *const readonly[] = {"proc/bus", "proc/fs", "proc/irq", "proc/sys", "proc/sysrq-trigger"};
 
+const char *mounts_masked(size_t i)
+{
+	return i < sizeof(masked) / sizeof(masked[0]) ? masked[i] : NULL;
+}
+
+const char *mounts_readonly(size_t i)
+{
+	return i < sizeof(readonly) / sizeof(readonly[0]) ? readonly[i] : NULL;
+}
+
 static void mask_paths(void)
 {
 	/* EXERCISE 05.5: hide what of /proc and /sys leaks the host, freeze what could change it (runc's lists)

@@ -14,4 +14,8 @@ int volumes_parse(struct run_config *rc, struct container *c, json_t *image_volu
 void mount_or_die(const char *src, const char *dst, const char *type, unsigned long flags, const char *data,
 		  const char *shell);
 
+/* runc's masked and read-only paths, relative ("proc/kcore"): the Ith, NULL after the last */
+const char *mounts_masked(size_t i);
+const char *mounts_readonly(size_t i);
+
 #endif

@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/openat2.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <seccomp.h>
@@ -49,6 +50,19 @@ static const cap_value_t docker_default[] = {
 	CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FSETID, CAP_FOWNER, CAP_MKNOD, CAP_NET_RAW, CAP_SETGID,
 	CAP_SETUID, CAP_SETFCAP, CAP_SETPCAP, CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT, CAP_KILL, CAP_AUDIT_WRITE,
 };
+
+/* the Ith of Docker's default capabilities as the OCI runtime spec names it ("CAP_CHOWN"); NULL after */
+const char *caps_default_name(size_t i, char *buf, size_t len)
+{
+	if (i >= sizeof(docker_default) / sizeof(docker_default[0]))
+		return NULL;
+	char *name = cap_to_name(docker_default[i]);
+	snprintf(buf, len, "%s", name ? name : "?");
+	cap_free(name);
+	for (char *p = buf; *p; p++)
+		*p = toupper((unsigned char)*p);
+	return buf;
+}
 
 /*
  * "net_admin", "NET_ADMIN", "CAP_NET_ADMIN" -> CAP_NET_ADMIN; "ALL" -> -2; else -1.
@@ -124,9 +138,14 @@ const char *caps_effective_hex(void)
 }
 
 /* A file of the container's /etc: a regular file, at most 1 MiB, or NULL. */
-static char *read_etc(const char *path)
+/* etc/NAME of the root ROOTFD (AT_FDCWD: "/", the container's once pivoted), resolved inside it */
+static char *read_etc(int rootfd, const char *name)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	char path[64];
+	snprintf(path, sizeof(path), "%setc/%s", rootfd == AT_FDCWD ? "/" : "", name);
+	struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+	int fd = rootfd == AT_FDCWD ? open(path, (int)how.flags) : (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
 	struct stat st;
 	if (fd < 0)
 		return NULL;
@@ -174,15 +193,17 @@ static const char *lookup(const char *file, int keyf, const char *key)
 	return NULL;
 }
 
-void user_resolve(const struct run_config *rc, uid_t *uid, gid_t *gid, gid_t *groups, int *n_groups, char **home)
+int user_lookup(int rootfd, const char *user, uid_t *uid, gid_t *gid, gid_t *groups, int *n_groups, char **home,
+		char *why, size_t whylen)
 {
 	char spec[256], name[256] = "", v[256];
 	unsigned long n;
-	snprintf(spec, sizeof(spec), "%s", rc->user ? rc->user : "0");
+	snprintf(spec, sizeof(spec), "%s", user && *user ? user : "0");
 	char *group = strchr(spec, ':');
 	if (group)
 		*group++ = 0;
-	char *passwd = read_etc("/etc/passwd"), *grp = read_etc("/etc/group");
+	char *passwd = read_etc(rootfd, "passwd"), *grp = read_etc(rootfd, "group");
+	int rc = 0;
 	const char *line;
 	*n_groups = 0;
 	if (numeric(spec, &n)) {
@@ -195,8 +216,11 @@ void user_resolve(const struct run_config *rc, uid_t *uid, gid_t *gid, gid_t *gr
 			*gid = atoi(v);
 		}
 	} else {
-		if (!(line = lookup(passwd, 0, spec)))
-			child_die("unable to find user %s: no matching entries in the container's /etc/passwd", spec);
+		if (!(line = lookup(passwd, 0, spec))) {
+			snprintf(why, whylen, "unable to find user %s: no matching entries in the container's /etc/passwd", spec);
+			rc = -1;
+			goto out;
+		}
 		snprintf(name, sizeof(name), "%s", spec);
 		field(line, 2, v, sizeof(v));
 		*uid = atoi(v);
@@ -213,8 +237,11 @@ void user_resolve(const struct run_config *rc, uid_t *uid, gid_t *gid, gid_t *gr
 		else if ((line = lookup(grp, 0, group))) {
 			field(line, 2, v, sizeof(v));
 			*gid = atoi(v);
-		} else
-			child_die("unable to find group %s: no matching entries in the container's /etc/group", group);
+		} else {
+			snprintf(why, whylen, "unable to find group %s: no matching entries in the container's /etc/group", group);
+			rc = -1;
+			goto out;
+		}
 	} else if (*name) {
 		/* the user's supplementary groups: /etc/group lines listing the name */
 		for (line = grp; line && *line && *n_groups < 64; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
@@ -236,8 +263,17 @@ void user_resolve(const struct run_config *rc, uid_t *uid, gid_t *gid, gid_t *gr
 		has |= groups[k] == *gid;
 	if (!has && *n_groups < 64)
 		groups[(*n_groups)++] = *gid;
+out:
 	free(passwd);
 	free(grp);
+	return rc;
+}
+
+void user_resolve(const struct run_config *rc, uid_t *uid, gid_t *gid, gid_t *groups, int *n_groups, char **home)
+{
+	char why[600];
+	if (user_lookup(AT_FDCWD, rc->user, uid, gid, groups, n_groups, home, why, sizeof(why)) < 0)
+		child_die("%s", why);
 }
 
 void security_apply(const struct run_config *rc, uid_t uid, gid_t gid, const gid_t *groups, int n_groups)

@@ -7,6 +7,13 @@
 #include "container.h"
 
 int caps_parse(const struct run_config *rc, struct md_error *err);
+/*
+ * USER (NAME|UID[:GROUP|GID], "" is root) from etc/passwd and etc/group under ROOTFD
+ * (AT_FDCWD: "/"), resolved inside that root: the ids, the supplementary groups (the
+ * primary one among them) and the home; or -1 with WHY
+ */
+int user_lookup(int rootfd, const char *user, uid_t *uid, gid_t *gid, gid_t *groups, int *n_groups, char **home,
+		char *why, size_t whylen);
 /* in the child, after pivot_root: the user (from /etc/passwd, /etc/group inside) */
 void user_resolve(const struct run_config *rc, uid_t *uid, gid_t *gid, gid_t *groups, int *n_groups, char **home);
 void security_apply(const struct run_config *rc, uid_t uid, gid_t gid, const gid_t *groups, int n_groups);
@@ -20,5 +27,7 @@ void seccomp_apply(const struct run_config *rc);
 /* every descriptor above 2 close-on-exec (the caller's must not reach the container) */
 void close_inherited_fds(void);
 const char *caps_effective_hex(void);
+/* the Ith of Docker's 14 default capabilities, "CAP_CHOWN" ... (into BUF); NULL after the last */
+const char *caps_default_name(size_t i, char *buf, size_t len);
 
 #endif
