@@ -357,3 +357,26 @@ for d in sys.argv[1:]:
 	grep -q "scope=repository:team/app:pull service=workshop-registry" "$TOKEN_LOG" ||
 		{ echo "expected a token request for repository:team/app:pull, got: $(cat "$TOKEN_LOG")"; return 1; }
 }
+
+# exercise: 05.1 05.2
+@test "tag gives an image one more name (nothing copied); rmi of that name keeps the image" {
+	hint "images.c cmd_tag: store_find the source, store_index_set the full target name, under the store's lock"
+	md pull "$PLAIN/test"
+	expect_status 0 "the pull" || return 1
+	id=$(md images -q | head -n1)
+	blobs=$(find "$ROOT/images/blobs" -type f | wc -l)
+	md tag "$PLAIN/test" "mine/app:v$MARK"
+	expect_status 0 "tag" || return 1
+	md images
+	expect_match "docker.io/mine/app +v$MARK +${output:0:0}" "$output" "the new name in images" || return 1
+	expect_eq "$blobs" "$(find "$ROOT/images/blobs" -type f | wc -l)" "the store's blobs after tag (no copy)" || return 1
+	md rmi "mine/app:v$MARK"
+	expect_status 0 "rmi of the new name" || return 1
+	md images -q
+	expect_eq "$id" "$output" "the image, still there by its first name" || return 1
+	md tag "$PLAIN/nothere" "x"
+	expect_status 125 "tag of an image not in the store" || return 1
+	md tag "$PLAIN/test" "x@sha256:$(printf '%064d' 0)"
+	expect_status 125 "tag to a digest" || return 1
+	expect_stderr_says "give NAME[:TAG]" "the refusal of a digest"
+}

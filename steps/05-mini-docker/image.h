@@ -36,5 +36,6 @@ int cmd_images(const struct md_opts *o, int argc, char **argv);
 int cmd_rmi(const struct md_opts *o, int argc, char **argv);
 int cmd_inspect(const struct md_opts *o, int argc, char **argv);
 int cmd_unpack(const struct md_opts *o, int argc, char **argv);
+int cmd_tag(const struct md_opts *o, int argc, char **argv);
 
 #endif

@@ -255,6 +255,49 @@ int cmd_rmi(const struct md_opts *o, int argc, char **argv)
 	return rc;
 }
 
+/* tag SOURCE TARGET: one more name for an image, as docker tag (index.json gets it, nothing is copied) */
+int cmd_tag(const struct md_opts *o, int argc, char **argv)
+{
+	struct store s;
+	struct md_error err;
+	json_t *idx = NULL, *desc, *m = NULL, *c = NULL;
+	int rc = EXIT_ENGINE, k;
+	struct md_getopt g;
+	md_getopt_init(&g, "tag", "tag SOURCE_IMAGE TARGET_IMAGE[:TAG]", NULL, 0, MD_ANYWHERE, argc, argv);
+	while ((k = md_getopt(&g, &err)) >= 0)
+		;
+	if (k != MD_OPT_END)
+		return md_getopt_status(k, &err);
+	if (argc - g.optind != 2)
+		return md_usage("tag SOURCE_IMAGE TARGET_IMAGE[:TAG]");
+	const char *src = argv[g.optind], *dst = argv[g.optind + 1];
+	struct image_ref r;
+	char full[600];
+	if (ref_parse(dst, &r, &err) < 0)
+		goto out;
+	if (r.digest[0]) {
+		md_fail(&err, "tag %s: a tag names an image, a digest is what it is: give NAME[:TAG]", dst);
+		goto out;
+	}
+	ref_string(&r, full, sizeof(full));
+	if (store_open(&s, o, &err) < 0)
+		return fail(&err), EXIT_ENGINE;
+	if (store_lock(&s, &err) == 0 && store_index_load(&s, &idx, &err) == 0 &&
+	    store_find(&s, idx, src, &desc, &m, &c, &err) == 0) {
+		store_index_set(idx, full, desc);
+		if (store_index_save(&s, idx, &err) == 0)
+			rc = 0;
+	}
+	store_close(&s);
+out:
+	if (rc)
+		fail(&err);
+	json_decref(m);
+	json_decref(c);
+	json_decref(idx);
+	return rc;
+}
+
 int cmd_unpack(const struct md_opts *o, int argc, char **argv)
 {
 	struct store s;
