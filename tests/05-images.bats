@@ -380,3 +380,55 @@ for d in sys.argv[1:]:
 	expect_status 125 "tag to a digest" || return 1
 	expect_stderr_says "give NAME[:TAG]" "the refusal of a digest"
 }
+
+# exercise: 05.1 05.2
+@test "push sends an image to a registry: the same manifest, read back by skopeo and pulled again; a second push sends no blob" {
+	hint "push.c: HEAD each blob, POST an upload and PUT it with ?digest=, then PUT the manifest's own bytes"
+	md pull "$PLAIN/test"
+	expect_status 0 "the pull" || return 1
+	id=$(md images -q | head -n1)
+	dst="$PLAIN/pushed-$MARK:v1"
+	md tag "$PLAIN/test" "$dst"
+	md push "$dst"
+	expect_status 0 "push" || return 1
+	expect_eq 0 "$(grep -c 'already exists' <<<"$output" || true)" "blobs said to exist already in a new repository" || return 1
+	expect_match "v1: digest: sha256:[0-9a-f]{64}" "$output" "push's last line" || return 1
+	# the registry holds the store's own manifest: the digest of the image pulled first
+	want=$(skopeo --insecure-policy inspect --tls-verify=false --format '{{.Digest}}' "docker://$PLAIN/test")
+	got=$(skopeo --insecure-policy inspect --tls-verify=false --format '{{.Digest}}' "docker://$dst")
+	expect_eq "$want" "$got" "the manifest digest of the pushed image (skopeo)" || return 1
+	# again: every blob is there already
+	md push "$dst"
+	expect_status 0 "a second push" || return 1
+	[[ $output != *Pushed* ]] || { echo "expected no blob sent the second time, got: $output"; return 1; }
+	# pulled back into an empty store: the same image, and the same tree as umoci unpacks
+	ROOT=$BATS_TEST_TMPDIR/store2
+	md pull "$dst"
+	expect_status 0 "the pull of the pushed image" || return 1
+	expect_eq "$id" "$(md images -q)" "the image ID pulled back" || return 1
+	md unpack "$dst" "$BATS_TEST_TMPDIR/ours"
+	skopeo --insecure-policy copy --quiet --src-tls-verify=false "docker://$dst" "oci:$BATS_TEST_TMPDIR/lay:t" >/dev/null
+	umoci unpack --image "$BATS_TEST_TMPDIR/lay:t" "$BATS_TEST_TMPDIR/umoci" >/dev/null
+	run diff -r --no-dereference "$BATS_TEST_TMPDIR/umoci/rootfs" "$BATS_TEST_TMPDIR/ours"
+	expect_eq "" "$output" "umoci's tree of the pushed image against ours" || return 1
+	# what cannot be pushed says why
+	md push "$PLAIN/nothere:1"
+	expect_status 125 "push of an image not in the store" || return 1
+	expect_stderr_says "no such image" "the refusal"
+}
+
+# exercise: 05.1
+@test "push to a registry that wants a login says so; after login it goes" {
+	hint "push.c opens the registry for pull,push: the same auth as pull (Basic from auth.json, or a token)"
+	md pull "$PLAIN/test"
+	md tag "$PLAIN/test" "$BASIC/mine:$MARK"
+	md push "$BASIC/mine:$MARK"
+	expect_status 125 "push without credentials" || return 1
+	expect_stderr_says "login" "the error to name login" || return 1
+	md login -u "$REG_USER" -p "$REG_PASS" "$BASIC"
+	expect_status 0 "login" || return 1
+	md push "$BASIC/mine:$MARK"
+	expect_status 0 "push after login" || return 1
+	run skopeo --insecure-policy inspect --tls-verify=false --creds "$REG_USER:$REG_PASS" --format '{{.Name}}' "docker://$BASIC/mine:$MARK"
+	expect_eq "$BASIC/mine" "$output" "the pushed image, seen by skopeo with the credentials"
+}

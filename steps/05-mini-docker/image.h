@@ -37,5 +37,7 @@ int cmd_rmi(const struct md_opts *o, int argc, char **argv);
 int cmd_inspect(const struct md_opts *o, int argc, char **argv);
 int cmd_unpack(const struct md_opts *o, int argc, char **argv);
 int cmd_tag(const struct md_opts *o, int argc, char **argv);
+/* push.c */
+int cmd_push(const struct md_opts *o, int argc, char **argv);
 
 #endif

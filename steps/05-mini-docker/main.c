@@ -75,6 +75,7 @@ static const struct command commands[] = {
 	{"images", cmd_images, "images [-q]                                   list images in the store"},
 	{"inspect", cmd_container_inspect, "inspect CONTAINER|IMAGE...                    a container's state, or an image's config and layers, as JSON"},
 	{"rmi", cmd_rmi, "rmi [-f] IMAGE...                             remove images (and what no other image needs)"},
+	{"push", cmd_push, "push [REGISTRY/]NAME[:TAG]                     send an image to a registry (blobs it lacks, then the manifest)"},
 	{"tag", cmd_tag, "tag SOURCE TARGET[:TAG]                        one more name for an image (nothing is copied)"},
 	{"unpack", cmd_unpack, "unpack [--bundle] IMAGE DIR                   flatten an image into a rootfs DIR (--bundle: DIR/rootfs and an OCI config.json for runc)"},
 	{"load", cmd_load, "load -i PATH                                  import an OCI layout (dir or tar) or a docker save tar"},

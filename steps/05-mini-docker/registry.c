@@ -52,11 +52,20 @@ struct registry {
 	char *auth;           /* "Bearer x" / "Basic y" or NULL */
 	CURLcode last_curl;   /* of the last request: decides the fallback to plain http */
 	int64_t deadline;     /* CLOCK_MONOTONIC ms when the pull must end (--pull-timeout), or 0 */
+	int push;             /* tokens for pull,push (registry_open_push) */
 };
 
 /* One HTTP exchange: where its body goes and what came back. */
 struct http {
 	const char *url;
+	const char *method; /* NULL: GET; "HEAD", or "POST"/"PUT" with the body below */
+	const char *body;   /* a body in memory (a manifest), BODY_LEN bytes of BODY_TYPE ... */
+	size_t body_len;
+	const char *body_type;
+	int body_fd;        /* ... or from a file (a blob), BODY_SIZE bytes: 0 means none (stdin is never one) */
+	uint64_t body_size;
+	char location[2048]; /* the Location header of the answer (an upload's next URL) */
+	char digest[DIGEST_LEN]; /* its Docker-Content-Digest header */
 	const char *accept;
 	const char *auth; /* Authorization value, or NULL */
 	int fd;           /* body to this file, hashed, at most max bytes; or -1 for memory */
@@ -136,6 +145,16 @@ static size_t on_header(char *buf, size_t size, size_t n, void *p)
 		long long a;
 		if (sscanf(line + 14, " bytes %lld-", &a) == 1)
 			h->range_start = a;
+	} else if (!strncasecmp(line, "Location:", 9)) {
+		const char *v = line + 9;
+		while (*v == ' ')
+			v++;
+		snprintf(h->location, sizeof(h->location), "%.2000s", v);
+	} else if (!strncasecmp(line, "Docker-Content-Digest:", 22)) {
+		const char *v = line + 22;
+		while (*v == ' ')
+			v++;
+		snprintf(h->digest, sizeof(h->digest), "%.*s", (int)strcspn(v, " "), v);
 	} else if (!strncasecmp(line, "Content-Type:", 13)) {
 		const char *v = line + 13;
 		while (*v == ' ')
@@ -249,6 +268,14 @@ static size_t on_body_status(char *buf, size_t size, size_t n, void *p)
 }
 
 /* One request, no redirect following. Returns the CURLcode. */
+/* a file body, for curl to send */
+static size_t on_read(char *buf, size_t size, size_t n, void *p)
+{
+	struct http *h = p;
+	ssize_t got = read(h->body_fd, buf, size * n);
+	return got < 0 ? CURL_READFUNC_ABORT : (size_t)got;
+}
+
 static CURLcode http_once(struct registry *r, struct http *h, char *location, size_t loclen)
 {
 	CURL *c = curl_easy_init();
@@ -289,6 +316,28 @@ static CURLcode http_once(struct registry *r, struct http *h, char *location, si
 		explicit_bzero(line, strlen(line));
 		free(line);
 	}
+	const char *method = h->method ? h->method : "GET";
+	if (h->body || h->body_fd > 0) {
+		line = xasprintf("Content-Type: %s", h->body_type ? h->body_type : "application/octet-stream");
+		hdrs = curl_slist_append(hdrs, line);
+		free(line);
+	}
+	if (!strcmp(method, "HEAD")) {
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	} else if (h->body_fd > 0) { /* a blob: streamed from its file, from its first byte each attempt */
+		lseek(h->body_fd, 0, SEEK_SET);
+		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(c, CURLOPT_READDATA, h);
+		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)h->body_size);
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	} else if (strcmp(method, "GET")) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, h->body ? h->body : "");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(h->body ? h->body_len : 0));
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	}
+	h->location[0] = 0;
+	h->digest[0] = 0;
 	curl_easy_setopt(c, CURLOPT_URL, h->url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "mini-docker/0.5");
@@ -313,7 +362,10 @@ static CURLcode http_once(struct registry *r, struct http *h, char *location, si
 		curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &b);
 	}
 	current_easy(c, 0);
-	narrate("GET %s", "curl -L %s", h->url);
+	if (!strcmp(method, "GET"))
+		narrate("GET %s", "curl -L %s", h->url);
+	else
+		narrate("%s %s", "curl -X %s %s", method, h->url);
 	rc = curl_easy_perform(c);
 	if (h->status == 0)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &h->status);
@@ -470,7 +522,7 @@ static int get_token(struct registry *r, const struct challenge *c, struct md_er
 {
 	const char *realm = challenge_param(c, "realm"), *service = challenge_param(c, "service");
 	const char *scope = challenge_param(c, "scope");
-	char *myscope = xasprintf("repository:%s:pull", r->repo), *url = NULL, *basic = NULL;
+	char *myscope = xasprintf("repository:%s:%s", r->repo, r->push ? "pull,push" : "pull"), *url = NULL, *basic = NULL;
 	CURLU *u = curl_url();
 	struct http h = {.fd = -1, .max = 1 << 20};
 	int rc = -1;
@@ -826,6 +878,111 @@ ok:
 int registry_open(struct registry **out, const struct md_opts *o, const char *host, const char *repo, struct md_error *err)
 {
 	return open_as(out, o, host, repo, NULL, NULL, err);
+}
+
+int registry_open_push(struct registry **out, const struct md_opts *o, const char *host, const char *repo,
+		       struct md_error *err)
+{
+	if (open_as(out, o, host, repo, NULL, NULL, err) < 0)
+		return -1;
+	(*out)->push = 1;
+	return 0;
+}
+
+/* ---- push: the distribution spec's other half (docker push) ---- */
+
+/* An upload's Location, relative or absolute, made absolute, with QUERY appended */
+static char *next_url(struct registry *r, const char *location, const char *query)
+{
+	char *url = location[0] == '/' ? xasprintf("%s%s", r->base, location) : xstrdup(location);
+	if (query) {
+		char *q = xasprintf("%s%c%s", url, strchr(url, '?') ? '&' : '?', query);
+		free(url);
+		url = q;
+	}
+	return url;
+}
+
+int registry_blob_exists(struct registry *r, const char *digest, struct md_error *err)
+{
+	struct http h = {.fd = -1, .max = 1 << 16, .method = "HEAD"};
+	char *url = xasprintf("%s/v2/%s/blobs/%s", r->base, r->repo, digest);
+	h.url = url;
+	int rc = get_retrying(r, &h, err);
+	if (rc == 0 && h.status != 200 && h.status != 404)
+		rc = status_failure(r, &h, digest, err);
+	free(h.mem);
+	free(h.www_auth);
+	free(url);
+	return rc < 0 ? -1 : h.status == 200;
+}
+
+int registry_blob_upload(struct registry *r, const char *digest, const char *path, uint64_t size, struct md_error *err)
+{
+	/* POST .../blobs/uploads/ opens an upload; its Location takes the whole blob in one PUT */
+	struct http h = {.fd = -1, .max = 1 << 16, .method = "POST"};
+	char *url = xasprintf("%s/v2/%s/blobs/uploads/", r->base, r->repo), *put = NULL, *q = NULL;
+	int rc = -1;
+	h.url = url;
+	if (get_retrying(r, &h, err) < 0)
+		goto out;
+	if (h.status != 202 || !h.location[0]) {
+		status_failure(r, &h, "starting an upload", err);
+		goto out;
+	}
+	q = xasprintf("digest=%s", digest);
+	put = next_url(r, h.location, q);
+	free(h.mem);
+	free(h.www_auth);
+	h = (struct http){.fd = -1, .max = 1 << 16, .method = "PUT", .body_size = size};
+	if ((h.body_fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		md_fail_errno(err, "open %s", path);
+		goto out;
+	}
+	h.url = put;
+	if (get_retrying(r, &h, err) < 0)
+		goto out;
+	if (h.status != 201) {
+		status_failure(r, &h, digest, err);
+		goto out;
+	}
+	/* the registry computed the digest itself: it must be the one we named */
+	if (h.digest[0] && strcmp(h.digest, digest)) {
+		md_fail(err, "blob %s: the registry stored it as %s", digest, h.digest);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (h.body_fd > 0)
+		close(h.body_fd);
+	free(h.mem);
+	free(h.www_auth);
+	free(url);
+	free(put);
+	free(q);
+	return rc;
+}
+
+int registry_manifest_put(struct registry *r, const char *reference, const char *body, size_t len,
+			  const char *media_type, char *digest, struct md_error *err)
+{
+	struct http h = {.fd = -1, .max = 1 << 16, .method = "PUT", .body = body, .body_len = len, .body_type = media_type};
+	char *url = xasprintf("%s/v2/%s/manifests/%s", r->base, r->repo, reference);
+	int rc = -1;
+	h.url = url;
+	if (get_retrying(r, &h, err) < 0)
+		goto out;
+	if (h.status != 201) {
+		status_failure(r, &h, "putting the manifest", err);
+		goto out;
+	}
+	snprintf(digest, DIGEST_LEN, "%s", h.digest);
+	rc = 0;
+out:
+	free(h.mem);
+	free(h.www_auth);
+	free(url);
+	return rc;
 }
 
 void registry_close(struct registry *r)

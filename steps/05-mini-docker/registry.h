@@ -7,6 +7,7 @@
 
 #include "error.h"
 #include "mini-docker.h"
+#include "util.h"
 
 struct registry;
 
@@ -21,6 +22,18 @@ typedef void (*progress_fn)(void *ctx, uint64_t done);
 /* GET /v2/REPO/blobs/DIGEST into DEST (created), checking SIZE and sha256 while it streams. */
 int registry_blob(struct registry *r, const char *digest, int64_t size, const char *dest, progress_fn fn, void *ctx,
 		  struct md_error *err);
+/* ---- push (push.c) ---- */
+/* registry_open, with tokens that may push to REPO */
+int registry_open_push(struct registry **out, const struct md_opts *o, const char *host, const char *repo,
+		       struct md_error *err);
+/* HEAD /v2/REPO/blobs/DIGEST: 1 there, 0 not, -1 error */
+int registry_blob_exists(struct registry *r, const char *digest, struct md_error *err);
+/* POST /v2/REPO/blobs/uploads/, then PUT its Location?digest=DIGEST with the file PATH (SIZE bytes) */
+int registry_blob_upload(struct registry *r, const char *digest, const char *path, uint64_t size, struct md_error *err);
+/* PUT /v2/REPO/manifests/REFERENCE; DIGEST (DIGEST_LEN) gets what the registry says it is */
+int registry_manifest_put(struct registry *r, const char *reference, const char *body, size_t len,
+			  const char *media_type, char *digest, struct md_error *err);
+
 /* Check USER/PASS against HOST's /v2/ and keep them in auth.json. */
 int registry_login(const struct md_opts *o, const char *host, const char *user, const char *pass, struct md_error *err);
 
