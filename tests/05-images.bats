@@ -363,7 +363,9 @@ for d in sys.argv[1:]:
 	hint "images.c cmd_tag: store_find the source, store_index_set the full target name, under the store's lock"
 	md pull "$PLAIN/test"
 	expect_status 0 "the pull" || return 1
-	id=$(md images -q | head -n1)
+	md images -q
+	id=$output
+	[ -n "$id" ] || { echo "expected an image ID from images -q, got none"; return 1; }
 	blobs=$(find "$ROOT/images/blobs" -type f | wc -l)
 	md tag "$PLAIN/test" "mine/app:v$MARK"
 	expect_status 0 "tag" || return 1
@@ -386,7 +388,9 @@ for d in sys.argv[1:]:
 	hint "push.c: HEAD each blob, POST an upload and PUT it with ?digest=, then PUT the manifest's own bytes"
 	md pull "$PLAIN/test"
 	expect_status 0 "the pull" || return 1
-	id=$(md images -q | head -n1)
+	md images -q
+	id=$output
+	[ -n "$id" ] || { echo "expected an image ID from images -q, got none"; return 1; }
 	dst="$PLAIN/pushed-$MARK:v1"
 	md tag "$PLAIN/test" "$dst"
 	md push "$dst"
@@ -405,7 +409,8 @@ for d in sys.argv[1:]:
 	ROOT=$BATS_TEST_TMPDIR/store2
 	md pull "$dst"
 	expect_status 0 "the pull of the pushed image" || return 1
-	expect_eq "$id" "$(md images -q)" "the image ID pulled back" || return 1
+	md images -q
+	expect_eq "$id" "$output" "the image ID pulled back" || return 1
 	md unpack "$dst" "$BATS_TEST_TMPDIR/ours"
 	skopeo --insecure-policy copy --quiet --src-tls-verify=false "docker://$dst" "oci:$BATS_TEST_TMPDIR/lay:t" >/dev/null
 	umoci unpack --image "$BATS_TEST_TMPDIR/lay:t" "$BATS_TEST_TMPDIR/umoci" >/dev/null
