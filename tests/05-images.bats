@@ -422,7 +422,7 @@ for d in sys.argv[1:]:
 	expect_stderr_says "no such image" "the refusal"
 }
 
-# exercise: 05.1
+# exercise: 05.1 05.2
 @test "push to a registry that wants a login says so; after login it goes" {
 	hint "push.c opens the registry for pull,push: the same auth as pull (Basic from auth.json, or a token)"
 	md pull "$PLAIN/test"

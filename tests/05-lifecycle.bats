@@ -257,7 +257,7 @@ field() {
 	expect_match "no name" "$output" "the error of exec -e =x"
 }
 
-# exercise: 05.7
+# exercise: 05.4 05.5 05.8 05.9
 @test "exec of a container whose record cannot be read says which record and what to do" {
 	hint "a container found by name whose state.json is gone: name the file and rm -f"
 	id=$(md run -d --rootfs "$ROOTFS" sleep 60)

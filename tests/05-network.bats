@@ -268,7 +268,7 @@ random_port() {
 		"the host's ping_group_range after the runs"
 }
 
-# exercise: 05.4 05.5
+# exercise: 05.4 05.5 05.9
 @test "/etc/hostname, /etc/hosts and /etc/resolv.conf are the container's own in every network mode, as docker's" {
 	hint "lifecycle.c etc_files: write them in ROOT/containers/ID and bind them over the image's, whatever the network"
 	word=$(random_word)

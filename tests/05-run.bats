@@ -204,7 +204,7 @@ crun_run() {
 	timeout 60 unshare -m sh -c 'mount --make-rprivate / && { umount /sys/fs/cgroup/unified 2>/dev/null; true; } && exec crun "$@"' crun "$@"
 }
 
-# exercise: 05.2 05.3
+# exercise: 05.3 05.4 05.5
 @test "unpack --bundle: an OCI runtime bundle that runc and crun run as mini-docker runs the image; umoci's has the same tree" {
 	hint "bundle.c: config.json from the image's config (Entrypoint+Cmd, Env, WorkingDir, User as numbers from the rootfs's own files) beside the flattened rootfs"
 	for t in runc crun umoci skopeo; do command -v "$t" >/dev/null || { echo "expected $t (make deps installs it)"; return 1; }; done
@@ -494,7 +494,7 @@ PY
 	expect_eq "" "$(my_cgroups)" "the containers' cgroups after the runs"
 }
 
-# exercise: 05.4 05.5
+# exercise: 05.3 05.4 05.5 05.9
 @test "the container reads its own limits under /sys/fs/cgroup, read-only, as runc mounts it" {
 	hint "mounts.c mount_cgroup: cgroup2 (its root is our cgroup namespace's), or on v1 a tmpfs with our directory of each hierarchy bound in"
 	limit=$((50 + RANDOM % 50))
