@@ -268,6 +268,14 @@ static size_t on_body_status(char *buf, size_t size, size_t n, void *p)
 }
 
 /* One request, no redirect following. Returns the CURLcode. */
+/* what an exchange allocated: its body in memory, the challenge it answered with */
+static void http_done(struct http *h)
+{
+	free(h->mem);
+	free(h->www_auth);
+	h->mem = h->www_auth = NULL;
+}
+
 /* a file body, for curl to send */
 static size_t on_read(char *buf, size_t size, size_t n, void *p)
 {
@@ -583,8 +591,7 @@ static int get_token(struct registry *r, const struct challenge *c, struct md_er
 	json_decref(j);
 	rc = 0;
 out:
-	free(h.mem);
-	free(h.www_auth);
+	http_done(&h);
 	if (basic) {
 		explicit_bzero(basic, strlen(basic));
 		free(basic);
@@ -806,8 +813,7 @@ static int ping(struct registry *r, struct md_error *err)
 	else if (rc == 0 && h.status != 200)
 		rc = md_fail(err, "%s does not look like a registry: GET /v2/ answered HTTP %ld", r->host, h.status);
 	free(url);
-	free(h.mem);
-	free(h.www_auth);
+	http_done(&h);
 	return rc;
 }
 
@@ -911,8 +917,7 @@ int registry_blob_exists(struct registry *r, const char *digest, struct md_error
 	int rc = get_retrying(r, &h, err);
 	if (rc == 0 && h.status != 200 && h.status != 404)
 		rc = status_failure(r, &h, digest, err);
-	free(h.mem);
-	free(h.www_auth);
+	http_done(&h);
 	free(url);
 	return rc < 0 ? -1 : h.status == 200;
 }
@@ -932,8 +937,7 @@ int registry_blob_upload(struct registry *r, const char *digest, const char *pat
 	}
 	q = xasprintf("digest=%s", digest);
 	put = next_url(r, h.location, q);
-	free(h.mem);
-	free(h.www_auth);
+	http_done(&h);
 	h = (struct http){.fd = -1, .max = 1 << 16, .method = "PUT", .body_size = size};
 	if ((h.body_fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 		md_fail_errno(err, "open %s", path);
@@ -955,8 +959,7 @@ int registry_blob_upload(struct registry *r, const char *digest, const char *pat
 out:
 	if (h.body_fd > 0)
 		close(h.body_fd);
-	free(h.mem);
-	free(h.www_auth);
+	http_done(&h);
 	free(url);
 	free(put);
 	free(q);
@@ -979,8 +982,7 @@ int registry_manifest_put(struct registry *r, const char *reference, const char 
 	snprintf(digest, DIGEST_LEN, "%s", h.digest);
 	rc = 0;
 out:
-	free(h.mem);
-	free(h.www_auth);
+	http_done(&h);
 	free(url);
 	return rc;
 }
@@ -1029,8 +1031,7 @@ int registry_manifest(struct registry *r, const char *reference, char **body, si
 	snprintf(ctype, ctlen, "%s", h.ctype);
 	rc = 0;
 out:
-	free(h.mem);
-	free(h.www_auth);
+	http_done(&h);
 	free(url);
 	return rc;
 }
@@ -1085,8 +1086,7 @@ out:
 		close(h.fd);
 	if (rc < 0)
 		unlink(dest);
-	free(h.www_auth);
-	free(h.mem);
+	http_done(&h);
 	free(url);
 	return rc;
 }
