@@ -164,3 +164,25 @@ pids_max() {
 	md run --rm --network none --pids-limit -2 --rootfs "$ROOTFS_SRC" true
 	expect_status 125 "--pids-limit -2 refused"
 }
+
+# exercise: 05.4 05.5
+@test "the seccomp program is compiled once into ROOT/seccomp and loaded from there; a damaged one is compiled again" {
+	hint "security.c seccomp_prepare: the program of Docker's profile for these capabilities, kept as KEY.bpf; the child loads it with seccomp(2)"
+	export MINI_DOCKER_ROOT=$BATS_TEST_TMPDIR/store
+	try='probe try mount; probe try unshare; grep -E "^Seccomp:" /proc/self/status | cut -f2'
+	md run --rm --network none --rootfs "$ROOTFS_SRC" /bin/sh -c "$try"
+	expect_eq "$(printf 'EPERM\nEPERM\n2')" "$output" "mount, unshare and the filter mode, the first run (compiled)" || return 1
+	bpf=$(ls "$MINI_DOCKER_ROOT"/seccomp/*.bpf)
+	[ -n "$bpf" ] || { echo "expected a compiled program in ROOT/seccomp, got none"; return 1; }
+	md run --rm --network none --rootfs "$ROOTFS_SRC" /bin/sh -c "$try"
+	expect_eq "$(printf 'EPERM\nEPERM\n2')" "$output" "the second run (from the cache)" || return 1
+	expect_eq 1 "$(ls "$MINI_DOCKER_ROOT"/seccomp | wc -l)" "programs after two runs with the same capabilities" || return 1
+	md run --rm --network none --cap-add SYS_ADMIN --rootfs "$ROOTFS_SRC" probe try unshare
+	expect_eq ok "$output" "unshare with CAP_SYS_ADMIN (its own program, which lets the call in)" || return 1
+	expect_eq 2 "$(ls "$MINI_DOCKER_ROOT"/seccomp | wc -l)" "programs after a run with other capabilities" || return 1
+	# a damaged file (not a whole number of instructions) is not loaded: compiled again
+	head -c 7 "$bpf" >"$bpf.x" && mv "$bpf.x" "$bpf"
+	md run --rm --network none --rootfs "$ROOTFS_SRC" /bin/sh -c "$try"
+	expect_eq "$(printf 'EPERM\nEPERM\n2')" "$output" "the run after the program was damaged" || return 1
+	expect_eq 0 "$(( $(stat -c %s "$bpf") % 8 ))" "the size of the program compiled again, in 8-byte instructions"
+}

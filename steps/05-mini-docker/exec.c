@@ -281,7 +281,7 @@ static int exec_load(const struct md_opts *o, struct exec_job *x, struct md_erro
 	x->start = xstrdup(state_str(j, "pid_start"));
 	x->cgroups = xstrdup(state_str(j, "cgroups"));
 	json_decref(j);
-	return caps_parse(rc, err);
+	return caps_parse(rc, err) < 0 || seccomp_prepare(rc, err) < 0 ? -1 : 0;
 }
 
 /*

@@ -547,7 +547,7 @@ int cmd_run(const struct md_opts *o, int argc, char **argv)
 	}
 	if (!rc.subnet_prefix && net_parse_subnet("10.200.0.0/16", &rc, &err) < 0)
 		return fail(&err);
-	if (caps_parse(&rc, &err) < 0)
+	if (caps_parse(&rc, &err) < 0 || seccomp_prepare(&rc, &err) < 0)
 		return fail(&err);
 	if (choose_root(&rc, &c, &config, &err) < 0)
 		return fail(&err);

@@ -22,6 +22,8 @@ void security_apply(const struct run_config *rc, uid_t uid, gid_t gid, const gid
  * --privileged (Docker's default is off; runc's spec and this engine keep it on)
  */
 int nnp_on(const struct run_config *rc);
+/* in the engine, the store still in sight: Docker's profile compiled, or loaded from ROOT/seccomp */
+int seccomp_prepare(const struct run_config *rc, struct md_error *err);
 /* just before execve (with no_new_privs off: before the capabilities go, see become.c) */
 void seccomp_apply(const struct run_config *rc);
 /* every descriptor above 2 close-on-exec (the caller's must not reach the container) */
