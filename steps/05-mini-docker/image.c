@@ -223,6 +223,51 @@ out:
 	return rc;
 }
 
+/*
+ * build.c: a layer it made (BLOB, a file in STAGE) into the store, as pull puts one there:
+ * unpacked under ROOT/layers/CHAIN unless that is there already (checking its DiffID on the
+ * way), then the blob itself moved into blobs/. Called with the store locked.
+ */
+int image_add_layer(struct store *s, const char *stage, const char *blob, const char *digest, const char *diff_id,
+		    const char *chain, struct md_error *err)
+{
+	char *have = store_layer_path(s, chain), *dir = xasprintf("%s/layer-%s", stage, digest_hex(chain));
+	char label[128], got[DIGEST_LEN];
+	struct unpack_opts uo = {.mode = UNPACK_LAYER, .max_bytes = s->o->max_unpack, .max_entries = s->o->max_entries,
+				 .label = label};
+	int rc = -1, fd = -1;
+	snprintf(label, sizeof(label), "the new layer (%.19s)", digest);
+	if (access(have, F_OK) == 0) {
+		rc = store_put_blob(s, digest, blob, err);
+		goto out;
+	}
+	if (mkdir(dir, 0755) < 0 || (fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		md_fail_errno(err, "mkdir %s", dir);
+		goto out;
+	}
+	if (unpack_blob(blob, fd, &uo, got, err) < 0)
+		goto out;
+	if (strcmp(got, diff_id)) {
+		md_fail(err, "%s uncompresses to %s, not the %s it was written as", label, got, diff_id);
+		goto out;
+	}
+	if (store_put_blob(s, digest, blob, err) < 0)
+		goto out;
+	if (rename(dir, have) < 0) {
+		md_fail_errno(err, "rename %s to %s", dir, have);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc < 0)
+		rm_rf(dir);
+	free(have);
+	free(dir);
+	return rc;
+}
+
 static int move_into_place(struct store *s, const char *stage, json_t *m, const char *mdigest,
 			   char (*chains)[DIGEST_LEN], size_t n, struct md_error *err)
 {
@@ -324,6 +369,14 @@ int image_commit(struct store *s, const char *stage, const char *manifest, size_
 				 "digest", mdigest, "size", (json_int_t)mlen);
 	for (int k = 0; k < n_names; k++)
 		store_index_set(idx, names[k], desc);
+	if (!n_names) { /* a build without -t: an image without a name (images shows <none>), once */
+		json_t *d;
+		size_t j;
+		int there = 0;
+		json_array_foreach(json_object_get(idx, "manifests"), j, d) there |= !strcmp(json_string_value(json_object_get(d, "digest")), mdigest);
+		if (!there)
+			json_array_append(json_object_get(idx, "manifests"), desc);
+	}
 	json_decref(desc);
 	rc = store_index_save(s, idx, err);
 out:

@@ -26,6 +26,10 @@ int image_check_manifest(json_t *m, struct md_error *err);
 int image_commit(struct store *s, const char *stage, const char *manifest, size_t mlen, const char *media_type,
 		 const char **names, int n_names, struct md_error *err);
 
+/* build.c: a layer it made (the file BLOB in STAGE) into the store: unpacked at ROOT/layers/CHAIN, then
+ * the blob; with the store locked */
+int image_add_layer(struct store *s, const char *stage, const char *blob, const char *digest, const char *diff_id,
+		    const char *chain, struct md_error *err);
 /*
  * pull.c: fetch NAME from its registry into the store (what `mini-docker pull`
  * and `run` of an image not in the store both do); the progress goes to OUT.

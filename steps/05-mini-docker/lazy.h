@@ -57,7 +57,9 @@ int lazy_crypto(struct md_error *err);
 	X(archive_entry_atime_is_set) X(archive_entry_mtime) X(archive_entry_mtime_nsec)                       \
 	X(archive_entry_xattr_reset) X(archive_entry_xattr_next) X(archive_entry_set_pathname)                 \
 	X(archive_entry_set_filetype) X(archive_entry_set_perm) X(archive_entry_set_size)                      \
-	X(archive_entry_set_mtime)
+	X(archive_entry_set_mtime) X(archive_write_open) X(archive_write_set_format_option)                    \
+	X(archive_entry_set_uid) X(archive_entry_set_gid) X(archive_entry_set_symlink)                         \
+	X(archive_entry_set_hardlink) X(archive_entry_xattr_add_entry)
 
 #define LAZY_CRYPTO_FUNCS(X)                                                                                   \
 	X(EVP_MD_CTX_new) X(EVP_MD_CTX_free) X(EVP_DigestInit_ex) X(EVP_DigestUpdate) X(EVP_DigestFinal_ex)    \
@@ -135,6 +137,13 @@ extern struct lazy_crypto_table lazy_crypto_fn;
 #define archive_entry_set_perm lazy_archive_fn.archive_entry_set_perm
 #define archive_entry_set_size lazy_archive_fn.archive_entry_set_size
 #define archive_entry_set_mtime lazy_archive_fn.archive_entry_set_mtime
+#define archive_write_open lazy_archive_fn.archive_write_open
+#define archive_write_set_format_option lazy_archive_fn.archive_write_set_format_option
+#define archive_entry_set_uid lazy_archive_fn.archive_entry_set_uid
+#define archive_entry_set_gid lazy_archive_fn.archive_entry_set_gid
+#define archive_entry_set_symlink lazy_archive_fn.archive_entry_set_symlink
+#define archive_entry_set_hardlink lazy_archive_fn.archive_entry_set_hardlink
+#define archive_entry_xattr_add_entry lazy_archive_fn.archive_entry_xattr_add_entry
 
 #define EVP_MD_CTX_new lazy_crypto_fn.EVP_MD_CTX_new
 #define EVP_MD_CTX_free lazy_crypto_fn.EVP_MD_CTX_free

@@ -33,6 +33,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "build.h"
 #include "exec.h"
 #include "image.h"
 #include "mini-docker.h"
@@ -75,6 +76,7 @@ static const struct command commands[] = {
 	{"images", cmd_images, "images [-q]                                   list images in the store"},
 	{"inspect", cmd_container_inspect, "inspect CONTAINER|IMAGE...                    a container's state, or an image's config and layers, as JSON"},
 	{"rmi", cmd_rmi, "rmi [-f] IMAGE...                             remove images (and what no other image needs)"},
+	{"build", cmd_build, "build [-t NAME[:TAG]] [-f FILE] [--build-arg K=V] [--no-cache] CONTEXT   an image from a Dockerfile"},
 	{"push", cmd_push, "push [REGISTRY/]NAME[:TAG]                     send an image to a registry (blobs it lacks, then the manifest)"},
 	{"tag", cmd_tag, "tag SOURCE TARGET[:TAG]                        one more name for an image (nothing is copied)"},
 	{"unpack", cmd_unpack, "unpack [--bundle] IMAGE DIR                   flatten an image into a rootfs DIR (--bundle: DIR/rootfs and an OCI config.json for runc)"},

@@ -59,7 +59,12 @@ int cmd_system(const struct md_opts *o, int argc, char **argv)
 	free(ids);
 	printf("Deleted containers: %d\n", removed);
 
-	if (store_open(&s, o, &err) < 0 || store_lock(&s, &err) < 0 || store_gc(&s, &err) < 0) {
+	/* the build cache goes too (docker's prune empties it): its layers are then free for gc */
+	int ok = store_open(&s, o, &err) == 0 && store_lock(&s, &err) == 0;
+	int cached = ok ? store_cache_clear(&s) : 0;
+	if (cached)
+		printf("Deleted build cache entries: %d\n", cached);
+	if (!ok || store_gc(&s, &err) < 0) {
 		fprintf(stderr, "mini-docker: system prune: %s\n", err.msg);
 		rc = EXIT_ENGINE;
 	} else {

@@ -399,6 +399,47 @@ static int mark(struct store *s, json_t *keep, struct md_error *err)
 	return 0;
 }
 
+/* what the build cache (ROOT/build-cache/KEY, build.c) still needs: each entry's layer */
+static void mark_cache(struct store *s, json_t *keep)
+{
+	char *dir = xasprintf("%s/build-cache", s->root);
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		char *p = xasprintf("%s/%s", dir, e->d_name), *buf = NULL;
+		size_t len;
+		struct md_error ignored;
+		json_t *j = e->d_name[0] != '.' && read_file(p, 1 << 20, &buf, &len, &ignored) == 0 ? json_loadb(buf, len, 0, NULL) : NULL;
+		const char *ld = json_string_value(json_object_get(json_object_get(j, "layer"), "digest"));
+		const char *chain = json_string_value(json_object_get(j, "chain_id"));
+		if (ld && digest_valid(ld))
+			json_object_set_new(keep, digest_hex(ld), json_true());
+		if (chain && digest_valid(chain))
+			json_object_set_new(keep, digest_hex(chain), json_true());
+		json_decref(j);
+		free(buf);
+		free(p);
+	}
+	if (d)
+		closedir(d);
+	free(dir);
+}
+
+int store_cache_clear(struct store *s)
+{
+	char *dir = xasprintf("%s/build-cache", s->root);
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+	while (d && (e = readdir(d)))
+		if (e->d_name[0] != '.' && unlinkat(dirfd(d), e->d_name, 0) == 0)
+			n++;
+	if (d)
+		closedir(d);
+	free(dir);
+	return n;
+}
+
 /* remove what KEEP does not name; a failure is kept in ERR (the others are still tried) */
 static int sweep(const char *dir, json_t *keep, const char *what, struct md_error *err)
 {
@@ -425,6 +466,7 @@ int store_gc(struct store *s, struct md_error *err)
 	char *blobs = xasprintf("%s/blobs/sha256", s->layout);
 	int rc = mark(s, keep, err);
 	containers_keep_layers(s->o, keep); /* an image rmi -f untagged may still run */
+	mark_cache(s, keep);		    /* a build's next run stands on these */
 	if (rc == 0) {
 		rc = sweep(blobs, keep, "blob", err);
 		if (sweep(s->layers, keep, "layer", rc < 0 ? &(struct md_error){0} : err) < 0)

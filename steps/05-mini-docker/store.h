@@ -4,6 +4,7 @@
  *     ROOT/images/            an OCI image layout (oci-layout, index.json, blobs/sha256/HEX)
  *     ROOT/layers/CHAINID/    each layer unpacked, in overlayfs form, keyed by ChainID
  *     ROOT/tmp/               staging: everything is written here, then renamed into place
+ *     ROOT/build-cache/KEY    what a step of mini-docker build made (build.c): kept by gc
  *     ROOT/lock               flock(2): one writer at a time changes images/ and layers/
  *
  * A pull downloads into a stage of its own without ROOT/lock (each stage dir is
@@ -54,6 +55,8 @@ void store_index_set(json_t *idx, const char *name, json_t *desc);
  */
 int store_find(struct store *s, json_t *idx, const char *name, json_t **desc, json_t **manifest, json_t **config,
 	       struct md_error *err);
+/* Empty the build cache (ROOT/build-cache, build.c); how many entries went. With the store locked. */
+int store_cache_clear(struct store *s);
 /* Remove blobs and unpacked layers that no image in index.json needs, nor any container. */
 int store_gc(struct store *s, struct md_error *err);
 /* record.c: the layers (ChainID hex) the store's containers use, as keys of KEEP */
