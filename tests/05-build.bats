@@ -201,6 +201,37 @@ PY
 	expect_eq "" "$(ls "$ROOT/tmp")" "what the build left in the store's tmp/" || return 1
 }
 
+# exercise: 05.1 05.2 05.4 05.5
+@test "build: a build killed (SIGKILL) in a RUN takes the RUN's container along; the next build clears what it left" {
+	hint "build.c: the RUN's run gets SIGTERM when build dies (PR_SET_PDEATHSIG); the overlays die with build's mount namespace"
+	dockerfile "FROM $PLAIN/base" "RUN echo started-$$; sleep 60"
+	"$MINI_DOCKER" --root "$ROOT" --insecure-registry "$PLAIN" build "$CTX" >"$BATS_TEST_TMPDIR/build.log" 2>&1 &
+	pid=$!
+	for _ in $(seq 1 100); do grep -q "started-$$" "$BATS_TEST_TMPDIR/build.log" && break; sleep 0.1; done
+	grep -q "started-$$" "$BATS_TEST_TMPDIR/build.log" || {
+		kill -9 "$pid"
+		echo "expected the RUN to start, got:"
+		cat "$BATS_TEST_TMPDIR/build.log"
+		return 1
+	}
+	kill -9 "$pid"
+	wait "$pid" 2>/dev/null || true
+	for _ in $(seq 1 100); do
+		[ -z "$("$MINI_DOCKER" --root "$ROOT" ps -a -q)" ] && ! pgrep -f "started-$$; sleep 60" >/dev/null && break
+		sleep 0.1
+	done
+	md ps -a -q
+	expect_eq "" "$output" "containers left 10 s after the build was killed" || return 1
+	if pgrep -f "started-$$; sleep 60" >/dev/null; then
+		echo "expected the RUN's command to end with the build, got it still running"
+		return 1
+	fi
+	dockerfile "FROM $PLAIN/base" "RUN echo again"
+	md build -t after "$CTX"
+	expect_built || return 1
+	expect_eq "" "$(ls "$ROOT/tmp")" "what is left in the store's tmp/ after the next build" || return 1
+}
+
 # exercise: 05.1 05.2
 @test "build: Dockerfile mistakes are one line naming the file and the line" {
 	hint "dockerfile.c: unknown instruction, no FROM, a missing source: each error says where"

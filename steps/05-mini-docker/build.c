@@ -43,10 +43,12 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -342,11 +344,14 @@ static int stage_mount(struct build *b, struct bstage *st, int writable, char **
 		md_fail_errno(err, "chdir %s", b->s.layers);
 		goto out;
 	}
-	narrate("mount(\"overlay\", \"%s\", \"overlay\", %s)", "mount -t overlay overlay -o %s %s", rootfs, opts, rootfs);
-	if (mount("overlay", rootfs, "overlay", 0, opts) < 0)
-		md_fail_errno(err, "mount -t overlay overlay -o %s %s", opts, rootfs);
+	/* every changed file whole in the upper dir (no metacopy, no redirect): layer.c makes a layer of it */
+	char *whole = writable ? xasprintf("%s,metacopy=off,redirect_dir=off", opts) : xstrdup(opts);
+	narrate("mount(\"overlay\", \"%s\", \"overlay\", %s)", "mount -t overlay overlay -o %s %s", rootfs, whole, rootfs);
+	if (mount("overlay", rootfs, "overlay", 0, whole) < 0 && (errno != EINVAL || mount("overlay", rootfs, "overlay", 0, opts) < 0))
+		md_fail_errno(err, "mount -t overlay overlay -o %s %s", whole, rootfs);
 	else
 		rc = 0;
+	free(whole);
 	if (fchdir(here) < 0 && rc == 0)
 		rc = md_fail_errno(err, "fchdir back");
 out:
@@ -758,6 +763,9 @@ static int run_in(struct build *b, struct bstage *st, const char *rootfs, json_t
 	int status = -1;
 	pid_t pid = fork();
 	if (pid == 0) {
+		/* a build killed takes its RUN along: run passes the SIGTERM on and removes the container */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() == 1)
+			_exit(EXIT_ENGINE);
 		int null = open("/dev/null", O_RDONLY);
 		if (null >= 0)
 			dup2(null, 0);
