@@ -1,5 +1,6 @@
 # Step 05 beats (sourced by scripts/demo): a busybox image built here with
-# umoci, served by a registry on 127.0.0.1, pulled and run by mini-docker.
+# umoci, served by a registry on 127.0.0.1, pulled and run by mini-docker; then
+# the slides' `docker build -t rantune .`, pushed and run from another store.
 md=$PWD/steps/05-mini-docker/mini-docker
 store=$WORK/store
 export REG_BASE=$WORK/registry REPO=$PWD
@@ -34,3 +35,21 @@ beat "Volumes: -v ./volume:/root"
 mkdir -p "$WORK/volume"
 run "$md" --root "$store" run --rm --network none -v "$WORK/volume:/root" "$img" /bin/sh -c 'echo written inside > /root/note'
 run cat "$WORK/volume/note"
+
+beat "docker build -t rantune . : a Dockerfile, one instruction at a time"
+say "RUN runs in a container on an overlay of the layers so far; what it wrote becomes a layer"
+ctx=$WORK/rantune
+mkdir -p "$ctx"
+printf '#!/bin/sh\necho "rantune plays $TUNE: $(cat /music/playlist)"\n' >"$ctx/rantune"
+chmod 755 "$ctx/rantune"
+printf 'FROM %s\nCOPY rantune /usr/bin/rantune\nRUN mkdir /music && echo "la la la" > /music/playlist\nENV TUNE=jazz\nCMD ["rantune"]\n' \
+	"$img" >"$ctx/Dockerfile"
+run cat "$ctx/Dockerfile"
+run "$md" --root "$store" build -t "127.0.0.1:$REG_PORT/rantune" "$ctx"
+say "again: every step is in the cache, and the image is the same"
+run "$md" --root "$store" build -t "127.0.0.1:$REG_PORT/rantune" "$ctx"
+
+beat "docker push, then docker run on another machine (here: another store)"
+run "$md" --root "$store" push "127.0.0.1:$REG_PORT/rantune"
+echo "rm -rf '$WORK/elsewhere'; true" >"$WORK/undo.41-elsewhere"
+run "$md" --root "$WORK/elsewhere" run --rm --network none "127.0.0.1:$REG_PORT/rantune"
