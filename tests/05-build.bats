@@ -323,6 +323,29 @@ PY
 	expect_status 125 "--target of a stage that does not exist" || return 1
 }
 
+# exercise: 05.1 05.2 05.4 05.5 05.6
+@test "build: ADD unpacks a local archive, COPY --chown takes names from the image, USER runs the next RUN as that user" {
+	hint "buildcopy.c: ADD of a tar (gzip, plain...) is unpacked at DEST; --chown=NAME is looked up in the image's /etc/passwd"
+	mkdir -p "$BATS_TEST_TMPDIR/arch/pkg"
+	echo "from the archive" >"$BATS_TEST_TMPDIR/arch/pkg/readme"
+	tar -C "$BATS_TEST_TMPDIR/arch" -czf "$CTX/pkg.tar.gz" pkg
+	echo mine >"$CTX/owned"
+	dockerfile "FROM $PLAIN/base" "ADD pkg.tar.gz /opt/" "COPY --chown=nobody owned /owned" "USER nobody" \
+		"RUN id -u > /tmp/who" "USER root"
+	md build -t added "$CTX"
+	expect_built || return 1
+	md run --rm --network none added sh -c 'cat /opt/pkg/readme; stat -c "%u:%g" /owned; cat /tmp/who'
+	expect_eq "$(printf 'from the archive\n65534:65534\n65534')" "$output" "the archive's file, /owned's owner, the RUN's user" || return 1
+	dockerfile "FROM $PLAIN/base" "COPY --chown=nosuchuser owned /owned"
+	md build "$CTX"
+	expect_status 125 "--chown of a user the image does not have" || return 1
+	expect_match "nosuchuser" "$stderr" "the error to name the user" || return 1
+	dockerfile "FROM $PLAIN/base" "ADD http://127.0.0.1:1/x /x"
+	md build "$CTX"
+	expect_status 125 "ADD of a URL" || return 1
+	expect_match "Dockerfile:2.*URL" "$stderr" "the error" || return 1
+}
+
 # exercise: 05.1 05.2 05.4 05.5
 @test "build: what mini-docker built and pushed, podman pulls and runs, and skopeo + umoci unpack to the same files" {
 	hint "the image is plain OCI: manifest, config with diff_ids and history, gzip layers"

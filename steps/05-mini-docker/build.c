@@ -248,10 +248,14 @@ static json_t *history_entry(const char *created_by, int empty)
 	return h;
 }
 
-/* A step that changes the config only: its history entry, cached so that a rebuild is the same to the byte. */
-static int config_step(struct build *b, struct bstage *st, const char *created_by, struct md_error *err)
+/*
+ * A step that changes the config only: its history entry, cached so that a rebuild is the same to the byte.
+ * KEY: what the step did (the instruction and the config it made).
+ */
+static int config_step(struct build *b, struct bstage *st, const char *key, const char *created_by,
+		       struct md_error *err)
 {
-	if (next_key(st, created_by, err) < 0)
+	if (next_key(st, key, err) < 0)
 		return -1;
 	json_t *hit = cache_get(b, st), *h;
 	if (hit) {
@@ -790,9 +794,13 @@ static int run_in(struct build *b, struct bstage *st, const char *rootfs, json_t
 
 static int do_run(struct build *b, struct bstage *st, struct df_instr *in, struct md_error *err)
 {
-	for (int i = 0; i < in->n_flags; i++)
-		if (strncmp(in->flags[i], "--network=", 10))
-			return md_fail(err, "RUN %s: not supported here (RUN --network=none|host is)", in->flags[i]);
+	for (int i = 0; i < in->n_flags; i++) {
+		const char *f = in->flags[i], *v = f + 10;
+		if (strncmp(f, "--network=", 10))
+			return md_fail(err, "RUN %s: not supported here (RUN --network=none|host|bridge is)", f);
+		if (strcmp(v, "none") && strcmp(v, "host") && strcmp(v, "bridge"))
+			return md_fail(err, "RUN %s: use none, host or bridge", f);
+	}
 	json_t *cmd = command_of(st, in), *env = run_env(st);
 	char *argtext = json_dumps(cmd, JSON_COMPACT), *envtext = json_dumps(env, JSON_COMPACT);
 	const char *user = json_string_value(json_object_get(cfg(st), "User"));
@@ -909,12 +917,10 @@ static int do_copy(struct build *b, struct bstage *st, struct df_instr *in, char
 		free(srcs_text);
 		srcs_text = t;
 	}
-	const char *user = json_string_value(json_object_get(cfg(st), "User"));
 	key = xasprintf("%s %s %s chown=%s from=%s files=%s", in->cmd, srcs_text, dest, chown ? chown : "",
 			from ? from : "", hash);
 	if (next_key(st, key, err) < 0)
 		goto out;
-	(void)user;
 	json_t *hit = cache_get(b, st);
 	if (hit) {
 		printf("--> Using cache %.12s\n", digest_hex(json_string_value(json_object_get(json_object_get(hit, "layer"), "digest"))));
@@ -977,6 +983,25 @@ static int expand_words(struct build *b, struct bstage *st, struct df_instr *in,
 	return rc;
 }
 
+static int single_word(const char *k)
+{
+	return !strcmp(k, "WORKDIR") || !strcmp(k, "USER") || !strcmp(k, "STOPSIGNAL");
+}
+
+/* the same for an instruction that takes one word: WORDS = {the word, NULL} */
+static int expand_word(struct build *b, struct bstage *st, struct df_instr *in, char ***words, struct md_error *err)
+{
+	int nv = 0;
+	char **vars = stage_vars(b, st, &nv);
+	char *w = dockerfile_word(in->args, b->df.escape, vars, nv, err);
+	vars_free(vars, nv);
+	if (!w)
+		return -1;
+	*words = xcalloc(2, sizeof(char *));
+	(*words)[0] = w;
+	return 0;
+}
+
 static int step(struct build *b, struct df_instr *in, struct md_error *err)
 {
 	const char *k = in->cmd;
@@ -991,14 +1016,16 @@ static int step(struct build *b, struct df_instr *in, struct md_error *err)
 		rc = do_from(b, in, words, n, err);
 		goto out;
 	}
-	if (!raw && expand_words(b, st, in, &words, &n, err) < 0)
+	if (!st && strcmp(k, "ARG"))
+		return md_fail(err, "%s before FROM: only ARG may come first", k);
+	if (!raw && single_word(k)) { /* WORKDIR /my dir: one word, spaces and all */
+		if (expand_word(b, st, in, &words, err) < 0)
+			return -1;
+		n = 1;
+	} else if (!raw && expand_words(b, st, in, &words, &n, err) < 0)
 		return -1;
 	if (!strcmp(k, "ARG")) {
 		rc = do_arg(b, st, words, n, err);
-		goto out;
-	}
-	if (!st) {
-		rc = md_fail(err, "%s before FROM: only ARG may come first", k);
 		goto out;
 	}
 	if (!strcmp(k, "RUN"))
@@ -1011,13 +1038,11 @@ static int step(struct build *b, struct df_instr *in, struct md_error *err)
 		rc = (!strcmp(k, "ENV") || !strcmp(k, "LABEL")) ? do_env_label(b, st, in, words, n, err)
 								 : do_config(b, st, in, words, n, err);
 		if (rc == 0) {
-			/* the config as it is now names the step: the same words give the same key */
+			/* the step's key: the instruction and the config it made (an ENV $X that expanded anew differs) */
 			char *text = json_dumps(cfg(st), JSON_COMPACT | JSON_SORT_KEYS);
-			char *created_by = xasprintf("%s config=%s", in->original, text);
-			rc = config_step(b, st, in->original, err);
-			if (rc == 0) /* the key also covers what the config became */
-				rc = next_key(st, created_by, err);
-			free(created_by);
+			char *key = xasprintf("%s\nconfig=%s", in->original, text);
+			rc = config_step(b, st, key, in->original, err);
+			free(key);
 			free(text);
 		}
 	}
