@@ -140,6 +140,25 @@ PY
 	expect_match "rantune" "$output" "images to list the built image" || return 1
 }
 
+# exercise: 05.1 05.2 05.4 05.5
+@test "build: history lists the steps newest first, each RUN and COPY with its layer's size; a build without -t is <none>" {
+	hint "images.c: the config's history, the Nth entry that made a layer is layer N; index.json keeps an unnamed build"
+	head -c 300000 /dev/urandom >"$CTX/blob"
+	dockerfile "FROM $PLAIN/base" "COPY blob /blob" "RUN echo small > /small" "ENV A=1"
+	md build "$CTX"
+	expect_built || return 1
+	id=$(built_id)
+	md images
+	expect_match "<none> +<none> +${id:0:12}" "$output" "images to list the unnamed build" || return 1
+	md history "${id:0:12}"
+	expect_status 0 "history of the built image" || { echo "$stderr"; return 1; }
+	lines=$(sed 1d <<<"$output")
+	expect_match "^${id:0:12} .*ENV A=1 +0B$" "$(sed -n 1p <<<"$lines")" "the newest step, first, with the image ID" || return 1
+	expect_match "RUN echo small > /small" "$(sed -n 2p <<<"$lines")" "the RUN, second" || return 1
+	expect_match "COPY blob /blob +(29[0-9]|3[0-4][0-9])kB$" "$(sed -n 3p <<<"$lines")" "the COPY's layer, about 300 kB" || return 1
+	expect_eq 5 "$(wc -l <<<"$lines")" "steps (3 here, CMD and COPY of the base)" || return 1
+}
+
 # exercise: 05.1 05.2 05.3 05.4 05.5 05.6
 @test "build: RUN that deletes a file and empties a directory makes whiteouts, as a pulled layer has them" {
 	hint "layer.c: overlayfs' whiteout (char 0:0) becomes .wh.NAME in the tar, an opaque dir .wh..wh..opq"

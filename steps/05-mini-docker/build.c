@@ -70,7 +70,6 @@
 #define MAX_TAGS 16
 #define MAX_BUILD_ARGS 64
 #define BUILD_LAYERS 120 /* image.c keeps 128 at most: a few for the base */
-#define MAX_LAYERS_KEPT 128 /* image.c's MAX_LAYERS */
 
 /* the state one FROM starts: the image being made */
 struct bstage {
@@ -294,10 +293,10 @@ static void add_layer(struct bstage *st, json_t *entry)
 /* ROOT/layers/CHAIN of each layer of ST, top first, ':'-joined (overlayfs' lowerdir); "" for none */
 static int stage_lower(struct build *b, struct bstage *st, char **lower, struct md_error *err)
 {
-	char chains[MAX_LAYERS_KEPT][DIGEST_LEN];
+	char chains[MAX_LAYERS][DIGEST_LEN];
 	size_t n = 0;
 	if (json_array_size(json_object_get(json_object_get(st->config, "rootfs"), "diff_ids")) &&
-	    chain_ids(st->config, chains, MAX_LAYERS_KEPT, &n, err) < 0)
+	    chain_ids(st->config, chains, MAX_LAYERS, &n, err) < 0)
 		return -1;
 	*lower = xstrdup("");
 	for (size_t i = n; i-- > 0;) {
@@ -399,9 +398,9 @@ static int commit_layer(struct build *b, struct bstage *st, const char *upper, c
 	if (!json_array_size(ids))
 		snprintf(chain, sizeof(chain), "%s", diff_id);
 	else {
-		char parents[MAX_LAYERS_KEPT][DIGEST_LEN];
+		char parents[MAX_LAYERS][DIGEST_LEN];
 		size_t n;
-		if (chain_ids(st->config, parents, MAX_LAYERS_KEPT, &n, err) < 0)
+		if (chain_ids(st->config, parents, MAX_LAYERS, &n, err) < 0)
 			goto out;
 		char *text = xasprintf("%s %s", parents[n - 1], diff_id);
 		int r = sha256_buf(text, strlen(text), chain, err);

@@ -26,7 +26,6 @@
 #include "registry.h"
 #include "unpack.h"
 
-#define MAX_LAYERS 128
 
 static const char *layer_types[] = {
 	"application/vnd.oci.image.layer.v1.tar",

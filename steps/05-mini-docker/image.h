@@ -39,6 +39,7 @@ int image_pull(const struct md_opts *o, const char *name, FILE *out, struct md_e
 int cmd_images(const struct md_opts *o, int argc, char **argv);
 int cmd_rmi(const struct md_opts *o, int argc, char **argv);
 int cmd_inspect(const struct md_opts *o, int argc, char **argv);
+int cmd_history(const struct md_opts *o, int argc, char **argv);
 int cmd_unpack(const struct md_opts *o, int argc, char **argv);
 int cmd_tag(const struct md_opts *o, int argc, char **argv);
 /* push.c */

@@ -3,6 +3,7 @@
  *
  *     mini-docker images [-q]            docker image ls
  *     mini-docker inspect IMAGE          docker image inspect
+ *     mini-docker history IMAGE          docker history: how it was made, a line per step
  *     mini-docker rmi [-f] IMAGE...      docker rmi: untag, then drop unneeded blobs and layers
  *                                        (an image a container uses: only with -f, its layers stay)
  *     mini-docker unpack IMAGE DIR       umoci unpack: the layers flattened into a plain rootfs
@@ -71,16 +72,16 @@ int cmd_images(const struct md_opts *o, int argc, char **argv)
 	json_array_foreach(json_object_get(idx, "manifests"), i, d)
 	{
 		const char *name = json_string_value(json_object_get(json_object_get(d, "annotations"), REF_NAME_ANNOTATION));
-		json_t *desc, *m, *c, *l;
+		json_t *m, *c, *l;
 		size_t k;
-		if (!name || store_find(&s, idx, name, &desc, &m, &c, &err) < 0)
+		if (store_load(&s, d, &m, &c, &err) < 0)
 			continue;
 		const char *id = json_string_value(json_object_get(json_object_get(m, "config"), "digest"));
 		uint64_t size = 0;
 		json_array_foreach(json_object_get(m, "layers"), k, l)
 			size += json_integer_value(json_object_get(l, "size"));
 		char repo[512], tag[160] = "<none>", ago[64], hs[32];
-		snprintf(repo, sizeof(repo), "%s", name);
+		snprintf(repo, sizeof(repo), "%s", name ? name : "<none>"); /* a build without -t: no name */
 		char *at = strchr(repo, '@'), *slash = strrchr(repo, '/'), *colon = strrchr(slash ? slash : repo, ':');
 		if (at)
 			*at = 0;
@@ -98,6 +99,83 @@ int cmd_images(const struct md_opts *o, int argc, char **argv)
 	json_decref(idx);
 	store_close(&s);
 	return 0;
+}
+
+/*
+ * mini-docker history IMAGE: docker history, the config's own record of how the image was
+ * made, newest first. An entry that made a layer shows that layer's size unpacked (the
+ * Nth such entry is the Nth layer); ENV, CMD and the like made none ("0B").
+ */
+static void history_line(json_t *h, const char *id, uint64_t size, int trunc)
+{
+	char ago[64], hs[32], by[4096];
+	const char *cb = json_string_value(json_object_get(h, "created_by"));
+	created_ago(json_string_value(json_object_get(h, "created")), ago, sizeof(ago));
+	snprintf(by, sizeof(by), "%s", cb ? cb : "");
+	for (char *p = by; *p; p++)
+		if (*p == '\n' || *p == '\t')
+			*p = ' ';
+	if (trunc && strlen(by) > 45)
+		strcpy(by + 42, "...");
+	human_size(size, hs, sizeof(hs));
+	printf("%-14s %-16s %-45s %s\n", id, ago, by, hs);
+}
+
+static int history(struct store *s, const char *name, int trunc, struct md_error *err)
+{
+	json_t *idx = NULL, *desc, *m = NULL, *c = NULL;
+	char chains[MAX_LAYERS][DIGEST_LEN];
+	size_t n = 0;
+	if (store_index_load(s, &idx, err) < 0 || store_find(s, idx, name, &desc, &m, &c, err) < 0 ||
+	    chain_ids(c, chains, MAX_LAYERS, &n, err) < 0) {
+		json_decref(idx);
+		json_decref(m);
+		json_decref(c);
+		return -1;
+	}
+	json_t *hist = json_object_get(c, "history"), *h;
+	size_t i, layer = 0;
+	uint64_t *sizes = xcalloc(json_array_size(hist) + 1, sizeof(uint64_t));
+	json_array_foreach(hist, i, h) /* the Nth entry that made a layer is layer N */
+	{
+		if (json_is_true(json_object_get(h, "empty_layer")) || layer >= n)
+			continue;
+		char *dir = store_layer_path(s, chains[layer++]);
+		sizes[i] = du_bytes(dir);
+		free(dir);
+	}
+	const char *id = json_string_value(json_object_get(json_object_get(m, "config"), "digest"));
+	char top[16];
+	snprintf(top, sizeof(top), "%.12s", id ? id + 7 : "?");
+	printf("%-14s %-16s %-45s %s\n", "IMAGE", "CREATED", "CREATED BY", "SIZE");
+	for (i = json_array_size(hist); i-- > 0;)
+		history_line(json_array_get(hist, i), i == json_array_size(hist) - 1 ? top : "<missing>", sizes[i], trunc);
+	free(sizes);
+	json_decref(idx);
+	json_decref(m);
+	json_decref(c);
+	return 0;
+}
+
+int cmd_history(const struct md_opts *o, int argc, char **argv)
+{
+	struct store s;
+	struct md_error err;
+	struct md_getopt g;
+	int k, trunc = 1;
+	static const struct md_option options[] = {{"no-trunc", 0, MD_FLAG}};
+	md_getopt_init(&g, "history", "history [--no-trunc] IMAGE", options, MD_N(options), MD_ANYWHERE, argc, argv);
+	while ((k = md_getopt(&g, &err)) >= 0)
+		trunc = 0;
+	if (k != MD_OPT_END)
+		return md_getopt_status(k, &err);
+	if (argc - g.optind != 1)
+		return md_usage("history [--no-trunc] IMAGE");
+	int rc = store_open(&s, o, &err) == 0 && history(&s, argv[g.optind], trunc, &err) == 0 ? 0 : EXIT_ENGINE;
+	if (rc)
+		fail(&err);
+	store_close(&s);
+	return rc;
 }
 
 int cmd_inspect(const struct md_opts *o, int argc, char **argv)

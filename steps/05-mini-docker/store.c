@@ -312,7 +312,13 @@ int store_find(struct store *s, json_t *idx, const char *name, json_t **desc, js
 	}
 	if (!found)
 		return md_fail(err, "no such image: %s (mini-docker images lists them; mini-docker pull %s fetches it)", full[0] ? full : name, name);
-	json_t *m = load_json_blob(s, json_string_value(json_object_get(found, "digest")), err);
+	*desc = found;
+	return store_load(s, found, manifest, config, err);
+}
+
+int store_load(struct store *s, json_t *desc, json_t **manifest, json_t **config, struct md_error *err)
+{
+	json_t *m = load_json_blob(s, json_string_value(json_object_get(desc, "digest")), err);
 	if (!m)
 		return -1;
 	json_t *c = load_json_blob(s, json_string_value(json_object_get(json_object_get(m, "config"), "digest")), err);
@@ -320,7 +326,6 @@ int store_find(struct store *s, json_t *idx, const char *name, json_t **desc, js
 		json_decref(m);
 		return -1;
 	}
-	*desc = found;
 	*manifest = m;
 	*config = c;
 	return 0;

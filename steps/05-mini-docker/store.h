@@ -57,6 +57,8 @@ int store_find(struct store *s, json_t *idx, const char *name, json_t **desc, js
 	       struct md_error *err);
 /* Empty the build cache (ROOT/build-cache, build.c); how many entries went. With the store locked. */
 int store_cache_clear(struct store *s);
+/* The manifest and config of the image DESC (an entry of index.json) names. */
+int store_load(struct store *s, json_t *desc, json_t **manifest, json_t **config, struct md_error *err);
 /* Remove blobs and unpacked layers that no image in index.json needs, nor any container. */
 int store_gc(struct store *s, struct md_error *err);
 /* record.c: the layers (ChainID hex) the store's containers use, as keys of KEEP */
@@ -65,6 +67,8 @@ void containers_keep_layers(const struct md_opts *o, json_t *keep);
  * 0 when none; USER is its id */
 int containers_using_image(const struct md_opts *o, const char *image_id, char user[65]);
 
+/* the most layers an image may have here */
+#define MAX_LAYERS 128
 /* ChainID(L0) = DiffID(L0); ChainID(L0..n) = sha256(ChainID(L0..n-1) + " " + DiffID(n)) */
 int chain_ids(json_t *config, char (*out)[DIGEST_LEN], size_t max, size_t *n, struct md_error *err);
 
