@@ -390,6 +390,30 @@ PY
 	expect_eq "600" "$(stat -c %a "$BATS_TEST_TMPDIR/bundle/rootfs/hello")" "the mode RUN set, as umoci sees it" || return 1
 }
 
+# exercise: 05.1 05.2 05.4 05.5 05.6
+@test "push: the layers a build took FROM the same registry are mounted, not sent; a blob over --chunk-size goes in PATCHes" {
+	hint "push.c: POST ?mount=DIGEST&from=REPO (201: linked); registry.c: PATCH with Content-Range, each to the last Location, then PUT ?digest="
+	head -c 300000 /dev/urandom >"$CTX/blob"
+	dockerfile "FROM $PLAIN/base" "COPY blob /blob"
+	md build -t "$PLAIN/chunky:1" "$CTX"
+	expect_built || return 1
+	md -v --chunk-size 65536 push "$PLAIN/chunky:1"
+	expect_status 0 "push" || { echo "$stderr"; return 1; }
+	expect_match "Mounted from base" "$output" "the base layer linked from base, not sent" || return 1
+	expect_eq 2 "$(grep -c ': Pushed' <<<"$output")" "blobs sent (the new layer and the config)" || return 1
+	patches=$(grep -c 'Content-Range: ' <<<"$stderr")
+	expect_eq 5 "$patches" "PATCH requests for the 300 kB layer in 64 KiB chunks" || { echo "$stderr" | grep PATCH; return 1; }
+	# what the registry holds is the image: another store pulls it (every digest checked) and runs it
+	want=$(sha256sum <"$CTX/blob" | cut -d' ' -f1)
+	run --separate-stderr "$MINI_DOCKER" --root "$BATS_TEST_TMPDIR/other" --insecure-registry "$PLAIN" \
+		run --rm --network none "$PLAIN/chunky:1" sha256sum /blob
+	expect_status 0 "a pull and run of the pushed image from another store" || { echo "$stderr"; return 1; }
+	expect_eq "$want  /blob" "$output" "the file, as the other store got it" || return 1
+	# pushed again: everything is there already
+	md push "$PLAIN/chunky:1"
+	expect_eq 3 "$(grep -c 'Layer already exists' <<<"$output")" "blobs found there on the second push" || return 1
+}
+
 # exercise: 05.1 05.2 05.3 05.4 05.5
 @test "build: the same Dockerfile built by podman build gives the same file tree" {
 	hint "COPY keeps modes and mtimes, owner 0:0 unless --chown; RUN's layer holds exactly what the command wrote"

@@ -100,7 +100,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "Usage: mini-docker [--root DIR] [--authfile F] [--ca-file F] [--certs-dir D]\n"
 		   "                   [--insecure-registry HOST] [--low-speed-limit BYTES] [--low-speed-time SECS]\n"
-		   "                   [--pull-timeout SECS] [--retry N] [--retry-delay SECS] [-v] COMMAND [ARGS...]\n\n"
+		   "                   [--pull-timeout SECS] [--retry N] [--retry-delay SECS] [--chunk-size BYTES]\n"
+		   "                   [-v] COMMAND [ARGS...]\n\n"
 		   "Commands:\n");
 	for (const struct command *c = commands; c->name; c++)
 		fprintf(f, "  %s\n", c->usage);
@@ -223,7 +224,7 @@ static const char *store_root(const char *root, int from_env)
 static int global_options(struct md_opts *o, int argc, char **argv)
 {
 	enum { ROOT, AUTHFILE, CA_FILE, CERTS_DIR, INSECURE, LOW_SPEED_LIMIT, LOW_SPEED_TIME,
-	       PULL_TIMEOUT, RETRY, RETRY_DELAY, VERBOSE, HELP };
+	       PULL_TIMEOUT, RETRY, RETRY_DELAY, CHUNK_SIZE, VERBOSE, HELP };
 	static const struct md_option options[] = {
 	    [ROOT] = {"root", 0, MD_VALUE},
 	    [AUTHFILE] = {"authfile", 0, MD_VALUE},
@@ -235,6 +236,7 @@ static int global_options(struct md_opts *o, int argc, char **argv)
 	    [PULL_TIMEOUT] = {"pull-timeout", 0, MD_VALUE},
 	    [RETRY] = {"retry", 0, MD_VALUE},
 	    [RETRY_DELAY] = {"retry-delay", 0, MD_VALUE},
+	    [CHUNK_SIZE] = {"chunk-size", 0, MD_VALUE},
 	    [VERBOSE] = {"verbose", 'v', MD_FLAG},
 	    [HELP] = {"help", 'h', MD_FLAG},
 	};
@@ -288,6 +290,11 @@ static int global_options(struct md_opts *o, int argc, char **argv)
 			if (number_opt(g.shown, v, 0, 3600, &o->retry_delay) < 0)
 				return -(EXIT_ENGINE + 1);
 			break;
+		case CHUNK_SIZE: /* push: a blob bigger than this goes in PATCHes of this size; 0: one PUT */
+			if (number_opt(g.shown, v, 0, 1L << 40, &n) < 0)
+				return -(EXIT_ENGINE + 1);
+			o->chunk_size = (uint64_t)n;
+			break;
 		case VERBOSE:
 			md_verbose = 1;
 			break;
@@ -314,6 +321,7 @@ int main(int argc, char **argv)
 	o.pull_timeout = 3600;
 	o.retries = 3;
 	o.retry_delay = -1;
+	o.chunk_size = 64ULL << 20;
 
 	int i = global_options(&o, argc, argv);
 	if (i < 0)

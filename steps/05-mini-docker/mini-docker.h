@@ -25,6 +25,7 @@ struct md_opts {
 	long pull_timeout;     /* seconds a whole pull may take; 0: no deadline */
 	int retries;           /* --retry: attempts after a transient answer (429, 5xx, a cut transfer) */
 	long retry_delay;      /* --retry-delay SECS between attempts; -1: 1 s, doubling */
+	uint64_t chunk_size;   /* --chunk-size: push sends a bigger blob in PATCHes of this size; 0: one PUT */
 };
 
 #endif

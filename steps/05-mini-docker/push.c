@@ -9,7 +9,13 @@
  *      registry has already is not sent again ("Layer already exists");
  *   2. else POST /v2/NAME/blobs/uploads/ opens an upload, and one PUT to its
  *      Location with ?digest=DIGEST sends the whole blob (monolithic upload);
- *      the registry hashes it and refuses it if it is not what it is named;
+ *      a blob over --chunk-size (64 MiB) goes in PATCHes of that size first,
+ *      each to the Location the last answer gave (chunked upload); the
+ *      registry hashes it and refuses it if it is not what it is named. When
+ *      an image of the store from the same registry lists the blob (the image
+ *      a build started FROM), the POST asks ?mount=DIGEST&from=THAT-REPO
+ *      first: the registry links the blob it has ("Mounted from"), 201, and
+ *      nothing is sent;
  *   3. last, PUT /v2/NAME/manifests/TAG with the manifest's own bytes and media
  *      type: the tag appears only once everything it points at is there.
  * The bytes sent are the store's own, so the digests do not change: an image
@@ -26,8 +32,38 @@
 #include "ref.h"
 #include "registry.h"
 
-/* one blob of the image: there already, or uploaded */
-static int push_blob(struct registry *r, struct store *s, json_t *desc, struct md_error *err)
+/*
+ * A repository of the same registry that has DIGEST already, as the store knows it: an image
+ * of the store named REGISTRY/OTHER whose manifest lists it (the image a build started FROM,
+ * pulled from there). NULL when none. Malloc'd.
+ */
+static char *mount_source(struct store *s, json_t *idx, const struct image_ref *to, const char *digest)
+{
+	json_t *d, *l;
+	size_t i, j;
+	json_array_foreach(json_object_get(idx, "manifests"), i, d)
+	{
+		const char *name = json_string_value(json_object_get(json_object_get(d, "annotations"), REF_NAME_ANNOTATION));
+		struct image_ref r;
+		struct md_error ignored;
+		json_t *m, *c;
+		if (!name || ref_parse(name, &r, &ignored) < 0 || strcmp(r.registry, to->registry) || !strcmp(r.repo, to->repo))
+			continue;
+		if (store_load(s, d, &m, &c, &ignored) < 0)
+			continue;
+		int has = 0;
+		json_array_foreach(json_object_get(m, "layers"), j, l) has |= !strcmp(json_string_value(json_object_get(l, "digest")), digest);
+		json_decref(m);
+		json_decref(c);
+		if (has)
+			return xstrdup(r.repo);
+	}
+	return NULL;
+}
+
+/* one blob of the image: there already, mounted from another repository, or uploaded */
+static int push_blob(struct registry *r, struct store *s, json_t *idx, const struct image_ref *to, json_t *desc,
+		     struct md_error *err)
 {
 	const char *digest = json_string_value(json_object_get(desc, "digest"));
 	json_int_t size = json_integer_value(json_object_get(desc, "size"));
@@ -40,13 +76,16 @@ static int push_blob(struct registry *r, struct store *s, json_t *desc, struct m
 		printf("%.12s: Layer already exists\n", digest + 7);
 		return 0;
 	}
-	char *path = store_blob_path(s, digest);
-	int rc = registry_blob_upload(r, digest, path, (uint64_t)size, err);
-	free(path);
-	if (rc == 0)
+	char *path = store_blob_path(s, digest), *from = mount_source(s, idx, to, digest);
+	int rc = registry_blob_upload(r, digest, path, (uint64_t)size, from, err);
+	if (rc == 1)
+		printf("%.12s: Mounted from %s\n", digest + 7, from);
+	else if (rc == 0)
 		printf("%.12s: Pushed\n", digest + 7);
+	free(path);
+	free(from);
 	fflush(stdout);
-	return rc;
+	return rc < 0 ? -1 : 0;
 }
 
 static int push(const struct md_opts *o, const char *name, struct md_error *err)
@@ -76,10 +115,10 @@ static int push(const struct md_opts *o, const char *name, struct md_error *err)
 	fflush(stdout);
 	json_array_foreach(json_object_get(m, "layers"), i, l)
 	{
-		if (push_blob(r, &s, l, err) < 0)
+		if (push_blob(r, &s, idx, &ref, l, err) < 0)
 			goto out;
 	}
-	if (push_blob(r, &s, json_object_get(m, "config"), err) < 0 ||
+	if (push_blob(r, &s, idx, &ref, json_object_get(m, "config"), err) < 0 ||
 	    registry_manifest_put(r, ref.tag, body, len, mtype ? mtype : MT_OCI_MANIFEST, got, err) < 0)
 		goto out;
 	printf("%s: digest: %s size: %zu\n", ref.tag, got[0] ? got : mdigest, len);

@@ -64,6 +64,9 @@ struct http {
 	const char *body_type;
 	int body_fd;        /* ... or from a file (a blob), BODY_SIZE bytes: 0 means none (stdin is never one) */
 	uint64_t body_size;
+	uint64_t body_off;  /* ... from this byte of the file (a chunk of a blob) */
+	uint64_t body_sent;
+	int content_range;  /* say which bytes they are: Content-Range: OFF-LAST (a PATCH of a chunked upload) */
 	char location[2048]; /* the Location header of the answer (an upload's next URL) */
 	char digest[DIGEST_LEN]; /* its Docker-Content-Digest header */
 	const char *accept;
@@ -280,7 +283,12 @@ static void http_done(struct http *h)
 static size_t on_read(char *buf, size_t size, size_t n, void *p)
 {
 	struct http *h = p;
-	ssize_t got = read(h->body_fd, buf, size * n);
+	size_t want = size * n;
+	if (want > h->body_size - h->body_sent)
+		want = h->body_size - h->body_sent;
+	ssize_t got = want ? read(h->body_fd, buf, want) : 0;
+	if (got > 0)
+		h->body_sent += got;
 	return got < 0 ? CURL_READFUNC_ABORT : (size_t)got;
 }
 
@@ -325,6 +333,12 @@ static CURLcode http_once(struct registry *r, struct http *h, char *location, si
 		free(line);
 	}
 	const char *method = h->method ? h->method : "GET";
+	if (h->content_range && h->body_size) {
+		line = xasprintf("Content-Range: %llu-%llu", (unsigned long long)h->body_off,
+				 (unsigned long long)(h->body_off + h->body_size - 1));
+		hdrs = curl_slist_append(hdrs, line);
+		free(line);
+	}
 	if (h->body || h->body_fd > 0) {
 		line = xasprintf("Content-Type: %s", h->body_type ? h->body_type : "application/octet-stream");
 		hdrs = curl_slist_append(hdrs, line);
@@ -332,8 +346,9 @@ static CURLcode http_once(struct registry *r, struct http *h, char *location, si
 	}
 	if (!strcmp(method, "HEAD")) {
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-	} else if (h->body_fd > 0) { /* a blob: streamed from its file, from its first byte each attempt */
-		lseek(h->body_fd, 0, SEEK_SET);
+	} else if (h->body_fd > 0) { /* a blob (or a chunk): streamed from its file, from its first byte each attempt */
+		lseek(h->body_fd, (off_t)h->body_off, SEEK_SET);
+		h->body_sent = 0;
 		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
 		curl_easy_setopt(c, CURLOPT_READDATA, h);
@@ -922,27 +937,70 @@ int registry_blob_exists(struct registry *r, const char *digest, struct md_error
 	return rc < 0 ? -1 : h.status == 200;
 }
 
-int registry_blob_upload(struct registry *r, const char *digest, const char *path, uint64_t size, struct md_error *err)
+/* the upload at LOCATION (an answer's Location header) takes the bytes OFF..OFF+LEN-1 of FD in one PATCH */
+static int upload_chunk(struct registry *r, char **location, int fd, uint64_t off, uint64_t len, struct md_error *err)
 {
-	/* POST .../blobs/uploads/ opens an upload; its Location takes the whole blob in one PUT */
-	struct http h = {.fd = -1, .max = 1 << 16, .method = "POST"};
-	char *url = xasprintf("%s/v2/%s/blobs/uploads/", r->base, r->repo), *put = NULL, *q = NULL;
+	struct http h = {.fd = -1, .max = 1 << 16, .method = "PATCH", .body_fd = fd, .body_size = len,
+			 .body_off = off, .content_range = 1};
+	char *url = next_url(r, *location, NULL);
 	int rc = -1;
+	h.url = url;
+	narrate("a chunk: bytes %2$llu-%3$llu of the blob%1$.0s", "# the next PATCH carries Content-Range: %2$llu-%3$llu%1$.0s",
+		url, (unsigned long long)off, (unsigned long long)(off + len - 1));
+	if (get_retrying(r, &h, err) < 0)
+		goto out;
+	if (h.status != 202 || !h.location[0]) {
+		status_failure(r, &h, "sending a chunk", err);
+		goto out;
+	}
+	free(*location);
+	*location = xstrdup(h.location); /* each answer says where the next bytes go */
+	rc = 0;
+out:
+	http_done(&h);
+	free(url);
+	return rc;
+}
+
+int registry_blob_upload(struct registry *r, const char *digest, const char *path, uint64_t size, const char *from,
+			 struct md_error *err)
+{
+	/*
+	 * POST .../blobs/uploads/ opens an upload (with ?mount=DIGEST&from=REPO, the registry may
+	 * instead link the blob it has in REPO: 201, nothing to send); its Location takes the blob:
+	 * in one PUT, or (bigger than --chunk-size) in PATCHes of that size and a PUT that ends it.
+	 */
+	struct http h = {.fd = -1, .max = 1 << 16, .method = "POST"};
+	char *url = from ? xasprintf("%s/v2/%s/blobs/uploads/?mount=%s&from=%s", r->base, r->repo, digest, from)
+			 : xasprintf("%s/v2/%s/blobs/uploads/", r->base, r->repo);
+	char *put = NULL, *q = NULL, *location = NULL;
+	uint64_t chunk = r->o->chunk_size, off = 0;
+	int rc = -1, fd = -1;
 	h.url = url;
 	if (get_retrying(r, &h, err) < 0)
 		goto out;
+	if (from && h.status == 201) { /* mounted: the registry had it, under another name */
+		rc = 1;
+		goto out;
+	}
 	if (h.status != 202 || !h.location[0]) {
 		status_failure(r, &h, "starting an upload", err);
 		goto out;
 	}
-	q = xasprintf("digest=%s", digest);
-	put = next_url(r, h.location, q);
+	location = xstrdup(h.location);
 	http_done(&h);
-	h = (struct http){.fd = -1, .max = 1 << 16, .method = "PUT", .body_size = size};
-	if ((h.body_fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 		md_fail_errno(err, "open %s", path);
 		goto out;
 	}
+	if (chunk && size > chunk)
+		for (; off < size; off += chunk)
+			if (upload_chunk(r, &location, fd, off, size - off < chunk ? size - off : chunk, err) < 0)
+				goto out;
+	q = xasprintf("digest=%s", digest);
+	put = next_url(r, location, q);
+	/* the PUT carries what is left: the whole blob, or nothing after the chunks */
+	h = (struct http){.fd = -1, .max = 1 << 16, .method = "PUT", .body_fd = off ? 0 : fd, .body_size = off ? 0 : size};
 	h.url = put;
 	if (get_retrying(r, &h, err) < 0)
 		goto out;
@@ -957,12 +1015,13 @@ int registry_blob_upload(struct registry *r, const char *digest, const char *pat
 	}
 	rc = 0;
 out:
-	if (h.body_fd > 0)
-		close(h.body_fd);
+	if (fd >= 0)
+		close(fd);
 	http_done(&h);
 	free(url);
 	free(put);
 	free(q);
+	free(location);
 	return rc;
 }
 

@@ -28,8 +28,13 @@ int registry_open_push(struct registry **out, const struct md_opts *o, const cha
 		       struct md_error *err);
 /* HEAD /v2/REPO/blobs/DIGEST: 1 there, 0 not, -1 error */
 int registry_blob_exists(struct registry *r, const char *digest, struct md_error *err);
-/* POST /v2/REPO/blobs/uploads/, then PUT its Location?digest=DIGEST with the file PATH (SIZE bytes) */
-int registry_blob_upload(struct registry *r, const char *digest, const char *path, uint64_t size, struct md_error *err);
+/*
+ * POST /v2/REPO/blobs/uploads/, then PUT its Location?digest=DIGEST with the file PATH (SIZE bytes;
+ * over --chunk-size, PATCHes of that size first). With FROM, ask the registry to mount the blob from
+ * the repository FROM first. 0 sent, 1 mounted, -1 error.
+ */
+int registry_blob_upload(struct registry *r, const char *digest, const char *path, uint64_t size, const char *from,
+			 struct md_error *err);
 /* PUT /v2/REPO/manifests/REFERENCE; DIGEST (DIGEST_LEN) gets what the registry says it is */
 int registry_manifest_put(struct registry *r, const char *reference, const char *body, size_t len,
 			  const char *media_type, char *digest, struct md_error *err);
