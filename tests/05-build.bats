@@ -414,6 +414,27 @@ PY
 	expect_eq 3 "$(grep -c 'Layer already exists' <<<"$output")" "blobs found there on the second push" || return 1
 }
 
+# exercise: 05.1 05.2 05.4 05.5
+@test "push --format v2s2: the same blobs under Docker's media types, pulled back and run; a format it cannot write is refused" {
+	hint "push.c: only the manifest changes (its mediaType, the config's and the layers'): the blobs are the same bytes"
+	dockerfile "FROM $PLAIN/base" "RUN echo v2s2 > /fmt"
+	md build -t "$PLAIN/fmt:oci" "$CTX"
+	expect_built || return 1
+	md tag "$PLAIN/fmt:oci" "$PLAIN/fmt:docker"
+	md push --format v2s2 "$PLAIN/fmt:docker"
+	expect_status 0 "push --format v2s2" || { echo "$stderr"; return 1; }
+	manifest=$(curl -sf -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' "http://$PLAIN/v2/fmt/manifests/docker")
+	types=$(python3 -c 'import json,sys; m=json.loads(sys.argv[1]); print(m["mediaType"], m["config"]["mediaType"], *sorted({l["mediaType"] for l in m["layers"]}))' "$manifest")
+	expect_eq "application/vnd.docker.distribution.manifest.v2+json application/vnd.docker.container.image.v1+json application/vnd.docker.image.rootfs.diff.tar.gzip" \
+		"$types" "the media types the registry holds" || return 1
+	run --separate-stderr "$MINI_DOCKER" --root "$BATS_TEST_TMPDIR/other" --insecure-registry "$PLAIN" \
+		run --rm --network none "$PLAIN/fmt:docker" cat /fmt
+	expect_eq v2s2 "$output" "the image pulled back from its v2s2 manifest" || { echo "$stderr"; return 1; }
+	md push --format v1 "$PLAIN/fmt:docker"
+	expect_status 125 "push --format v1" || return 1
+	expect_match "use oci or v2s2" "$stderr" "the error" || return 1
+}
+
 # exercise: 05.1 05.2 05.3 05.4 05.5
 @test "build: the same Dockerfile built by podman build gives the same file tree" {
 	hint "COPY keeps modes and mtimes, owner 0:0 unless --chown; RUN's layer holds exactly what the command wrote"

@@ -78,7 +78,7 @@ static const struct command commands[] = {
 	{"history", cmd_history, "history [--no-trunc] IMAGE                     how an image was made: its steps, newest first, with their layers' sizes"},
 	{"rmi", cmd_rmi, "rmi [-f] IMAGE...                             remove images (and what no other image needs)"},
 	{"build", cmd_build, "build [-t NAME[:TAG]] [-f FILE] [--build-arg K=V] [--no-cache] CONTEXT   an image from a Dockerfile (build --help)"},
-	{"push", cmd_push, "push [REGISTRY/]NAME[:TAG]                     send an image to a registry (blobs it lacks, then the manifest)"},
+	{"push", cmd_push, "push [--format oci|v2s2] [REGISTRY/]NAME[:TAG]   send an image to a registry (blobs it lacks, then the manifest)"},
 	{"tag", cmd_tag, "tag SOURCE TARGET[:TAG]                        one more name for an image (nothing is copied)"},
 	{"unpack", cmd_unpack, "unpack [--bundle] IMAGE DIR                   flatten an image into a rootfs DIR (--bundle: DIR/rootfs and an OCI config.json for runc)"},
 	{"load", cmd_load, "load -i PATH                                  import an OCI layout (dir or tar) or a docker save tar"},

@@ -17,7 +17,9 @@
  *      first: the registry links the blob it has ("Mounted from"), 201, and
  *      nothing is sent;
  *   3. last, PUT /v2/NAME/manifests/TAG with the manifest's own bytes and media
- *      type: the tag appears only once everything it points at is there.
+ *      type: the tag appears only once everything it points at is there
+ *      (--format v2s2|oci: the manifest rewritten with the other family's
+ *      media types first, the blobs unchanged).
  * The bytes sent are the store's own, so the digests do not change: an image
  * pushed and pulled back is the same image, blob for blob.
  */
@@ -88,7 +90,53 @@ static int push_blob(struct registry *r, struct store *s, json_t *idx, const str
 	return rc < 0 ? -1 : 0;
 }
 
-static int push(const struct md_opts *o, const char *name, struct md_error *err)
+/*
+ * push --format oci|v2s2: the same image under the other family's media types (podman's
+ * --format). The config and the layers are the same bytes, so only the manifest changes
+ * (and its digest): {OCI, Docker} pairs of the config and of each layer type.
+ */
+static const char *const kinds[][2] = {
+    {"application/vnd.oci.image.config.v1+json", "application/vnd.docker.container.image.v1+json"},
+    {"application/vnd.oci.image.layer.v1.tar+gzip", "application/vnd.docker.image.rootfs.diff.tar.gzip"},
+    {"application/vnd.oci.image.layer.v1.tar", "application/vnd.docker.image.rootfs.diff.tar"},
+};
+
+static int convert(json_t *desc, int to_docker, struct md_error *err)
+{
+	const char *t = json_string_value(json_object_get(desc, "mediaType"));
+	for (size_t i = 0; t && i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (!strcmp(t, kinds[i][0]) || !strcmp(t, kinds[i][1])) {
+			json_object_set_new(desc, "mediaType", json_string(kinds[i][to_docker]));
+			return 0;
+		}
+	return md_fail(err, "--format %s: a blob of type %s has no such type there (zstd layers are OCI only)",
+		       to_docker ? "v2s2" : "oci", t ? t : "(none)");
+}
+
+/* BODY (the stored manifest) in FORMAT: a new body when it differs, else BODY itself */
+static int manifest_as(const char *format, char **body, size_t *len, const char **mtype, struct md_error *err)
+{
+	int to_docker = !strcmp(format, "v2s2");
+	const char *want = to_docker ? MT_DOCKER_MANIFEST : MT_OCI_MANIFEST;
+	if (*mtype && !strcmp(*mtype, want))
+		return 0;
+	json_t *m = json_loadb(*body, *len, 0, NULL), *l;
+	size_t i;
+	int rc = m ? convert(json_object_get(m, "config"), to_docker, err) : md_fail(err, "the manifest is not JSON");
+	json_array_foreach(json_object_get(m, "layers"), i, l) if (rc == 0) rc = convert(l, to_docker, err);
+	if (rc == 0) {
+		json_object_set_new(m, "mediaType", json_string(want));
+		json_object_del(m, "annotations");
+		free(*body);
+		*body = json_dumps(m, JSON_COMPACT);
+		*len = strlen(*body);
+		*mtype = want;
+	}
+	json_decref(m);
+	return rc;
+}
+
+static int push(const struct md_opts *o, const char *name, const char *format, struct md_error *err)
 {
 	struct image_ref ref;
 	struct store s;
@@ -108,6 +156,8 @@ static int push(const struct md_opts *o, const char *name, struct md_error *err)
 	const char *mdigest = json_string_value(json_object_get(desc, "digest"));
 	const char *mtype = json_string_value(json_object_get(desc, "mediaType"));
 	if (!mdigest || store_read_blob(&s, mdigest, 4 << 20, &body, &len, err) < 0)
+		goto out;
+	if (format && manifest_as(format, &body, &len, &mtype, err) < 0)
 		goto out;
 	if (registry_open_push(&r, o, ref_api_host(&ref), ref.repo, err) < 0)
 		goto out;
@@ -139,15 +189,22 @@ int cmd_push(const struct md_opts *o, int argc, char **argv)
 {
 	struct md_error err;
 	struct md_getopt g;
+	const char *format = NULL;
 	int k;
-	md_getopt_init(&g, "push", "push [REGISTRY/]NAME[:TAG]", NULL, 0, MD_ANYWHERE, argc, argv);
+	static const struct md_option options[] = {{"format", 0, MD_VALUE}};
+	static const char usage[] = "push [--format oci|v2s2] [REGISTRY/]NAME[:TAG]";
+	md_getopt_init(&g, "push", usage, options, MD_N(options), MD_ANYWHERE, argc, argv);
 	while ((k = md_getopt(&g, &err)) >= 0)
-		;
+		format = g.value;
 	if (k != MD_OPT_END)
 		return md_getopt_status(k, &err);
 	if (argc - g.optind != 1)
-		return md_usage("push [REGISTRY/]NAME[:TAG]");
-	if (push(o, argv[g.optind], &err) < 0) {
+		return md_usage(usage);
+	if (format && strcmp(format, "oci") && strcmp(format, "v2s2")) {
+		fprintf(stderr, "mini-docker: push: --format %s: use oci or v2s2 (Docker's v2 schema 2)\n", format);
+		return EXIT_ENGINE;
+	}
+	if (push(o, argv[g.optind], format, &err) < 0) {
 		fflush(stdout);
 		fprintf(stderr, "mini-docker: %s\n", err.msg);
 		return EXIT_ENGINE;
