@@ -412,6 +412,15 @@ PY
 	# pushed again: everything is there already
 	md push "$PLAIN/chunky:1"
 	expect_eq 3 "$(grep -c 'Layer already exists' <<<"$output")" "blobs found there on the second push" || return 1
+	# a tag of it pushed to another repository: every blob mounted, none sent
+	md tag "$PLAIN/chunky:1" "$PLAIN/again:1"
+	md push "$PLAIN/again:1"
+	expect_eq 3 "$(grep -c 'Mounted from' <<<"$output")" "blobs mounted for another name of the same image" || return 1
+	# on a terminal (script(1) gives it one), the blob being sent is a bar, as docker push draws it
+	head -c 100000 /dev/urandom >"$CTX/blob"
+	md build -t "$PLAIN/bar:1" "$CTX"
+	run script -qec "timeout 60 $MINI_DOCKER --root $ROOT --insecure-registry $PLAIN push $PLAIN/bar:1" /dev/null
+	expect_match "Pushing \[=*>? *\] " "$output" "a progress bar on a terminal" || return 1
 }
 
 # exercise: 05.1 05.2 05.4 05.5

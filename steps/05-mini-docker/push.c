@@ -28,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "image.h"
 #include "opts.h"
@@ -36,8 +38,8 @@
 
 /*
  * A repository of the same registry that has DIGEST already, as the store knows it: an image
- * of the store named REGISTRY/OTHER whose manifest lists it (the image a build started FROM,
- * pulled from there). NULL when none. Malloc'd.
+ * of the store named REGISTRY/OTHER whose manifest lists it as a layer or its config (the
+ * image a build started FROM, pulled from there). NULL when none. Malloc'd.
  */
 static char *mount_source(struct store *s, json_t *idx, const struct image_ref *to, const char *digest)
 {
@@ -53,7 +55,8 @@ static char *mount_source(struct store *s, json_t *idx, const struct image_ref *
 			continue;
 		if (store_load(s, d, &m, &c, &ignored) < 0)
 			continue;
-		int has = 0;
+		const char *cd = json_string_value(json_object_get(json_object_get(m, "config"), "digest"));
+		int has = cd && !strcmp(cd, digest);
 		json_array_foreach(json_object_get(m, "layers"), j, l) has |= !strcmp(json_string_value(json_object_get(l, "digest")), digest);
 		json_decref(m);
 		json_decref(c);
@@ -61,6 +64,33 @@ static char *mount_source(struct store *s, json_t *idx, const struct image_ref *
 			return xstrdup(r.repo);
 	}
 	return NULL;
+}
+
+/* on a terminal, the blob being sent as a bar redrawn in place (as docker push); elsewhere nothing until it is done */
+struct bar {
+	const char *digest;
+	uint64_t size;
+	struct timespec last;
+};
+
+static void draw_bar(void *ctx, uint64_t done)
+{
+	struct bar *b = ctx;
+	struct timespec now;
+	char hd[32], ht[32], bar[32];
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if ((now.tv_sec - b->last.tv_sec) * 1000 + (now.tv_nsec - b->last.tv_nsec) / 1000000 < 100 && done < b->size)
+		return;
+	b->last = now;
+	int w = b->size ? (int)(25 * (done > b->size ? b->size : done) / b->size) : 25;
+	memset(bar, '=', w);
+	bar[w] = '>';
+	memset(bar + w + 1, ' ', 25 - w);
+	bar[26] = 0;
+	human_size(done, hd, sizeof(hd));
+	human_size(b->size, ht, sizeof(ht));
+	printf("\r\033[2K%.12s: Pushing [%s] %s/%s", b->digest + 7, bar, hd, ht);
+	fflush(stdout);
 }
 
 /* one blob of the image: there already, mounted from another repository, or uploaded */
@@ -79,7 +109,11 @@ static int push_blob(struct registry *r, struct store *s, json_t *idx, const str
 		return 0;
 	}
 	char *path = store_blob_path(s, digest), *from = mount_source(s, idx, to, digest);
-	int rc = registry_blob_upload(r, digest, path, (uint64_t)size, from, err);
+	struct bar b = {.digest = digest, .size = (uint64_t)size};
+	int tty = s->o->tty && isatty(1);
+	int rc = registry_blob_upload(r, digest, path, (uint64_t)size, from, tty ? draw_bar : NULL, &b, err);
+	if (tty)
+		printf("\r\033[2K"); /* the bar gives way to the blob's last word */
 	if (rc == 1)
 		printf("%.12s: Mounted from %s\n", digest + 7, from);
 	else if (rc == 0)

@@ -248,8 +248,8 @@ static int on_progress(void *p, curl_off_t dltotal, curl_off_t dlnow, curl_off_t
 {
 	struct http *h = p;
 	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-	if (h->progress && h->status < 300)
-		h->progress(h->pctx, h->got);
+	if (h->progress && h->status < 300) /* a blob coming (pull) or going (push) */
+		h->progress(h->pctx, h->body_fd > 0 ? h->body_off + h->body_sent : h->got);
 	return 0;
 }
 
@@ -938,10 +938,11 @@ int registry_blob_exists(struct registry *r, const char *digest, struct md_error
 }
 
 /* the upload at LOCATION (an answer's Location header) takes the bytes OFF..OFF+LEN-1 of FD in one PATCH */
-static int upload_chunk(struct registry *r, char **location, int fd, uint64_t off, uint64_t len, struct md_error *err)
+static int upload_chunk(struct registry *r, char **location, int fd, uint64_t off, uint64_t len, progress_fn fn,
+			void *ctx, struct md_error *err)
 {
 	struct http h = {.fd = -1, .max = 1 << 16, .method = "PATCH", .body_fd = fd, .body_size = len,
-			 .body_off = off, .content_range = 1};
+			 .body_off = off, .content_range = 1, .progress = fn, .pctx = ctx};
 	char *url = next_url(r, *location, NULL);
 	int rc = -1;
 	h.url = url;
@@ -963,7 +964,7 @@ out:
 }
 
 int registry_blob_upload(struct registry *r, const char *digest, const char *path, uint64_t size, const char *from,
-			 struct md_error *err)
+			 progress_fn fn, void *ctx, struct md_error *err)
 {
 	/*
 	 * POST .../blobs/uploads/ opens an upload (with ?mount=DIGEST&from=REPO, the registry may
@@ -995,12 +996,13 @@ int registry_blob_upload(struct registry *r, const char *digest, const char *pat
 	}
 	if (chunk && size > chunk)
 		for (; off < size; off += chunk)
-			if (upload_chunk(r, &location, fd, off, size - off < chunk ? size - off : chunk, err) < 0)
+			if (upload_chunk(r, &location, fd, off, size - off < chunk ? size - off : chunk, fn, ctx, err) < 0)
 				goto out;
 	q = xasprintf("digest=%s", digest);
 	put = next_url(r, location, q);
 	/* the PUT carries what is left: the whole blob, or nothing after the chunks */
-	h = (struct http){.fd = -1, .max = 1 << 16, .method = "PUT", .body_fd = off ? 0 : fd, .body_size = off ? 0 : size};
+	h = (struct http){.fd = -1, .max = 1 << 16, .method = "PUT", .body_fd = off ? 0 : fd, .body_size = off ? 0 : size,
+			  .progress = off ? NULL : fn, .pctx = ctx};
 	h.url = put;
 	if (get_retrying(r, &h, err) < 0)
 		goto out;

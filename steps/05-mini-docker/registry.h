@@ -31,10 +31,10 @@ int registry_blob_exists(struct registry *r, const char *digest, struct md_error
 /*
  * POST /v2/REPO/blobs/uploads/, then PUT its Location?digest=DIGEST with the file PATH (SIZE bytes;
  * over --chunk-size, PATCHes of that size first). With FROM, ask the registry to mount the blob from
- * the repository FROM first. 0 sent, 1 mounted, -1 error.
+ * the repository FROM first. FN(CTX, bytes sent) as they go. 0 sent, 1 mounted, -1 error.
  */
 int registry_blob_upload(struct registry *r, const char *digest, const char *path, uint64_t size, const char *from,
-			 struct md_error *err);
+			 progress_fn fn, void *ctx, struct md_error *err);
 /* PUT /v2/REPO/manifests/REFERENCE; DIGEST (DIGEST_LEN) gets what the registry says it is */
 int registry_manifest_put(struct registry *r, const char *reference, const char *body, size_t len,
 			  const char *media_type, char *digest, struct md_error *err);
