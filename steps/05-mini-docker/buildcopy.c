@@ -289,7 +289,8 @@ static int hash_tree(const struct copy_job *j, struct sha256 *h, int at, const c
 		names = realloc(names, (n + 1) * sizeof(char *));
 		names[n++] = xstrdup(e->d_name);
 	}
-	qsort(names, n, sizeof(char *), by_name);
+	if (n) /* an empty directory: no list at all (qsort(NULL) is undefined) */
+		qsort(names, n, sizeof(char *), by_name);
 	for (int i = 0; i < n && rc == 0; i++) {
 		char *r = *rel ? xasprintf("%s/%s", rel, names[i]) : xstrdup(names[i]);
 		if (!(j->ignore && ignored(j->ignore, r)))
