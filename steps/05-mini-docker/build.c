@@ -614,10 +614,13 @@ static json_t *command_of(struct bstage *st, struct df_instr *in)
 		return a;
 	}
 	json_t *shell = json_object_get(cfg(st), "Shell");
-	if (json_array_size(shell))
+	if (json_array_size(shell)) {
 		json_array_extend(a, shell);
-	else
-		json_array_extend(a, json_pack("[s,s]", "/bin/sh", "-c"));
+	} else {
+		json_t *sh = json_pack("[s,s]", "/bin/sh", "-c");
+		json_array_extend(a, sh); /* extend copies the references: ours goes */
+		json_decref(sh);
+	}
 	json_array_append_new(a, json_string(in->args));
 	return a;
 }
