@@ -36,6 +36,30 @@ mkdir -p "$WORK/volume"
 run "$md" --root "$store" run --rm --network none -v "$WORK/volume:/root" "$img" /bin/sh -c 'echo written inside > /root/note'
 run cat "$WORK/volume/note"
 
+beat "docker run -d, docker ps, docker exec, docker logs: no daemon, a small monitor per container"
+# the bridge and the addresses live in a throwaway network namespace, not the host's:
+# `mini-docker` below is mini-docker run there (ip netns exec)
+netns=md-demo-$$
+ip netns add "$netns"
+ip -n "$netns" link set lo up
+echo "'$md' --root '$store' rm -f web client >/dev/null 2>&1; ip netns del '$netns' 2>/dev/null; true" >"$WORK/undo.45-netns"
+mini-docker() { ip netns exec "$netns" "$md" --root "$store" "$@"; }
+say "(in a throwaway network namespace: ip netns add $netns; mini-docker is ip netns exec $netns mini-docker)"
+run mini-docker run -d --name web "$img" /bin/sh -c \
+	'echo "hello from $(hostname)" > /index.html; echo serving; exec httpd -f -p 80 -h /'
+run mini-docker ps
+run mini-docker exec web /bin/sh -c 'echo "in web: PID 1 is $(cat /proc/1/comm)"; hostname'
+
+beat "Containers reach each other by name (the bridge mini0, /etc/hosts)"
+run mini-docker run --rm --name client "$img" /bin/sh -c 'grep web /etc/hosts; wget -qO- http://web/index.html'
+run mini-docker logs web
+say "httpd is PID 1 here: a signal it has no handler for does nothing to PID 1, so stop waits"
+say "2 s (-t), then SIGKILL: Exited (137). With --init, a tiny init is PID 1 and passes SIGTERM on"
+run mini-docker stop -t 2 web
+run mini-docker ps -a
+run mini-docker rm web
+ip netns del "$netns"
+
 beat "docker build -t rantune . : a Dockerfile, one instruction at a time"
 say "RUN runs in a container on an overlay of the layers so far; what it wrote becomes a layer"
 ctx=$WORK/rantune
