@@ -83,6 +83,19 @@ child_of() {
 	expect_eq 143 "$st" "the exit status of the host's sleep (128 + SIGTERM)"
 }
 
+@test "Container vs VM: a container shares the host's kernel: the same release, version and boot, in every namespace" {
+	cd "$BATS_TEST_TMPDIR"
+	mkdir -p scatola/proc
+	cp "$(command -v busybox)" scatola
+	# every namespace unshare can make, and a root of its own: still the host's kernel
+	run --separate-stderr timeout 20 unshare --mount --uts --ipc --net --pid --cgroup --fork \
+		chroot scatola /busybox sh -c '/busybox mount -t proc proc /proc &&
+			/busybox uname -r && /busybox cat /proc/version /proc/sys/kernel/random/boot_id'
+	expect_status 0 "uname -r and /proc inside the namespaces" || { show_run; return 1; }
+	expect_eq "$(uname -r)"$'\n'"$(cat /proc/version)"$'\n'"$(cat /proc/sys/kernel/random/boot_id)" "$output" \
+		"the kernel release, version and boot id inside, against the host's (a VM would have its own)"
+}
+
 @test "Cgroups: mount | grep cgroup shows the hierarchy at /sys/fs/cgroup, cgroup.controllers lists the controllers" {
 	run sh -c 'mount | grep cgroup'
 	expect_status 0 "mount | grep cgroup to find a cgroup mount" || return 1
