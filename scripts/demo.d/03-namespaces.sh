@@ -5,6 +5,9 @@ beat "Step 03: namespaces: what a process can see"
 say "the slides: unshare --pid --fork --mount-proc; lsns; ls -l /proc/<PID>/ns"
 run ls -l /proc/self/ns
 run "$box" -v --hostname scatola "$r" /bin/sh -c 'hostname; ps'
+say "every namespace is new, the kernel is not (a container, not a VM): the same uname -r"
+run uname -r
+run "$box" "$r" /bin/uname -r
 
 beat "PID 1 in its own PID namespace; host processes are out of sight"
 run "$box" "$r" /bin/probe pid
