@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "build.h"
+#include "compose.h"
 #include "exec.h"
 #include "image.h"
 #include "mini-docker.h"
@@ -93,6 +94,7 @@ static const struct command commands[] = {
 	{"wait", cmd_wait, "wait CONTAINER...                             until they end; print their exit codes"},
 	{"system", cmd_system, "system prune                                  remove stopped containers, then unused layers and blobs"},
 	{"exec", cmd_exec, "exec [-i] [-t] [-e K=V] [-w DIR] [-u USER] CONTAINER CMD...   run CMD in a running container"},
+	{"compose", cmd_compose, "compose [-f FILE] [-p NAME] [--dry-run] up|down|ps|logs|exec|config   a project of containers from compose.yaml"},
 	{NULL, NULL, NULL},
 };
 
@@ -331,6 +333,8 @@ int main(int argc, char **argv)
 		return EXIT_ENGINE;
 	}
 	o.root = store_root(o.root, env && *env);
+	o.global_argv = argv + 1;
+	o.n_global = i - 1;
 	for (const struct command *c = commands; c->name; c++) {
 		if (strcmp(c->name, argv[i]))
 			continue;

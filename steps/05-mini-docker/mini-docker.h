@@ -25,7 +25,11 @@ struct md_opts {
 	long pull_timeout;     /* seconds a whole pull may take; 0: no deadline */
 	int retries;           /* --retry: attempts after a transient answer (429, 5xx, a cut transfer) */
 	long retry_delay;      /* --retry-delay SECS between attempts; -1: 1 s, doubling */
-	uint64_t chunk_size;   /* --chunk-size: push sends a bigger blob in PATCHes of this size; 0: one PUT */
+	uint64_t chunk_size;
+	/* the global options as given (argv between "mini-docker" and the command): compose runs
+	 * the engine again with them */
+	char **global_argv;
+	int n_global;   /* --chunk-size: push sends a bigger blob in PATCHes of this size; 0: one PUT */
 };
 
 #endif
