@@ -192,7 +192,8 @@ static int engine(struct ctx *c, struct args *a, int flags, char **out)
 
 static const char *container_name(struct ctx *c, const struct compose_service *s)
 {
-	return s->container_name ? s->container_name : pool_printf(&c->p.pool, "%s-%s-1", c->p.name, s->name);
+	return s->container_name ? s->container_name
+				 : pool_printf(&c->p.pool, "%s-%s-1", c->p.name, s->name);
 }
 
 /* what `logs` prefixes its lines with: SERVICE-1 (or the container_name) */
@@ -240,7 +241,8 @@ static struct member *members(struct ctx *c, int *count)
 	/* in the file's order of services (the order they start in) */
 	for (int a = 1; a < k; a++)
 		for (int b = a; b > 0 && compose_service_index(&c->p, m[b].service) <
-					     compose_service_index(&c->p, m[b - 1].service); b--) {
+					     compose_service_index(&c->p, m[b - 1].service);
+		     b--) {
 			struct member t = m[b];
 			m[b] = m[b - 1];
 			m[b - 1] = t;
@@ -265,15 +267,16 @@ static void image_id(struct ctx *c, const char *image, char out[DIGEST_LEN])
 	out[0] = 0;
 	if (store_open(&s, c->o, &err) < 0)
 		return;
-	if (store_index_load(&s, &idx, &err) == 0 && store_find(&s, idx, image, &desc, &m, &cfg, &err) == 0)
+	if (store_index_load(&s, &idx, &err) == 0 &&
+	    store_find(&s, idx, image, &desc, &m, &cfg, &err) == 0)
 		snprintf(out, DIGEST_LEN, "%s",
-			 json_string_value(json_object_get(json_object_get(m, "config"), "digest")) ?: "");
+			 json_string_value(json_object_get(json_object_get(m, "config"), "digest"))
+			     ?: "");
 	json_decref(cfg);
 	json_decref(m);
 	json_decref(idx);
 	store_close(&s);
 }
-
 
 /* ---- up ---- */
 
@@ -359,7 +362,9 @@ static int ensure_image(struct ctx *c, const struct compose_service *s, int forc
 			add(&a, "--build-arg"), add(&a, s->build_args.v[i]);
 		add(&a, s->build_context);
 		if (engine(c, &a, 0, NULL) != 0) {
-			fprintf(stderr, "mini-docker: %s:%d: services.%s.build: the build of %s failed (above)\n",
+			fprintf(stderr,
+				"mini-docker: %s:%d: services.%s.build: the build of %s failed "
+				"(above)\n",
 				c->p.file, s->line, s->name, s->image);
 			return -1;
 		}
@@ -367,8 +372,10 @@ static int ensure_image(struct ctx *c, const struct compose_service *s, int forc
 		struct args a = engine_args(c, "pull");
 		add(&a, s->image);
 		if (engine(c, &a, 0, NULL) != 0) {
-			fprintf(stderr, "mini-docker: %s:%d: services.%s.image: '%s' is not in the store and the pull "
-					"failed (above): pull or load it, or give the service a build:\n",
+			fprintf(stderr,
+				"mini-docker: %s:%d: services.%s.image: '%s' is not in the store "
+				"and the pull "
+				"failed (above): pull or load it, or give the service a build:\n",
 				c->p.file, s->image_line, s->name, s->image);
 			return -1;
 		}
@@ -400,7 +407,9 @@ static int wait_completed(struct ctx *c, const struct compose_service *s)
 		int code = r == 0 && !c->dry_run ? atoi(out) : r;
 		free(out);
 		if (code != 0) {
-			fprintf(stderr, "mini-docker: service %s didn't complete successfully: exit %d (%s waits for it)\n",
+			fprintf(stderr,
+				"mini-docker: service %s didn't complete successfully: exit %d (%s "
+				"waits for it)\n",
 				dep->name, code, s->name);
 			return -1;
 		}
@@ -419,7 +428,8 @@ static int start(struct ctx *c, const struct compose_service *s)
 	const char *hash = config_hash(c, &a, id);
 	json_t *j = state_find(c->o, name, cid, &err) == 0 ? state_load(c->o, cid) : NULL;
 	if (j) {
-		int same = !strcmp(state_status(j, NULL), "running") && !strcmp(state_str(j, "compose_hash"), hash);
+		int same = !strcmp(state_status(j, NULL), "running") &&
+			   !strcmp(state_str(j, "compose_hash"), hash);
 		json_decref(j);
 		if (same) {
 			free(a.v);
@@ -440,14 +450,16 @@ static int start(struct ctx *c, const struct compose_service *s)
 	int r = engine(c, &a, 0, &out);
 	out[strcspn(out, "\n")] = 0;
 	if (r != 0) {
-		fprintf(stderr, "mini-docker: %s:%d: services.%s: run failed (exit %d, above)\n", c->p.file, s->line,
-			s->name, r);
+		fprintf(stderr, "mini-docker: %s:%d: services.%s: run failed (exit %d, above)\n",
+			c->p.file, s->line, s->name, r);
 		free(out);
 		return -1;
 	}
-	if (!c->dry_run && state_set(c->o, out, &err, "compose_project", c->p.name, "compose_service", s->name,
-				     "compose_hash", hash, "compose_file", c->p.file, NULL) < 0)
-		fprintf(stderr, "mini-docker: %s: %s (compose finds it by its name)\n", name, err.msg);
+	if (!c->dry_run &&
+	    state_set(c->o, out, &err, "compose_project", c->p.name, "compose_service", s->name,
+		      "compose_hash", hash, "compose_file", c->p.file, NULL) < 0)
+		fprintf(stderr, "mini-docker: %s: %s (compose finds it by its name)\n", name,
+			err.msg);
 	if (!c->dry_run)
 		fprintf(stderr, " Container %s  Started\n", name);
 	free(out);
@@ -460,11 +472,12 @@ static int compose_up(struct ctx *c, int argc, char **argv)
 {
 	int detach = 0, build = 0, k;
 	enum { DETACH, BUILD };
-	static const struct md_option options[] = {[DETACH] = {"detach", 'd', MD_FLAG}, [BUILD] = {"build", 0, MD_FLAG}};
+	static const struct md_option options[] = {
+	    [DETACH] = {"detach", 'd', MD_FLAG}, [BUILD] = {"build", 0, MD_FLAG}};
 	struct md_getopt g;
 	struct md_error err;
-	md_getopt_init(&g, "compose up", "compose up [-d] [--build] [SERVICE...]", options, MD_N(options),
-		       MD_ANYWHERE, argc, argv);
+	md_getopt_init(&g, "compose up", "compose up [-d] [--build] [SERVICE...]", options,
+		       MD_N(options), MD_ANYWHERE, argc, argv);
 	while ((k = md_getopt(&g, &err)) >= 0)
 		*(k == DETACH ? &detach : &build) = 1;
 	if (k != MD_OPT_END)
@@ -487,7 +500,8 @@ static int compose_up(struct ctx *c, int argc, char **argv)
 		const struct compose_service *s = &c->p.services[c->p.order[i]];
 		int seen = 0; /* two services of one image: one pull (or build) */
 		for (int j = 0; j < i && !seen; j++)
-			seen = wanted[c->p.order[j]] && !strcmp(c->p.services[c->p.order[j]].image, s->image);
+			seen = wanted[c->p.order[j]] &&
+			       !strcmp(c->p.services[c->p.order[j]].image, s->image);
 		if (wanted[c->p.order[i]] && !seen && ensure_image(c, s, build) < 0)
 			rc = 1;
 	}
@@ -524,7 +538,8 @@ struct stream {
 static void emit(struct stream *s, int width, int all)
 {
 	char *start = s->buf, *nl;
-	while ((nl = memchr(start, '\n', s->len - (size_t)(start - s->buf))) || (all && start < s->buf + s->len)) {
+	while ((nl = memchr(start, '\n', s->len - (size_t)(start - s->buf))) ||
+	       (all && start < s->buf + s->len)) {
 		size_t n = nl ? (size_t)(nl - start) : s->len - (size_t)(start - s->buf);
 		printf("%-*s | %.*s\n", width, s->prefix, (int)n, start);
 		start += n + (nl != NULL);
@@ -540,7 +555,8 @@ static pid_t stop_all(struct ctx *c, struct stream *st, int n, int force)
 	struct args a = engine_args(c, force ? "kill" : "stop");
 	for (int i = n - 1; i >= 0; i--) /* the last started first */
 		add(&a, st[i].name);
-	fprintf(stderr, force ? "Killing...\n" : "Gracefully stopping... (press Ctrl+C again to force)\n");
+	fprintf(stderr,
+		force ? "Killing...\n" : "Gracefully stopping... (press Ctrl+C again to force)\n");
 	pid_t pid = spawn(&a, QUIET, NULL);
 	free(a.v);
 	return pid;
@@ -599,12 +615,14 @@ static int follow(struct ctx *c, char *want_, int follow_, int up)
 		}
 		for (int i = 0; i < k; i++)
 			pf[i] = (struct pollfd){.fd = st[i].fd, .events = POLLIN};
-		if (poll(pf, (nfds_t)k, 200) <= 0) /* a signal (EINTR), or one between the check and poll */
+		if (poll(pf, (nfds_t)k, 200) <=
+		    0) /* a signal (EINTR), or one between the check and poll */
 			continue;
 		for (int i = 0; i < k; i++) {
 			if (st[i].fd < 0 || !(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
-			ssize_t r = read(st[i].fd, st[i].buf + st[i].len, sizeof(st[i].buf) - st[i].len);
+			ssize_t r =
+			    read(st[i].fd, st[i].buf + st[i].len, sizeof(st[i].buf) - st[i].len);
 			if (r > 0) {
 				st[i].len += (size_t)r;
 				emit(&st[i], width, st[i].len == sizeof(st[i].buf));
@@ -621,7 +639,8 @@ static int follow(struct ctx *c, char *want_, int follow_, int up)
 				char id[65];
 				json_t *j = state_open(c->o, st[i].name, id, &(struct md_error){0});
 				fprintf(stderr, "%s exited with code %s\n", st[i].name,
-					*state_str(j, "exit_code") ? state_str(j, "exit_code") : "?");
+					*state_str(j, "exit_code") ? state_str(j, "exit_code")
+								   : "?");
 				json_decref(j);
 			}
 		}
@@ -643,8 +662,8 @@ static int compose_logs(struct ctx *c, int argc, char **argv)
 	static const struct md_option options[] = {{"follow", 'f', MD_FLAG}};
 	struct md_getopt g;
 	struct md_error err;
-	md_getopt_init(&g, "compose logs", "compose logs [-f] [SERVICE...]", options, MD_N(options), MD_ANYWHERE,
-		       argc, argv);
+	md_getopt_init(&g, "compose logs", "compose logs [-f] [SERVICE...]", options, MD_N(options),
+		       MD_ANYWHERE, argc, argv);
 	while ((k = md_getopt(&g, &err)) >= 0)
 		follow_ = 1;
 	if (k != MD_OPT_END)
@@ -653,7 +672,8 @@ static int compose_logs(struct ctx *c, int argc, char **argv)
 	for (int i = g.optind; i < argc; i++) {
 		int s = compose_service_index(&c->p, argv[i]);
 		if (s < 0) {
-			fprintf(stderr, "mini-docker: compose logs: no such service: %s\n", argv[i]);
+			fprintf(stderr, "mini-docker: compose logs: no such service: %s\n",
+				argv[i]);
 			free(wanted);
 			return 1;
 		}
@@ -672,13 +692,15 @@ static int compose_down(struct ctx *c, int argc, char **argv)
 	const char *timeout = NULL;
 	enum { VOLUMES, TIMEOUT, ORPHANS };
 	static const struct md_option options[] = {
-	    [VOLUMES] = {"volumes", 'v', MD_FLAG}, [TIMEOUT] = {"timeout", 't', MD_VALUE},
-	    [ORPHANS] = {"remove-orphans", 0, MD_FLAG}, /* every container of the project goes anyway */
+	    [VOLUMES] = {"volumes", 'v', MD_FLAG},
+	    [TIMEOUT] = {"timeout", 't', MD_VALUE},
+	    [ORPHANS] = {"remove-orphans", 0,
+			 MD_FLAG}, /* every container of the project goes anyway */
 	};
 	struct md_getopt g;
 	struct md_error err;
-	md_getopt_init(&g, "compose down", "compose down [-v] [-t SECS]", options, MD_N(options), MD_ANYWHERE,
-		       argc, argv);
+	md_getopt_init(&g, "compose down", "compose down [-v] [-t SECS]", options, MD_N(options),
+		       MD_ANYWHERE, argc, argv);
 	while ((k = md_getopt(&g, &err)) >= 0)
 		if (k == VOLUMES)
 			volumes = 1;
@@ -689,7 +711,8 @@ static int compose_down(struct ctx *c, int argc, char **argv)
 	if (g.optind < argc)
 		return md_usage("compose down [-v] [-t SECS]");
 	struct member *m = members(c, &n);
-	if (n > 0) { /* stop (the last started first), then rm: the last rm takes the bridge mini0 with it */
+	if (n >
+	    0) { /* stop (the last started first), then rm: the last rm takes the bridge mini0 with it */
 		struct args stop = engine_args(c, "stop"), rm = engine_args(c, "rm");
 		if (timeout)
 			add(&stop, "-t"), add(&stop, timeout);
@@ -718,7 +741,8 @@ static int compose_down(struct ctx *c, int argc, char **argv)
 		else if (lstat(dir, &sb) == 0) {
 			narrate("rm_rf(\"%s\")", "rm -rf %s", dir);
 			if (rm_rf(dir) < 0) {
-				fprintf(stderr, "mini-docker: volume %s: could not remove %s\n", c->p.volumes.v[i], dir);
+				fprintf(stderr, "mini-docker: volume %s: could not remove %s\n",
+					c->p.volumes.v[i], dir);
 				rc = 1;
 			} else {
 				fprintf(stderr, " Volume %s  Removed\n", c->p.volumes.v[i]);
@@ -733,17 +757,20 @@ static int compose_ps(struct ctx *c, int argc, char **argv)
 {
 	int all = 0, quiet = 0, k, n;
 	enum { ALL, QUIET_ };
-	static const struct md_option options[] = {[ALL] = {"all", 'a', MD_FLAG}, [QUIET_] = {"quiet", 'q', MD_FLAG}};
+	static const struct md_option options[] = {
+	    [ALL] = {"all", 'a', MD_FLAG}, [QUIET_] = {"quiet", 'q', MD_FLAG}};
 	struct md_getopt g;
 	struct md_error err;
-	md_getopt_init(&g, "compose ps", "compose ps [-a] [-q]", options, MD_N(options), MD_ANYWHERE, argc, argv);
+	md_getopt_init(&g, "compose ps", "compose ps [-a] [-q]", options, MD_N(options),
+		       MD_ANYWHERE, argc, argv);
 	while ((k = md_getopt(&g, &err)) >= 0)
 		*(k == ALL ? &all : &quiet) = 1;
 	if (k != MD_OPT_END)
 		return md_getopt_status(k, &err);
 	struct member *m = members(c, &n);
 	if (!quiet)
-		printf("%-24s %-28s %-12s %-22s %s\n", "NAME", "IMAGE", "SERVICE", "STATUS", "PORTS");
+		printf("%-24s %-28s %-12s %-22s %s\n", "NAME", "IMAGE", "SERVICE", "STATUS",
+		       "PORTS");
 	for (int i = 0; i < n; i++) {
 		int running = !strcmp(m[i].status, "running");
 		char status[64];
@@ -754,11 +781,12 @@ static int compose_ps(struct ctx *c, int argc, char **argv)
 			continue;
 		}
 		if (!strcmp(m[i].status, "exited"))
-			snprintf(status, sizeof(status), "Exited (%s)", state_str(m[i].state, "exit_code"));
+			snprintf(status, sizeof(status), "Exited (%s)",
+				 state_str(m[i].state, "exit_code"));
 		else
 			snprintf(status, sizeof(status), "%s", running ? "Up" : m[i].status);
-		printf("%-24s %-28s %-12s %-22s %s\n", m[i].name, state_str(m[i].state, "image"), m[i].service, status,
-		       running ? state_str(m[i].state, "ports") : "");
+		printf("%-24s %-28s %-12s %-22s %s\n", m[i].name, state_str(m[i].state, "image"),
+		       m[i].service, status, running ? state_str(m[i].state, "ports") : "");
 	}
 	members_free(m, n);
 	return 0;
@@ -771,8 +799,10 @@ static int compose_exec(struct ctx *c, int argc, char **argv)
 	const char *usage = "compose exec [-T] [-e K=V] [-u USER] [-w DIR] SERVICE CMD...";
 	enum { NO_TTY, ENV, USER, WORKDIR };
 	static const struct md_option options[] = {
-	    [NO_TTY] = {"no-TTY", 'T', MD_FLAG}, [ENV] = {"env", 'e', MD_VALUE},
-	    [USER] = {"user", 'u', MD_VALUE}, [WORKDIR] = {"workdir", 'w', MD_VALUE},
+	    [NO_TTY] = {"no-TTY", 'T', MD_FLAG},
+	    [ENV] = {"env", 'e', MD_VALUE},
+	    [USER] = {"user", 'u', MD_VALUE},
+	    [WORKDIR] = {"workdir", 'w', MD_VALUE},
 	};
 	struct md_getopt g;
 	struct md_error err;
@@ -828,11 +858,12 @@ static int compose_config(struct ctx *c, int argc, char **argv)
 	printf("name: %s\nservices:\n", c->p.name);
 	for (int o = 0; o < c->p.n_services; o++) {
 		const struct compose_service *s = &c->p.services[c->p.order[o]];
-		printf("  %s:\n    container_name: %s\n    image: %s\n", s->name, container_name(c, s), s->image);
+		printf("  %s:\n    container_name: %s\n    image: %s\n", s->name,
+		       container_name(c, s), s->image);
 		if (s->build_context)
 			printf("    build:\n      context: %s\n%s%s%s", s->build_context,
-			       s->dockerfile ? "      dockerfile: " : "", s->dockerfile ? s->dockerfile : "",
-			       s->dockerfile ? "\n" : "");
+			       s->dockerfile ? "      dockerfile: " : "",
+			       s->dockerfile ? s->dockerfile : "", s->dockerfile ? "\n" : "");
 		if (s->entrypoint.v)
 			yaml_list("entrypoint", &s->entrypoint);
 		if (s->has_command)
@@ -840,8 +871,10 @@ static int compose_config(struct ctx *c, int argc, char **argv)
 		if (s->n_deps) {
 			printf("    depends_on:\n");
 			for (int d = 0; d < s->n_deps; d++)
-				printf("      %s:\n        condition: %s\n", c->p.services[s->deps[d].service].name,
-				       s->deps[d].completed ? "service_completed_successfully" : "service_started");
+				printf("      %s:\n        condition: %s\n",
+				       c->p.services[s->deps[d].service].name,
+				       s->deps[d].completed ? "service_completed_successfully"
+							    : "service_started");
 		}
 		yaml_list("env_file", &s->env_files);
 		yaml_list("environment", &s->env);
@@ -869,11 +902,13 @@ static const struct {
 int cmd_compose(const struct md_opts *o, int argc, char **argv)
 {
 	const char *file = NULL, *name = NULL;
-	const char *usage = "compose [-f FILE] [-p NAME] [--dry-run] up|down|ps|logs|exec|config ...";
+	const char *usage =
+	    "compose [-f FILE] [-p NAME] [--dry-run] up|down|ps|logs|exec|config ...";
 	int k, rc = EXIT_ENGINE;
 	enum { FILE_, PROJECT, DRY_RUN };
 	static const struct md_option options[] = {
-	    [FILE_] = {"file", 'f', MD_VALUE}, [PROJECT] = {"project-name", 'p', MD_VALUE},
+	    [FILE_] = {"file", 'f', MD_VALUE},
+	    [PROJECT] = {"project-name", 'p', MD_VALUE},
 	    [DRY_RUN] = {"dry-run", 0, MD_FLAG},
 	};
 	struct md_getopt g;

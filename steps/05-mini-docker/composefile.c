@@ -92,7 +92,8 @@ struct loader {
 };
 
 /* "compose.yaml:7: services.web: ..." ; returns -1 */
-static int at(struct loader *l, yaml_node_t *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int at(struct loader *l, yaml_node_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int at(struct loader *l, yaml_node_t *n, const char *fmt, ...)
 {
 	char msg[1536];
@@ -100,7 +101,8 @@ static int at(struct loader *l, yaml_node_t *n, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return md_fail(l->err, "%s:%lu: %s", l->file, n ? (unsigned long)n->start_mark.line + 1 : 0UL, msg);
+	return md_fail(l->err, "%s:%lu: %s", l->file,
+		       n ? (unsigned long)n->start_mark.line + 1 : 0UL, msg);
 }
 
 static yaml_node_t *node(struct loader *l, int index)
@@ -137,7 +139,8 @@ static const char *lookup(struct loader *l, const char *name, size_t len)
 	return NULL;
 }
 
-static int interpolate_into(struct loader *l, yaml_node_t *n, const char *s, size_t len, FILE *out, int depth);
+static int interpolate_into(struct loader *l, yaml_node_t *n, const char *s, size_t len, FILE *out,
+			    int depth);
 
 /* ${...} with S at the name and LEN up to the matching '}' */
 static int braced(struct loader *l, yaml_node_t *n, const char *s, size_t len, FILE *out, int depth)
@@ -146,7 +149,10 @@ static int braced(struct loader *l, yaml_node_t *n, const char *s, size_t len, F
 	while (k < len && (isalnum((unsigned char)s[k]) || s[k] == '_'))
 		k++;
 	if (!k || isdigit((unsigned char)s[0]))
-		return at(l, n, "invalid interpolation ${%.*s}: a variable's name is letters, digits and _", (int)len, s);
+		return at(
+		    l, n,
+		    "invalid interpolation ${%.*s}: a variable's name is letters, digits and _",
+		    (int)len, s);
 	const char *v = lookup(l, s, k), *op = s + k, *word = op;
 	size_t wlen = 0;
 	int colon = k < len && *op == ':';
@@ -154,7 +160,9 @@ static int braced(struct loader *l, yaml_node_t *n, const char *s, size_t len, F
 		word = op + colon + 1;
 		wlen = len - k - colon - 1;
 		if (colon + k >= len || !strchr("-?+", op[colon]))
-			return at(l, n, "invalid interpolation ${%.*s}: use ${VAR}, ${VAR:-default} or ${VAR:?error}",
+			return at(l, n,
+				  "invalid interpolation ${%.*s}: use ${VAR}, ${VAR:-default} or "
+				  "${VAR:?error}",
 				  (int)len, s);
 	}
 	int unset = !v || (colon && !*v); /* with ':' an empty value counts as unset */
@@ -164,14 +172,18 @@ static int braced(struct loader *l, yaml_node_t *n, const char *s, size_t len, F
 	if (o == '+')
 		return unset ? 0 : interpolate_into(l, n, word, wlen, out, depth + 1);
 	if (o == '?' && unset)
-		return at(l, n, "required variable %.*s is missing a value: %.*s", (int)k, s, (int)wlen, word);
+		return at(l, n, "required variable %.*s is missing a value: %.*s", (int)k, s,
+			  (int)wlen, word);
 	if (!v && !o)
-		fprintf(stderr, "WARN: the %.*s variable is not set. Defaulting to a blank string.\n", (int)k, s);
+		fprintf(stderr,
+			"WARN: the %.*s variable is not set. Defaulting to a blank string.\n",
+			(int)k, s);
 	fputs(v ? v : "", out);
 	return 0;
 }
 
-static int interpolate_into(struct loader *l, yaml_node_t *n, const char *s, size_t len, FILE *out, int depth)
+static int interpolate_into(struct loader *l, yaml_node_t *n, const char *s, size_t len, FILE *out,
+			    int depth)
 {
 	if (depth > 8)
 		return at(l, n, "interpolation nested too deeply");
@@ -185,13 +197,15 @@ static int interpolate_into(struct loader *l, yaml_node_t *n, const char *s, siz
 			i++;
 		} else if (s[i + 1] == '{') {
 			size_t j = i + 2;
-			for (int open = 1; j < len; j++) /* the matching }: a default may hold ${...} */
+			for (int open = 1; j < len;
+			     j++) /* the matching }: a default may hold ${...} */
 				if (s[j] == '{' && s[j - 1] == '$')
 					open++;
 				else if (s[j] == '}' && !--open)
 					break;
 			if (j >= len)
-				return at(l, n, "invalid interpolation '%.*s': no closing }", (int)(len - i), s + i);
+				return at(l, n, "invalid interpolation '%.*s': no closing }",
+					  (int)(len - i), s + i);
 			if (braced(l, n, s + i + 2, j - i - 2, out, depth) < 0)
 				return -1;
 			i = j;
@@ -201,7 +215,9 @@ static int interpolate_into(struct loader *l, yaml_node_t *n, const char *s, siz
 				j++;
 			const char *v = lookup(l, s + i + 1, j - i - 1);
 			if (!v)
-				fprintf(stderr, "WARN: the %.*s variable is not set. Defaulting to a blank string.\n",
+				fprintf(stderr,
+					"WARN: the %.*s variable is not set. Defaulting to a blank "
+					"string.\n",
 					(int)(j - i - 1), s + i + 1);
 			fputs(v ? v : "", out);
 			i = j - 1;
@@ -259,7 +275,8 @@ static int list(struct loader *l, yaml_node_t *n, const char *where, int one_ok,
 	int k = (int)(n->data.sequence.items.top - n->data.sequence.items.start);
 	out->v = pool_alloc(l->pool, (size_t)(k + 1) * sizeof(char *));
 	out->n = 0;
-	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+	     it++) {
 		const char *s = value(l, node(l, *it), where);
 		if (!s)
 			return -1;
@@ -299,11 +316,13 @@ static void add_pair(struct pairs *ps, yaml_node_t *k, yaml_node_t *v)
 }
 
 /* MAP's own keys first (a repeated one is an error), then what << merges in and they lack */
-static int collect(struct loader *l, yaml_node_t *map, const char *where, struct pairs *ps, int own, int depth)
+static int collect(struct loader *l, yaml_node_t *map, const char *where, struct pairs *ps, int own,
+		   int depth)
 {
 	if (depth > 16)
 		return at(l, map, "%s: merges (<<) nested too deeply", where);
-	yaml_node_pair_t *p, *start = map->data.mapping.pairs.start, *top = map->data.mapping.pairs.top;
+	yaml_node_pair_t *p, *start = map->data.mapping.pairs.start,
+			     *top = map->data.mapping.pairs.top;
 	for (p = start; p < top; p++) {
 		yaml_node_t *k = node(l, p->key);
 		if (!scalar(k))
@@ -312,7 +331,8 @@ static int collect(struct loader *l, yaml_node_t *map, const char *where, struct
 			continue;
 		if (has_key(ps, scalar(k))) {
 			if (own)
-				return at(l, k, "%s: the key '%s' is there twice", where, scalar(k));
+				return at(l, k, "%s: the key '%s' is there twice", where,
+					  scalar(k));
 			continue; /* merged: the mapping's own key wins, then the earlier merge */
 		}
 		add_pair(ps, k, node(l, p->value));
@@ -327,7 +347,9 @@ static int collect(struct loader *l, yaml_node_t *map, const char *where, struct
 		for (; it < end; it++) {
 			yaml_node_t *m = node(l, *it);
 			if (m->type != YAML_MAPPING_NODE)
-				return at(l, k, "%s: << merges a mapping (<<: *anchor) or a list of them", where);
+				return at(l, k,
+					  "%s: << merges a mapping (<<: *anchor) or a list of them",
+					  where);
 			if (collect(l, m, where, ps, 0, depth + 1) < 0)
 				return -1;
 		}
@@ -361,8 +383,10 @@ static int extension(const char *key)
 
 static int unknown(struct loader *l, yaml_node_t *k, const char *where, const char *known)
 {
-	return at(l, k, "%s: unknown key '%s' (mini-docker compose knows %s; your own keys start with x-)", where,
-		  scalar(k), known);
+	return at(
+	    l, k,
+	    "%s: unknown key '%s' (mini-docker compose knows %s; your own keys start with x-)",
+	    where, scalar(k), known);
 }
 
 /* environment: / build.args: as a mapping (K: V, K: null) or a list ("K=V", "K") */
@@ -389,7 +413,8 @@ static int kv_list(struct loader *l, yaml_node_t *n, const char *where, struct s
 }
 
 /* command: "httpd -f -p 80" is split as a shell would (quotes, backslashes), with no shell after */
-static int shell_split(struct loader *l, yaml_node_t *n, const char *s, const char *where, struct strs *out)
+static int shell_split(struct loader *l, yaml_node_t *n, const char *s, const char *where,
+		       struct strs *out)
 {
 	size_t len = strlen(s);
 	char *buf = pool_alloc(l->pool, len + 1), *w = buf;
@@ -434,9 +459,11 @@ static const char *path(struct loader *l, const char *p)
 		return p;
 	if (p[0] == '~' && (p[1] == '/' || !p[1]) && getenv("HOME"))
 		return pool_printf(l->pool, "%s%s", getenv("HOME"), p + 1);
-	return pool_printf(l->pool, "%s/%s", l->p->dir, !strcmp(p, ".") ? "" : p[0] == '.' && p[1] == '/' ? p + 2 : p);
+	return pool_printf(l->pool, "%s/%s", l->p->dir,
+			   !strcmp(p, ".")		? ""
+			   : p[0] == '.' && p[1] == '/' ? p + 2
+							: p);
 }
-
 
 /* ---- a service's keys ---- */
 
@@ -455,7 +482,8 @@ static int port_number(const char *s, int empty_ok)
 {
 	char *end;
 	long n = strtol(s, &end, 10);
-	return (!*s && empty_ok) || (*s && isdigit((unsigned char)*s) && !*end && n >= 1 && n <= 65535);
+	return (!*s && empty_ok) ||
+	       (*s && isdigit((unsigned char)*s) && !*end && n >= 1 && n <= 65535);
 }
 
 /* [IP:]HOST:CTR[/tcp|/udp] (or CTR alone), the grammar of run -p (ports.c) */
@@ -530,10 +558,14 @@ struct names {
 };
 
 /* volumes: - ./dir:/dst[:ro], - NAME:/dst (declared at the top), - /dst (anonymous) */
-static const char *volume(struct loader *l, yaml_node_t *n, const struct strs *declared, const char *where)
+static const char *volume(struct loader *l, yaml_node_t *n, const struct strs *declared,
+			  const char *where)
 {
 	if (n->type == YAML_MAPPING_NODE) {
-		at(l, n, "%s: the long syntax (type:, source:, target:) is not supported: write SRC:DST[:ro]", where);
+		at(l, n,
+		   "%s: the long syntax (type:, source:, target:) is not supported: write "
+		   "SRC:DST[:ro]",
+		   where);
 		return NULL;
 	}
 	const char *spec = value(l, n, where);
@@ -545,7 +577,8 @@ static const char *volume(struct loader *l, yaml_node_t *n, const struct strs *d
 		parts[k++] = t;
 	if (k < 1 || k > 3 || (k == 3 && strcmp(parts[2], "ro") && strcmp(parts[2], "rw")) ||
 	    parts[k == 1 ? 0 : 1][0] != '/') {
-		at(l, n, "%s: '%s': write SRC:DST[:ro|rw] (DST absolute), NAME:DST or DST", where, spec);
+		at(l, n, "%s: '%s': write SRC:DST[:ro|rw] (DST absolute), NAME:DST or DST", where,
+		   spec);
 		return NULL;
 	}
 	if (k == 1)
@@ -557,7 +590,9 @@ static const char *volume(struct loader *l, yaml_node_t *n, const struct strs *d
 	for (int i = 0; i < declared->n && !found; i++)
 		found = !strcmp(declared->v[i], src);
 	if (!found) {
-		at(l, n, "%s: the named volume '%s' is not declared: add it under the top-level volumes:", where, src);
+		at(l, n,
+		   "%s: the named volume '%s' is not declared: add it under the top-level volumes:",
+		   where, src);
 		return NULL;
 	}
 	return pool_printf(l->pool, "%s_%s:%s%s", l->p->name, src, parts[1], mode);
@@ -585,7 +620,8 @@ static int build(struct loader *l, yaml_node_t *n, struct compose_service *s, co
 		else if (!strcmp(k, "dockerfile") && (v = value(l, val, where)))
 			s->dockerfile = v;
 		else if (!strcmp(k, "args")) {
-			if (kv_list(l, val, pool_printf(l->pool, "%s.args", where), &s->build_args) < 0)
+			if (kv_list(l, val, pool_printf(l->pool, "%s.args", where),
+				    &s->build_args) < 0)
 				return -1;
 		} else if (strcmp(k, "context") && strcmp(k, "dockerfile"))
 			return unknown(l, ps[i].key, where, "context, dockerfile, args");
@@ -598,7 +634,8 @@ static int build(struct loader *l, yaml_node_t *n, struct compose_service *s, co
 }
 
 /* depends_on: [a, b] or {a: {condition: service_started | service_completed_successfully}} */
-static int depends_on(struct loader *l, yaml_node_t *n, struct compose_service *s, const char *where)
+static int depends_on(struct loader *l, yaml_node_t *n, struct compose_service *s,
+		      const char *where)
 {
 	struct compose_project *p = l->p;
 	struct strs names = {0};
@@ -616,11 +653,14 @@ static int depends_on(struct loader *l, yaml_node_t *n, struct compose_service *
 		yaml_node_t *where_node = ps ? ps[i].key : n;
 		struct compose_dep *d = &s->deps[s->n_deps++];
 		if ((d->service = compose_service_index(p, dep)) < 0)
-			return at(l, where_node, "%s: depends on '%s', which is not a service of this file", where, dep);
+			return at(l, where_node,
+				  "%s: depends on '%s', which is not a service of this file", where,
+				  dep);
 		if (!ps || is_null(ps[i].value))
 			continue;
 		int nc;
-		struct pair *cs = mapping(l, ps[i].value, pool_printf(l->pool, "%s.%s", where, dep), &nc);
+		struct pair *cs =
+		    mapping(l, ps[i].value, pool_printf(l->pool, "%s.%s", where, dep), &nc);
 		if (!cs)
 			return -1;
 		for (int c = 0; c < nc; c++) {
@@ -634,12 +674,17 @@ static int depends_on(struct loader *l, yaml_node_t *n, struct compose_service *
 			if (!strcmp(v, "service_completed_successfully"))
 				d->completed = 1;
 			else if (!strcmp(v, "service_healthy"))
-				return at(l, cs[c].value, "%s: condition service_healthy is not supported: mini-docker "
-							  "has no healthchecks (use service_started or "
-							  "service_completed_successfully)", where);
+				return at(
+				    l, cs[c].value,
+				    "%s: condition service_healthy is not supported: mini-docker "
+				    "has no healthchecks (use service_started or "
+				    "service_completed_successfully)",
+				    where);
 			else if (strcmp(v, "service_started"))
-				return at(l, cs[c].value, "%s: unknown condition '%s' (service_started, "
-							  "service_completed_successfully)", where, v);
+				return at(l, cs[c].value,
+					  "%s: unknown condition '%s' (service_started, "
+					  "service_completed_successfully)",
+					  where, v);
 		}
 	}
 	return 0;
@@ -654,8 +699,11 @@ static int networks(struct loader *l, yaml_node_t *n, struct compose_service *s,
 			return -1;
 		for (int i = 0; i < names.n; i++)
 			if (strcmp(names.v[i], "default"))
-				return at(l, n, "%s: only the network 'default' is supported (mini-docker has one bridge, "
-						"mini0, for every container), not '%s'", where, names.v[i]);
+				return at(l, n,
+					  "%s: only the network 'default' is supported "
+					  "(mini-docker has one bridge, "
+					  "mini0, for every container), not '%s'",
+					  where, names.v[i]);
 		return 0;
 	}
 	int count;
@@ -664,8 +712,11 @@ static int networks(struct loader *l, yaml_node_t *n, struct compose_service *s,
 		return -1;
 	for (int i = 0; i < count; i++) {
 		if (strcmp(scalar(ps[i].key), "default"))
-			return at(l, ps[i].key, "%s: only the network 'default' is supported (mini-docker has one bridge, "
-						"mini0, for every container), not '%s'", where, scalar(ps[i].key));
+			return at(l, ps[i].key,
+				  "%s: only the network 'default' is supported (mini-docker has "
+				  "one bridge, "
+				  "mini0, for every container), not '%s'",
+				  where, scalar(ps[i].key));
 		if (is_null(ps[i].value))
 			continue;
 		int nk;
@@ -676,28 +727,33 @@ static int networks(struct loader *l, yaml_node_t *n, struct compose_service *s,
 			if (extension(scalar(ks[k].key)))
 				continue;
 			if (strcmp(scalar(ks[k].key), "aliases"))
-				return unknown(l, ks[k].key, pool_printf(l->pool, "%s.default", where), "aliases");
+				return unknown(l, ks[k].key,
+					       pool_printf(l->pool, "%s.default", where),
+					       "aliases");
 			if (list(l, ks[k].value, where, 0, &s->aliases) < 0)
 				return -1;
 			for (int a = 0; a < s->aliases.n; a++)
 				if (!name_ok(s->aliases.v[a]))
-					return at(l, ks[k].value, "%s: alias '%s': use letters, digits, - . _", where,
-						  s->aliases.v[a]);
+					return at(l, ks[k].value,
+						  "%s: alias '%s': use letters, digits, - . _",
+						  where, s->aliases.v[a]);
 		}
 	}
 	return 0;
 }
 
-#define SERVICE_KEYS                                                                                       \
-	"image, build, command, entrypoint, environment, env_file, ports, volumes, depends_on, restart, "  \
-	"networks, container_name, hostname, working_dir, user, tty, stdin_open, read_only, privileged, "  \
-	"init, cap_add, cap_drop, stop_signal, stop_grace_period"
+/* clang-format off */
+#define SERVICE_KEYS \
+	"image, build, command, entrypoint, environment, env_file, ports, volumes, depends_on, " \
+	"restart, networks, container_name, hostname, working_dir, user, tty, stdin_open, " \
+	"read_only, privileged, init, cap_add, cap_drop, stop_signal, stop_grace_period"
+/* clang-format on */
 
 /* one key of a service; 0 when done, -1 with ERR */
-static int service_key(struct loader *l, struct compose_service *s, yaml_node_t *key, yaml_node_t *v,
-		       const struct strs *declared)
+static int service_key(struct loader *l, struct compose_service *s, yaml_node_t *key,
+		       yaml_node_t *v, const struct strs *declared)
 {
-	const char *k = scalar(key), *str;
+	const char *k = scalar(key) ? scalar(key) : "", *str; /* collect() checked it is one */
 	const char *where = pool_printf(l->pool, "services.%s.%s", s->name, k);
 	if (extension(k))
 		return 0;
@@ -721,7 +777,8 @@ static int service_key(struct loader *l, struct compose_service *s, yaml_node_t 
 		for (int i = 0; i < s->env_files.n; i++) {
 			s->env_files.v[i] = (char *)path(l, s->env_files.v[i]);
 			if (access(s->env_files.v[i], R_OK) < 0)
-				return at(l, v, "%s: %s: %s", where, s->env_files.v[i], strerror(errno));
+				return at(l, v, "%s: %s: %s", where, s->env_files.v[i],
+					  strerror(errno));
 		}
 		return 0;
 	}
@@ -730,7 +787,9 @@ static int service_key(struct loader *l, struct compose_service *s, yaml_node_t 
 			return -1;
 		for (int i = 0; i < s->ports.n; i++)
 			if (!port_ok(s->ports.v[i]))
-				return at(l, v, "%s: '%s': write [IP:]HOSTPORT:CTRPORT[/udp], e.g. \"127.0.0.1:8080:80\"",
+				return at(l, v,
+					  "%s: '%s': write [IP:]HOSTPORT:CTRPORT[/udp], e.g. "
+					  "\"127.0.0.1:8080:80\"",
 					  where, s->ports.v[i]);
 		return 0;
 	}
@@ -738,9 +797,11 @@ static int service_key(struct loader *l, struct compose_service *s, yaml_node_t 
 		if (v->type != YAML_SEQUENCE_NODE)
 			return at(l, v, "%s: must be a list", where);
 		yaml_node_item_t *it = v->data.sequence.items.start;
-		s->volumes.v = pool_alloc(l->pool, (size_t)(v->data.sequence.items.top - it + 1) * sizeof(char *));
+		s->volumes.v = pool_alloc(l->pool, (size_t)(v->data.sequence.items.top - it + 1) *
+						       sizeof(char *));
 		for (; it < v->data.sequence.items.top; it++)
-			if (!(s->volumes.v[s->volumes.n++] = (char *)volume(l, node(l, *it), declared, where)))
+			if (!(s->volumes.v[s->volumes.n++] =
+				  (char *)volume(l, node(l, *it), declared, where)))
 				return -1;
 		return 0;
 	}
@@ -752,8 +813,11 @@ static int service_key(struct loader *l, struct compose_service *s, yaml_node_t 
 		if (!(str = value(l, v, where)))
 			return -1;
 		if (strcmp(str, "no"))
-			return at(l, v, "%s: '%s' is not supported: mini-docker has no daemon to restart containers "
-					"(remove it, or write \"no\")", where, str);
+			return at(l, v,
+				  "%s: '%s' is not supported: mini-docker has no daemon to restart "
+				  "containers "
+				  "(remove it, or write \"no\")",
+				  where, str);
 		return 0;
 	}
 	if (!strcmp(k, "networks"))
@@ -761,15 +825,19 @@ static int service_key(struct loader *l, struct compose_service *s, yaml_node_t 
 	if (!strcmp(k, "container_name")) {
 		if (!(s->container_name = value(l, v, where)))
 			return -1;
-		return name_ok(s->container_name) ? 0 : at(l, v, "%s: '%s': use letters, digits, _ . - (not first)",
-							   where, s->container_name);
+		return name_ok(s->container_name)
+			   ? 0
+			   : at(l, v, "%s: '%s': use letters, digits, _ . - (not first)", where,
+				s->container_name);
 	}
 	if (!strcmp(k, "hostname"))
 		return (s->hostname = value(l, v, where)) ? 0 : -1;
 	if (!strcmp(k, "working_dir")) {
 		if (!(s->working_dir = value(l, v, where)))
 			return -1;
-		return s->working_dir[0] == '/' ? 0 : at(l, v, "%s: '%s' must be an absolute path", where, s->working_dir);
+		return s->working_dir[0] == '/'
+			   ? 0
+			   : at(l, v, "%s: '%s' must be an absolute path", where, s->working_dir);
 	}
 	if (!strcmp(k, "user"))
 		return (s->user = value(l, v, where)) ? 0 : -1;
@@ -780,14 +848,18 @@ static int service_key(struct loader *l, struct compose_service *s, yaml_node_t 
 			return -1;
 		return duration(str, &s->stop_grace) == 0
 			   ? 0
-			   : at(l, v, "%s: '%s': give a duration such as 10s, 1m30s (at most 24h)", where, str);
+			   : at(l, v, "%s: '%s': give a duration such as 10s, 1m30s (at most 24h)",
+				where, str);
 	}
-	static const struct { const char *key; size_t off; } flags[] = {
-		{"tty", offsetof(struct compose_service, tty)},
-		{"stdin_open", offsetof(struct compose_service, stdin_open)},
-		{"read_only", offsetof(struct compose_service, read_only)},
-		{"privileged", offsetof(struct compose_service, privileged)},
-		{"init", offsetof(struct compose_service, init)},
+	static const struct {
+		const char *key;
+		size_t off;
+	} flags[] = {
+	    {"tty", offsetof(struct compose_service, tty)},
+	    {"stdin_open", offsetof(struct compose_service, stdin_open)},
+	    {"read_only", offsetof(struct compose_service, read_only)},
+	    {"privileged", offsetof(struct compose_service, privileged)},
+	    {"init", offsetof(struct compose_service, init)},
 	};
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
 		if (!strcmp(k, flags[i].key))
@@ -799,7 +871,8 @@ static int service_key(struct loader *l, struct compose_service *s, yaml_node_t 
 	return unknown(l, key, pool_printf(l->pool, "services.%s", s->name), SERVICE_KEYS);
 }
 
-static int service(struct loader *l, struct compose_service *s, yaml_node_t *n, const struct strs *declared)
+static int service(struct loader *l, struct compose_service *s, yaml_node_t *n,
+		   const struct strs *declared)
 {
 	int count;
 	struct pair *ps = mapping(l, n, pool_printf(l->pool, "services.%s", s->name), &count);
@@ -832,10 +905,11 @@ static int visit(struct loader *l, int i, char *mark, int *path, int depth)
 		while (from > 0 && path[--from] != i)
 			;
 		for (int k = from; k <= depth; k++)
-			snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s%s", k > from ? " -> " : "",
-				 p->services[path[k]].name);
-		return md_fail(l->err, "%s:%d: services.%s.depends_on: a cycle: %s (nothing can start first)", l->file,
-			       p->services[i].deps_line, p->services[i].name, text);
+			snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s%s",
+				 k > from ? " -> " : "", p->services[path[k]].name);
+		return md_fail(
+		    l->err, "%s:%d: services.%s.depends_on: a cycle: %s (nothing can start first)",
+		    l->file, p->services[i].deps_line, p->services[i].name, text);
 	}
 	mark[i] = 1;
 	for (int d = 0; d < p->services[i].n_deps; d++)
@@ -930,17 +1004,22 @@ static int project_name(struct loader *l, const char *given, yaml_node_t *name_n
 		const char *base = strrchr(l->p->dir, '/') + 1;
 		char *norm = pool_alloc(l->pool, strlen(base) + 1), *w = norm;
 		for (; *base; base++)
-			if (isalnum((unsigned char)*base) || ((*base == '-' || *base == '_') && w > norm))
+			if (isalnum((unsigned char)*base) ||
+			    ((*base == '-' || *base == '_') && w > norm))
 				*w++ = (char)tolower((unsigned char)*base);
 		if (!*norm)
-			return md_fail(l->err, "the directory %s gives no project name: give one with -p NAME", l->p->dir);
+			return md_fail(
+			    l->err, "the directory %s gives no project name: give one with -p NAME",
+			    l->p->dir);
 		l->p->name = norm;
 		return 0;
 	}
 	if (!project_name_ok(n)) {
-		const char *msg = "project name '%s' (%s): use lowercase letters, digits, - and _, starting with a "
+		const char *msg = "project name '%s' (%s): use lowercase letters, digits, - and _, "
+				  "starting with a "
 				  "letter or digit";
-		return name_node && !strcmp(from, "name") ? at(l, name_node, msg, n, from) : md_fail(l->err, msg, n, from);
+		return name_node && !strcmp(from, "name") ? at(l, name_node, msg, n, from)
+							  : md_fail(l->err, msg, n, from);
 	}
 	l->p->name = pool_strdup(l->pool, n);
 	return 0;
@@ -958,7 +1037,8 @@ static int top_volumes(struct loader *l, yaml_node_t *n, struct strs *declared)
 	for (int i = 0; i < count; i++) {
 		const char *name = scalar(ps[i].key);
 		if (!name_ok(name))
-			return at(l, ps[i].key, "volumes: '%s': use letters, digits, _ . - (not first)", name);
+			return at(l, ps[i].key,
+				  "volumes: '%s': use letters, digits, _ . - (not first)", name);
 		if (!is_null(ps[i].value)) {
 			int nk;
 			struct pair *ks = mapping(l, ps[i].value, "volumes", &nk);
@@ -966,12 +1046,15 @@ static int top_volumes(struct loader *l, yaml_node_t *n, struct strs *declared)
 				return -1;
 			for (int k = 0; k < nk; k++)
 				if (!extension(scalar(ks[k].key)))
-					return at(l, ks[k].key, "volumes.%s: '%s' is not supported: a volume here is a "
-								"directory of the store (ROOT/volumes/%s_%s)",
-						  name, scalar(ks[k].key), l->p->name, name);
+					return at(
+					    l, ks[k].key,
+					    "volumes.%s: '%s' is not supported: a volume here is a "
+					    "directory of the store (ROOT/volumes/%s_%s)",
+					    name, scalar(ks[k].key), l->p->name, name);
 		}
 		declared->v[declared->n++] = pool_strdup(l->pool, name);
-		l->p->volumes.v[l->p->volumes.n++] = pool_printf(l->pool, "%s_%s", l->p->name, name);
+		l->p->volumes.v[l->p->volumes.n++] =
+		    pool_printf(l->pool, "%s_%s", l->p->name, name);
 	}
 	return 0;
 }
@@ -985,8 +1068,10 @@ static int top_networks(struct loader *l, yaml_node_t *n)
 		return is_null(n) ? 0 : -1;
 	for (int i = 0; i < count; i++)
 		if (strcmp(scalar(ps[i].key), "default") && !extension(scalar(ps[i].key)))
-			return at(l, ps[i].key, "networks: '%s': only the default network is supported (every "
-						"container of mini-docker is on the bridge mini0)", scalar(ps[i].key));
+			return at(l, ps[i].key,
+				  "networks: '%s': only the default network is supported (every "
+				  "container of mini-docker is on the bridge mini0)",
+				  scalar(ps[i].key));
 	return 0;
 }
 
@@ -1009,15 +1094,19 @@ static int project(struct loader *l, yaml_node_t *root, const char *given)
 			nets = ps[i].value;
 		else if (!strcmp(k, "name"))
 			name = ps[i].value;
-		else if (strcmp(k, "version") && !extension(k)) /* version: obsolete, and ignored, as compose v2 */
-			return unknown(l, ps[i].key, "the top level", "services, volumes, networks, name, version");
+		else if (strcmp(k, "version") &&
+			 !extension(k)) /* version: obsolete, and ignored, as compose v2 */
+			return unknown(l, ps[i].key, "the top level",
+				       "services, volumes, networks, name, version");
 	}
 	l->dotenv = dotenv(l);
 	if (project_name(l, given, name) < 0)
 		return -1;
 	if (!services || is_null(services))
-		return at(l, root, "no services: (a compose file lists its services under services:)");
-	if ((volumes && top_volumes(l, volumes, &declared) < 0) || (nets && top_networks(l, nets) < 0))
+		return at(l, root,
+			  "no services: (a compose file lists its services under services:)");
+	if ((volumes && top_volumes(l, volumes, &declared) < 0) ||
+	    (nets && top_networks(l, nets) < 0))
 		return -1;
 	struct pair *ss = mapping(l, services, "services", &ns);
 	if (!ss)
@@ -1028,7 +1117,9 @@ static int project(struct loader *l, yaml_node_t *root, const char *given)
 		s->name = pool_strdup(l->pool, scalar(ss[i].key));
 		s->line = (int)ss[i].key->start_mark.line + 1;
 		if (!name_ok(s->name))
-			return at(l, ss[i].key, "services: '%s': a service's name is letters, digits, _ . - (not first)",
+			return at(l, ss[i].key,
+				  "services: '%s': a service's name is letters, digits, _ . - (not "
+				  "first)",
 				  s->name);
 	}
 	p->n_services = ns;
@@ -1041,18 +1132,22 @@ static int project(struct loader *l, yaml_node_t *root, const char *given)
 /* the compose file: FILE, else the first of docker compose's names in the working directory */
 static const char *find_file(const char *file, struct md_error *err)
 {
-	static const char *names[] = {"compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"};
+	static const char *names[] = {"compose.yaml", "compose.yml", "docker-compose.yml",
+				      "docker-compose.yaml"};
 	if (file)
 		return access(file, R_OK) == 0 ? file : (md_fail_errno(err, "-f %s", file), NULL);
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (access(names[i], R_OK) == 0)
 			return names[i];
-	md_fail(err, "no compose file here: none of compose.yaml, compose.yml, docker-compose.yml (give one "
-		     "with -f FILE)");
+	md_fail(
+	    err,
+	    "no compose file here: none of compose.yaml, compose.yml, docker-compose.yml (give one "
+	    "with -f FILE)");
 	return NULL;
 }
 
-int compose_load(struct compose_project *p, const char *file, const char *name, struct md_error *err)
+int compose_load(struct compose_project *p, const char *file, const char *name,
+		 struct md_error *err)
 {
 	struct loader l = {.p = p, .pool = &p->pool, .err = err};
 	yaml_parser_t parser;

@@ -18,8 +18,8 @@ struct pool {
 };
 
 struct compose_dep {
-	int service;	 /* index into project.services */
-	int completed;	 /* condition: service_completed_successfully (else service_started) */
+	int service;   /* index into project.services */
+	int completed; /* condition: service_completed_successfully (else service_started) */
 };
 
 /* a NULL-terminated list of strings and its length */
@@ -30,19 +30,19 @@ struct strs {
 
 struct compose_service {
 	const char *name;
-	int line;		/* where its key is, for messages */
-	const char *image;	/* image: (or PROJECT-SERVICE when only build: gives one) */
+	int line;	   /* where its key is, for messages */
+	const char *image; /* image: (or PROJECT-SERVICE when only build: gives one) */
 	int image_line;
-	const char *build_context; /* absolute; NULL: no build: */
-	const char *dockerfile;	   /* absolute; NULL: the context's Dockerfile */
-	struct strs build_args;	   /* K=V */
+	const char *build_context;	 /* absolute; NULL: no build: */
+	const char *dockerfile;		 /* absolute; NULL: the context's Dockerfile */
+	struct strs build_args;		 /* K=V */
 	struct strs command, entrypoint; /* entrypoint.v NULL: not given; n 0: given empty */
 	int has_command;
-	struct strs env;      /* K=V, or K alone: the host's value (run -e K) */
+	struct strs env;       /* K=V, or K alone: the host's value (run -e K) */
 	struct strs env_files; /* absolute paths */
-	struct strs ports;    /* [IP:]HOST:CTR[/udp], checked with ports.c */
-	struct strs volumes;  /* run -v's SRC:DST[:ro], SRC absolute or PROJECT_NAME */
-	struct strs aliases;  /* networks: default: aliases: */
+	struct strs ports;     /* [IP:]HOST:CTR[/udp], checked with ports.c */
+	struct strs volumes;   /* run -v's SRC:DST[:ro], SRC absolute or PROJECT_NAME */
+	struct strs aliases;   /* networks: default: aliases: */
 	struct strs cap_add, cap_drop;
 	struct compose_dep *deps;
 	int n_deps, deps_line; /* depends_on:'s line */
@@ -58,7 +58,7 @@ struct compose_project {
 	const char *name; /* the project's name */
 	struct compose_service *services;
 	int n_services;
-	int *order;	   /* services in start order: each after what it depends on */
+	int *order;	     /* services in start order: each after what it depends on */
 	struct strs volumes; /* the named volumes' full names, PROJECT_NAME */
 };
 
@@ -67,7 +67,8 @@ struct compose_project {
  * the working directory) into P. NAME: -p's project name, or NULL (COMPOSE_PROJECT_NAME,
  * the file's name:, the directory's basename). On failure P holds nothing to free.
  */
-int compose_load(struct compose_project *p, const char *file, const char *name, struct md_error *err);
+int compose_load(struct compose_project *p, const char *file, const char *name,
+		 struct md_error *err);
 void compose_free(struct compose_project *p);
 /* the service called NAME, or -1 */
 int compose_service_index(const struct compose_project *p, const char *name);
