@@ -88,7 +88,7 @@ until_match() {
 }
 
 # exercise: 05.4 05.5 05.8 05.9
-@test "compose up -d: web and client by the service's name, a published port, ps, logs, exec; down leaves nothing" {
+@test "compose up -d: web and client by the service's name, a published port, ps, logs, exec, up again keeps them; down leaves nothing" {
 	word=$(random_word)
 	port=$((20000 + RANDOM % 20000))
 	mkdir www
@@ -121,6 +121,11 @@ until_match() {
 	expect_eq "$word" "$output" "the published port 127.0.0.1:$port" || return 1
 	run md compose exec -T web cat /www/index.html
 	expect_eq "$word" "$output" "compose exec web cat" || return 1
+	# up again, nothing changed: the same containers, kept (compose_hash in their records)
+	ids=$(md compose ps -q)
+	run --separate-stderr md compose up -d
+	expect_status 0 "a second compose up -d" || return 1
+	expect_eq "$ids" "$(md compose ps -q)" "the containers' IDs after a second up -d (kept, not made again)" || return 1
 	run --separate-stderr md compose down
 	expect_status 0 "compose down" || return 1
 	expect_nothing_left "after compose down"

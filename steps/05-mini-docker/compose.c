@@ -930,6 +930,11 @@ int cmd_compose(const struct md_opts *o, int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(commands[i].name, argv[g.optind]))
 			continue;
+		int help = 0; /* up --help needs no compose file */
+		for (int a = g.optind + 1; a < argc && strcmp(argv[a], "--"); a++)
+			help |= !strcmp(argv[a], "--help");
+		if (help && commands[i].fn != compose_config)
+			return commands[i].fn(&c, argc - g.optind, argv + g.optind);
 		if (compose_load(&c.p, file, name, &err) < 0) {
 			fprintf(stderr, "mini-docker: %s\n", err.msg);
 			return EXIT_ENGINE;
