@@ -58,6 +58,33 @@ say "2 s (-t), then SIGKILL: Exited (137). With --init, a tiny init is PID 1 and
 run mini-docker stop -t 2 web
 run mini-docker ps -a
 run mini-docker rm web
+
+beat "docker compose up, docker compose down: the same two containers from one file"
+mkdir -p "$WORK/lug/www"
+echo "hello from the compose web service" >"$WORK/lug/www/index.html"
+cat >"$WORK/lug/compose.yaml" <<EOF
+services:
+  web:
+    image: $img
+    command: /usr/sbin/httpd -f -p 80 -h /www
+    volumes: ["./www:/www:ro"]
+    ports: ["127.0.0.1:8080:80"]
+  client:
+    image: $img
+    depends_on: [web]
+    command: ["sh", "-c", "wget -qO- http://web/index.html; sleep 600"]
+EOF
+echo "ip netns exec '$netns' '$md' --root '$store' compose -f '$WORK/lug/compose.yaml' down -t 0 >/dev/null 2>&1; true" \
+	>"$WORK/undo.44-compose"
+run cat "$WORK/lug/compose.yaml"
+say "each service becomes a run -d of the engine, in depends_on's order (--dry-run shows them)"
+run mini-docker compose -f "$WORK/lug/compose.yaml" --dry-run up -d
+run mini-docker compose -f "$WORK/lug/compose.yaml" up -d
+run mini-docker compose -f "$WORK/lug/compose.yaml" ps
+run mini-docker compose -f "$WORK/lug/compose.yaml" logs client
+say "the published port, from the (throwaway) host's loopback"
+run ip netns exec "$netns" curl -s http://127.0.0.1:8080/index.html
+run mini-docker compose -f "$WORK/lug/compose.yaml" down -t 1
 ip netns del "$netns"
 
 beat "docker build -t rantune . : a Dockerfile, one instruction at a time"

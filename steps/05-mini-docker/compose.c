@@ -768,26 +768,38 @@ static int compose_ps(struct ctx *c, int argc, char **argv)
 	if (k != MD_OPT_END)
 		return md_getopt_status(k, &err);
 	struct member *m = members(c, &n);
+	char(*status)[64] = xcalloc(n ? n : 1, sizeof(*status));
+	/* the columns are as wide as their widest cell, three spaces apart, as docker's */
+	int w[4] = {4, 5, 7, 6}; /* NAME IMAGE SERVICE STATUS */
+	for (int i = 0; i < n; i++) {
+		if (!strcmp(m[i].status, "exited"))
+			snprintf(status[i], sizeof(status[i]), "Exited (%s)",
+				 state_str(m[i].state, "exit_code"));
+		else
+			snprintf(status[i], sizeof(status[i]), "%s",
+				 !strcmp(m[i].status, "running") ? "Up" : m[i].status);
+		const char *cell[4] = {m[i].name, state_str(m[i].state, "image"), m[i].service,
+				       status[i]};
+		for (int k2 = 0; k2 < 4; k2++)
+			if ((int)strlen(cell[k2]) > w[k2])
+				w[k2] = (int)strlen(cell[k2]);
+	}
 	if (!quiet)
-		printf("%-24s %-28s %-12s %-22s %s\n", "NAME", "IMAGE", "SERVICE", "STATUS",
-		       "PORTS");
+		printf("%-*s   %-*s   %-*s   %-*s   %s\n", w[0], "NAME", w[1], "IMAGE", w[2],
+		       "SERVICE", w[3], "STATUS", "PORTS");
 	for (int i = 0; i < n; i++) {
 		int running = !strcmp(m[i].status, "running");
-		char status[64];
 		if (!all && !running)
 			continue;
 		if (quiet) {
 			printf("%s\n", m[i].id);
 			continue;
 		}
-		if (!strcmp(m[i].status, "exited"))
-			snprintf(status, sizeof(status), "Exited (%s)",
-				 state_str(m[i].state, "exit_code"));
-		else
-			snprintf(status, sizeof(status), "%s", running ? "Up" : m[i].status);
-		printf("%-24s %-28s %-12s %-22s %s\n", m[i].name, state_str(m[i].state, "image"),
-		       m[i].service, status, running ? state_str(m[i].state, "ports") : "");
+		printf("%-*s   %-*s   %-*s   %-*s   %s\n", w[0], m[i].name, w[1],
+		       state_str(m[i].state, "image"), w[2], m[i].service, w[3], status[i],
+		       running ? state_str(m[i].state, "ports") : "");
 	}
+	free(status);
 	members_free(m, n);
 	return 0;
 }
