@@ -18,7 +18,13 @@
  *   mounts          /proc, /dev and its pts, shm, mqueue, /sys and its cgroup,
  *                   read-only where runc's own `runc spec` makes them so
  *   linux           new pid, network (lo only), ipc, uts, mount, cgroup namespaces;
- *                   the masked and read-only paths mini-docker uses (mounts.c)
+ *                   the masked and read-only paths mini-docker uses (mounts.c), and
+ *                   runc spec's device rule: deny them all (the runtime then allows
+ *                   /dev/null, zero, tty ...). It is needed: without it, crun on a
+ *                   cgroup v1 host lets the container open a loop or zram disk.
+ *   ociVersion      "1.0.0": every field written here is in runtime-spec 1.0.0, and
+ *                   systemd-nspawn 252 --oci-bundle refuses any other version ("OCI
+ *                   bundle version not supported: 1.0.2"); runc and crun take it.
  *
  * No seccomp profile (`runc spec` writes none either: an engine adds its own),
  * and the image's Volumes are not mounted: a bundle is the runtime's half only.
@@ -176,7 +182,7 @@ json_t *bundle_config(json_t *image_config, int rootfd, struct md_error *err)
 	    " s:{s:b,s:o,s:o,s:o,s:s,s:o,s:[{s:s,s:i,s:i}],s:b},"
 	    " s:{s:s,s:b},s:s,s:o,"
 	    " s:{s:[{s:s},{s:s},{s:s},{s:s},{s:s},{s:s}],s:o,s:o,s:{s:[{s:b,s:s}]}}}",
-	    "ociVersion", "1.0.2",
+	    "ociVersion", "1.0.0",
 	    "process", "terminal", 0, "user", user, "args", args, "env", env_of(cc, home), "cwd", cwd && *cwd ? cwd : "/",
 	    "capabilities", capabilities(), "rlimits", "type", "RLIMIT_NOFILE", "hard", 1024, "soft", 1024,
 	    "noNewPrivileges", 1,
