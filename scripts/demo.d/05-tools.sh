@@ -2,6 +2,18 @@
 # registry, image ($img) and store it uses): lsns on a container, Podman, then
 # systemd-nspawn on the same busybox image. Offline, like the rest.
 
+# podman and systemd-nspawn make cgroups where they start (no systemd to ask here) and
+# leave some (nspawn's payload/ and supervisor/, podman's libpod_parent/conmon): both run
+# under a cgroup of the demo's own, removed at the end with what is below it
+democg=md-demo-$$
+echo "find /sys/fs/cgroup -maxdepth 10 -depth -type d -path '*/$democg*' -exec rmdir {} + 2>/dev/null; true" \
+	>"$WORK/undo.49-cgroups"
+if [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ]; then
+	nspawn_cg=/sys/fs/cgroup
+else
+	nspawn_cg="/sys/fs/cgroup/unified /sys/fs/cgroup/systemd"
+fi
+
 beat "lsns and /proc/PID/ns: a container is a process with namespaces of its own"
 run "$md" --root "$store" run -d --name ns-demo --network none "$img" sleep 600
 echo "'$md' --root '$store' rm -f ns-demo >/dev/null 2>&1; true" >"$WORK/undo.46-ns-demo"
@@ -32,10 +44,18 @@ driver = "vfs"
 graphroot = "$WORK/podman/root"
 runroot = "$WORK/podman/run"
 EOF
-podman() { CONTAINERS_CONF=$WORK/podman/containers.conf CONTAINERS_STORAGE_CONF=$WORK/podman/storage.conf command podman "$@"; }
+podman() {
+	local sub=$1
+	shift
+	# run: under the demo's cgroup (else podman leaves libpod_parent/conmon at the root)
+	[ "$sub" = run ] && set -- --cgroup-parent "/$democg/podman" "$@"
+	CONTAINERS_CONF=$WORK/podman/containers.conf CONTAINERS_STORAGE_CONF=$WORK/podman/storage.conf \
+		command podman "$sub" "$@"
+}
 echo "CONTAINERS_CONF='$WORK/podman/containers.conf' CONTAINERS_STORAGE_CONF='$WORK/podman/storage.conf' podman rm -af -t 0 >/dev/null 2>&1; true" \
 	>"$WORK/undo.47-podman"
-say "(podman reads a containers.conf and a storage.conf in the demo's folder: runc, cgroupfs, vfs)"
+say "(podman reads a containers.conf and a storage.conf in the demo's folder: runc, cgroupfs, vfs;"
+say " its containers' cgroups go under one of the demo's, --cgroup-parent)"
 run podman pull -q --tls-verify=false "$img"
 run podman run --rm --network none "$img" /bin/sh -c 'hostname; ps'
 run podman run -d --name web --network none "$img" sleep 600
@@ -44,8 +64,19 @@ run podman exec web /bin/sh -c 'echo "in web: PID 1 is $(cat /proc/1/comm)"'
 run podman rm -f -t 0 web
 
 beat "systemd-nspawn -D: a directory, one command as PID 1"
-# nspawn complains when /run is not a tmpfs (as on some CI machines): not the demo's matter
-systemd-nspawn() { command systemd-nspawn "$@" 2> >(grep -v "Attempted to remove disk file system" >&2); }
+# nspawn keeps a directory under /run/systemd/nspawn that systemd would clean: ours goes too
+[ -e /run/systemd/nspawn ] || echo "rm -rf /run/systemd/nspawn; true" >"$WORK/undo.49-nspawn-run"
+# in_demo_cgroup CMD...: CMD, started in the demo's cgroup of the hierarchies nspawn uses
+in_demo_cgroup() {
+	local h
+	for h in $nspawn_cg; do
+		mkdir -p "$h/$democg"
+		echo "$BASHPID" >"$h/$democg/cgroup.procs"
+	done
+	exec "$@"
+}
+# (nspawn complains when /run is not a tmpfs, as on some CI machines: not the demo's matter)
+systemd-nspawn() { (in_demo_cgroup systemd-nspawn "$@") 2> >(grep -v "Attempted to remove disk file system" >&2); }
 machine=$WORK/machines/scatola
 mkdir -p "$WORK/machines"
 run "$md" --root "$store" unpack "$img" "$machine"
@@ -59,9 +90,9 @@ printf '::sysinit:/bin/sh -c "echo booted: PID 1 is $(cat /proc/1/comm)"\n::shut
 	>"$machine/etc/inittab"
 run cat "$machine/etc/inittab"
 # SIGTERM to nspawn asks init to power off: busybox's init does it on SIGUSR2
-# (command: nspawn itself in the background, not the function above, so $! is its PID)
-command systemd-nspawn --quiet --register=no --keep-unit --boot --kill-signal=SIGUSR2 -D "$machine" </dev/null \
-	2>/dev/null &
+# (a subshell that becomes nspawn, so $! is nspawn's PID)
+(in_demo_cgroup systemd-nspawn --quiet --register=no --keep-unit --boot --kill-signal=SIGUSR2 -D "$machine" \
+	</dev/null 2>/dev/null) &
 nspawn=$!
 echo "kill -9 $nspawn 2>/dev/null; true" >"$WORK/undo.48-nspawn"
 show systemd-nspawn --quiet --register=no --keep-unit --boot --kill-signal=SIGUSR2 -D "$machine" '&'
