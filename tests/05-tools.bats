@@ -59,6 +59,7 @@ teardown() {
 	if [ -n "${PODMAN_USED:-}" ]; then podman_ rm -a -f -t 0 >/dev/null 2>&1 || true; fi
 	if [ -n "${ROOTLESS_USER:-}" ]; then rootless_cleanup; fi
 	if [ -n "${LXC_P:-}" ]; then lxc_cleanup; fi
+	if [ -n "${SETTINGS:-}" ]; then rm -f "$SETTINGS"; fi
 	if [ -n "${BUS_PID:-}" ]; then
 		kill "$BUS_PID" 2>/dev/null || true
 		wait "$BUS_PID" 2>/dev/null || true
@@ -162,6 +163,12 @@ dk() {
 		id=$output
 		dk "$e" ps
 		expect_line "^${id:0:12} .* Up .* $NAME$" "$output" "$e ps (the container, Up)" || return 1
+		if [ "$e" = podman ]; then
+			# no daemon: podman run has returned; what holds the container is conmon, the monitor it left
+			run --separate-stderr podman_ inspect --format '{{.State.Pid}}' "$NAME"
+			ppid=$(ps -o ppid= -p "$output" | tr -d ' ')
+			expect_eq conmon "$(ps -o comm= -p "$ppid")" "the parent of podman's container $output (a daemon would own it)" || return 1
+		fi
 		dk "$e" exec "$NAME" sh -c 'cat /data/keep; id -u'
 		exp "$e exec (a file of the image; the image's User)" "$(printf 'keep %s\n1234' "$MARK")" || return 1
 		dk "$e" stop -t 1 "$NAME"
@@ -273,6 +280,69 @@ nspawn() {
 	expect_eq "1|$NAME|keep $MARK|abs|hard|keep|link|opq|orig|perm|$word" "$(paste -sd'|' <<<"$output")" \
 		"the command's PID, hostname (-M), a file of the image, /data (data/gone whited out), the volume's file" || return 1
 	expect_eq "out" "$(cat "$T/volume/out")" "what the container wrote into the volume, seen on the host"
+}
+
+# exercise: 05.3
+@test "systemd-nspawn --boot: the rootfs's init is PID 1 (busybox's, from its inittab); SIGTERM to nspawn halts it" {
+	hint "a system container: init runs first, as on a machine; nspawn asks it to power off when told to stop"
+	tools systemd-nspawn || return 1
+	md_pull || return 1
+	run --separate-stderr "$MD" unpack "$REG/test:1" "$T/rootfs"
+	expect_status 0 "mini-docker unpack of the test image" || { show_run; return 1; }
+	# --boot wants an OS tree (etc/os-release); busybox's init runs etc/inittab's actions
+	printf 'NAME=busybox\nID=busybox\n' >"$T/rootfs/etc/os-release"
+	cat >"$T/rootfs/etc/inittab" <<-'EOF'
+		::sysinit:/bin/sh -c 'echo "$$ $(cat /proc/1/comm) $(hostname)" >/booted'
+		::shutdown:/bin/sh -c 'echo halted >/halted'
+	EOF
+	local h procs=""
+	if [ "$(cgroup_mode)" = v2 ]; then h=/sys/fs/cgroup; else h="/sys/fs/cgroup/unified /sys/fs/cgroup/systemd"; fi
+	for d in $h; do
+		[ -d "$d" ] || continue
+		mkdir -p "$d/$CG"
+		procs="$procs $d/$CG/cgroup.procs"
+	done
+	# in $CG, as nspawn() above; busybox's init powers off on SIGUSR2, which nspawn
+	# sends it (--kill-signal) when nspawn itself gets SIGTERM (machinectl poweroff's way)
+	(
+		for p in $procs; do echo "$BASHPID" >"$p"; done
+		exec timeout --kill-after=5 120 systemd-nspawn --quiet --register=no --keep-unit --boot \
+			--kill-signal=SIGUSR2 -M "$NAME" -D "$T/rootfs" </dev/null >"$T/boot.out" 2>&1
+	) &
+	bootpid=$!
+	for _ in $(seq 300); do [ -s "$T/rootfs/booted" ] && break; sleep 0.1; done
+	read -r pid1 comm host <"$T/rootfs/booted" || { cat "$T/boot.out"; echo "expected init to run the sysinit line within 30 s"; return 1; }
+	expect_eq "init $NAME" "$comm $host" "PID 1's command and the hostname, seen by the sysinit action" || return 1
+	expect_ne 1 "$pid1" "the PID of the sysinit action (a child of init, not PID 1)" || return 1
+	nspawn_pid=$(pgrep -P "$bootpid" -x systemd-nspawn || true)
+	kill -TERM "${nspawn_pid:-$bootpid}"
+	st=0
+	wait "$bootpid" || st=$?
+	expect_eq 0 "$st" "systemd-nspawn's status after SIGTERM (init halted the container)" || { cat "$T/boot.out"; return 1; }
+	expect_eq halted "$(cat "$T/rootfs/halted" 2>&1)" "what init's shutdown action wrote" || return 1
+}
+
+# exercise: 05.3
+@test "systemd-nspawn reads NAME.nspawn, a unit-like file: [Exec] Environment= and Ephemeral= (writes go with the container)" {
+	hint "like a service's unit file: settings for -M NAME in /etc/systemd/nspawn or /run/systemd/nspawn"
+	tools systemd-nspawn || return 1
+	md_pull || return 1
+	run --separate-stderr "$MD" unpack "$REG/test:1" "$T/rootfs"
+	expect_status 0 "mini-docker unpack of the test image" || { show_run; return 1; }
+	word=$(random_word)
+	# /run, not /etc: nothing of it survives a reboot if the teardown does not run
+	SETTINGS=/run/systemd/nspawn/$NAME.nspawn
+	mkdir -p /run/systemd/nspawn
+	printf '[Exec]\nEnvironment=KEY=%s\nEphemeral=yes\n' "$word" >"$SETTINGS"
+	nspawn -D "$T/rootfs" -M "$NAME" /bin/sh -c 'echo "$KEY"; echo written >/data/ephemeral; cat /data/ephemeral'
+	rm -f "$SETTINGS"
+	SETTINGS=
+	exp "systemd-nspawn -M $NAME with $NAME.nspawn (Environment=, then a write)" "$(printf '%s\nwritten' "$word")" || return 1
+	[ ! -e "$T/rootfs/data/ephemeral" ] || { echo "expected Ephemeral=yes to keep the write in a snapshot, got it in the directory"; return 1; }
+	# and without the file: no KEY, and the write stays
+	nspawn -D "$T/rootfs" -M "$NAME" /bin/sh -c 'echo "[$KEY]"; echo written >/data/ephemeral'
+	exp "systemd-nspawn -M $NAME without the settings file" "[]" || return 1
+	expect_eq written "$(cat "$T/rootfs/data/ephemeral" 2>&1)" "the write of a container that is not ephemeral, in the directory"
 }
 
 # run the bundle's config under runc (crun: as tests/05-run.bats, without the hybrid
@@ -391,14 +461,20 @@ lxc_cleanup() {
 	# a system container: boot the image's init (busybox's) as root, and halt it as
 	# lxc-busybox does (busybox init halts on SIGUSR1, not on lxc's default SIGPWR)
 	printf '%s\n' "lxc.init.cmd = /sbin/init" "lxc.init.uid = 0" "lxc.init.gid = 0" "lxc.signal.halt = SIGUSR1" >>"$LXC_P/$NAME/config"
+	# a volume, LXC's way: a bind mount entry in the config (the target is in the rootfs)
+	mkdir "$T/volume"
+	word=$(random_word)
+	echo "$word" >"$T/volume/in"
+	echo "lxc.mount.entry = $T/volume data/volume none bind,create=dir 0 0" >>"$LXC_P/$NAME/config"
 
 	lxc_ start -n "$NAME"
 	expect_status 0 "lxc-start -n $NAME" || { show_run; return 1; }
 	lxc_ wait -n "$NAME" -s RUNNING -t 60
 	lxc_ ls -f
 	expect_line "^$NAME +RUNNING " "$output" "lxc-ls -f (the container, RUNNING)" || return 1
-	lxc_ attach -n "$NAME" -- sh -c 'cat /data/keep; hostname; cat /proc/1/cmdline; echo'
-	exp "lxc-attach -- CMD (a file of the image, the hostname, PID 1's command line)" "$(printf 'keep %s\n%s\ninit' "$MARK" "$NAME")" || return 1
+	lxc_ attach -n "$NAME" -- sh -c 'cat /data/keep; hostname; cat /proc/1/cmdline; echo; cat /data/volume/in'
+	exp "lxc-attach -- CMD (a file of the image, the hostname, PID 1's command line, the volume's file)" \
+		"$(printf 'keep %s\n%s\ninit\n%s' "$MARK" "$NAME" "$word")" || return 1
 	lxc_ stop -n "$NAME" -t 30
 	expect_status 0 "lxc-stop -n $NAME (init halts on SIGUSR1)" || { show_run; return 1; }
 	lxc_ ls -f
