@@ -156,6 +156,14 @@ dk() {
 		word=$(random_word)
 		dk "$e" run --rm "$REG/test:1" "$word"
 		exp "$e run --rm IMAGE $word (CMD replaces Cmd)" "$word" || return 1
+		dk "$e" images
+		expect_line "^$REG/test +1 " "$output" "$e images (the image run pulled)" || return 1
+		# a volume: -v HOSTDIR:DIR, both ways
+		mkdir -m 777 "$T/volume-$e" # the image's User, 1234, writes there
+		echo "$word" >"$T/volume-$e/in"
+		dk "$e" run --rm -v "$T/volume-$e:/root" --entrypoint /bin/sh "$REG/test:1" -c 'cat /root/in; echo out >/root/out'
+		exp "$e run -v (the host's file, read inside)" "$word" || return 1
+		expect_eq out "$(cat "$T/volume-$e/out")" "what $e's container wrote into the volume, on the host" || return 1
 		[ "$e" = mini-docker ] && MD_NAME=$NAME
 		dk "$e" run -d --name "$NAME" --entrypoint /bin/sleep "$REG/test:1" 600
 		expect_status 0 "$e run -d" || { show_run; return 1; }
