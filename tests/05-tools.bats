@@ -290,7 +290,6 @@ nspawn() {
 	expect_eq "out" "$(cat "$T/volume/out")" "what the container wrote into the volume, seen on the host"
 }
 
-# exercise: 05.3
 @test "systemd-nspawn --boot: the rootfs's init is PID 1 (busybox's, from its inittab); SIGTERM to nspawn halts it" {
 	hint "a system container: init runs first, as on a machine; nspawn asks it to power off when told to stop"
 	tools systemd-nspawn || return 1
@@ -330,7 +329,6 @@ nspawn() {
 	expect_eq halted "$(cat "$T/rootfs/halted" 2>&1)" "what init's shutdown action wrote" || return 1
 }
 
-# exercise: 05.3
 @test "systemd-nspawn reads NAME.nspawn, a unit-like file: [Exec] Environment= and Ephemeral= (writes go with the container)" {
 	hint "like a service's unit file: settings for -M NAME in /etc/systemd/nspawn or /run/systemd/nspawn"
 	tools systemd-nspawn || return 1
