@@ -259,14 +259,20 @@ rootless_cleanup() {
 # beside it) it then splits that cgroup into supervisor/ and payload/ and, as systemd
 # would remove the whole unit, leaves both there. From the root cgroup they would be
 # /sys/fs/cgroup/{supervisor,payload} for good: so it starts in $CG, which teardown removes.
-nspawn() {
-	local h procs=""
+# nspawn_cgroups: $CG in the hierarchies nspawn uses; $procs, their cgroup.procs files
+nspawn_cgroups() {
+	local h
+	procs=""
 	if [ "$(cgroup_mode)" = v2 ]; then h=/sys/fs/cgroup; else h="/sys/fs/cgroup/unified /sys/fs/cgroup/systemd"; fi
 	for d in $h; do
 		[ -d "$d" ] || continue
 		mkdir -p "$d/$CG"
 		procs="$procs $d/$CG/cgroup.procs"
 	done
+}
+
+nspawn() {
+	nspawn_cgroups
 	run --separate-stderr timeout --kill-after=5 120 env PROCS="$procs" ${BUS:+DBUS_SYSTEM_BUS_ADDRESS="$BUS"} sh -c \
 		'for p in $PROCS; do echo $$ >"$p" || exit 125; done; exec systemd-nspawn --quiet --pipe --register=no --keep-unit "$@"' \
 		nspawn "$@"
@@ -302,13 +308,7 @@ nspawn() {
 		::sysinit:/bin/sh -c 'echo "$$ $(cat /proc/1/comm) $(hostname)" >/booted'
 		::shutdown:/bin/sh -c 'echo halted >/halted'
 	EOF
-	local h procs=""
-	if [ "$(cgroup_mode)" = v2 ]; then h=/sys/fs/cgroup; else h="/sys/fs/cgroup/unified /sys/fs/cgroup/systemd"; fi
-	for d in $h; do
-		[ -d "$d" ] || continue
-		mkdir -p "$d/$CG"
-		procs="$procs $d/$CG/cgroup.procs"
-	done
+	nspawn_cgroups
 	# in $CG, as nspawn() above; busybox's init powers off on SIGUSR2, which nspawn
 	# sends it (--kill-signal) when nspawn itself gets SIGTERM (machinectl poweroff's way)
 	(

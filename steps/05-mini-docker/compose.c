@@ -69,6 +69,27 @@ static void add(struct args *a, const char *s)
 	a->v[a->n] = NULL;
 }
 
+/* FLAG VALUE for each value of L (run -e K=V -e ...) */
+static void add_each(struct args *a, const char *flag, const struct strs *l)
+{
+	for (int i = 0; i < l->n; i++)
+		add(a, flag), add(a, l->v[i]);
+}
+
+/* FLAG VALUE when the key was given (VALUE not NULL) */
+static void add_opt(struct args *a, const char *flag, const char *value)
+{
+	if (value)
+		add(a, flag), add(a, value);
+}
+
+/* FLAG alone when the key is true */
+static void add_flag(struct args *a, const char *flag, int on)
+{
+	if (on)
+		add(a, flag);
+}
+
 /* "mini-docker --root R" then the global options as they were given, before any command */
 static struct args engine_args(struct ctx *c, const char *cmd)
 {
@@ -290,38 +311,22 @@ static struct args run_args(struct ctx *c, const struct compose_service *s)
 	add(&a, container_name(c, s));
 	add(&a, "--network-alias"); /* peers reach it by the service's name */
 	add(&a, s->name);
-	for (int i = 0; i < s->aliases.n; i++)
-		add(&a, "--network-alias"), add(&a, s->aliases.v[i]);
-	if (s->hostname)
-		add(&a, "--hostname"), add(&a, s->hostname);
-	for (int i = 0; i < s->env_files.n; i++) /* first: environment: wins over env_file: */
-		add(&a, "--env-file"), add(&a, s->env_files.v[i]);
-	for (int i = 0; i < s->env.n; i++)
-		add(&a, "-e"), add(&a, s->env.v[i]);
-	for (int i = 0; i < s->ports.n; i++)
-		add(&a, "-p"), add(&a, s->ports.v[i]);
-	for (int i = 0; i < s->volumes.n; i++)
-		add(&a, "-v"), add(&a, s->volumes.v[i]);
-	if (s->working_dir)
-		add(&a, "-w"), add(&a, s->working_dir);
-	if (s->user)
-		add(&a, "-u"), add(&a, s->user);
-	if (s->tty)
-		add(&a, "-t");
-	if (s->stdin_open)
-		add(&a, "-i");
-	if (s->read_only)
-		add(&a, "--read-only");
-	if (s->privileged)
-		add(&a, "--privileged");
-	if (s->init)
-		add(&a, "--init");
-	for (int i = 0; i < s->cap_add.n; i++)
-		add(&a, "--cap-add"), add(&a, s->cap_add.v[i]);
-	for (int i = 0; i < s->cap_drop.n; i++)
-		add(&a, "--cap-drop"), add(&a, s->cap_drop.v[i]);
-	if (s->stop_signal)
-		add(&a, "--stop-signal"), add(&a, s->stop_signal);
+	add_each(&a, "--network-alias", &s->aliases);
+	add_opt(&a, "--hostname", s->hostname);
+	add_each(&a, "--env-file", &s->env_files); /* first: environment: wins over env_file: */
+	add_each(&a, "-e", &s->env);
+	add_each(&a, "-p", &s->ports);
+	add_each(&a, "-v", &s->volumes);
+	add_opt(&a, "-w", s->working_dir);
+	add_opt(&a, "-u", s->user);
+	add_flag(&a, "-t", s->tty);
+	add_flag(&a, "-i", s->stdin_open);
+	add_flag(&a, "--read-only", s->read_only);
+	add_flag(&a, "--privileged", s->privileged);
+	add_flag(&a, "--init", s->init);
+	add_each(&a, "--cap-add", &s->cap_add);
+	add_each(&a, "--cap-drop", &s->cap_drop);
+	add_opt(&a, "--stop-signal", s->stop_signal);
 	if (s->stop_grace >= 0)
 		add(&a, "--stop-timeout"), add(&a, pool_printf(pool, "%ld", s->stop_grace));
 	/* run's --entrypoint is one program: the rest of a list goes in front of the command */

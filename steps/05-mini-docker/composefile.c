@@ -467,17 +467,6 @@ static const char *path(struct loader *l, const char *p)
 
 /* ---- a service's keys ---- */
 
-/* a service's, a volume's, a container's name: letters, digits, _ . - (not first), as record.c's names */
-static int name_ok(const char *s)
-{
-	if (!isalnum((unsigned char)*s))
-		return 0;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && !strchr("_.-", *s))
-			return 0;
-	return 1;
-}
-
 static int port_number(const char *s, int empty_ok)
 {
 	char *end;
@@ -733,7 +722,7 @@ static int networks(struct loader *l, yaml_node_t *n, struct compose_service *s,
 			if (list(l, ks[k].value, where, 0, &s->aliases) < 0)
 				return -1;
 			for (int a = 0; a < s->aliases.n; a++)
-				if (!name_ok(s->aliases.v[a]))
+				if (!docker_name_ok(s->aliases.v[a]))
 					return at(l, ks[k].value,
 						  "%s: alias '%s': use letters, digits, - . _",
 						  where, s->aliases.v[a]);
@@ -825,7 +814,7 @@ static int service_key(struct loader *l, struct compose_service *s, yaml_node_t 
 	if (!strcmp(k, "container_name")) {
 		if (!(s->container_name = value(l, v, where)))
 			return -1;
-		return name_ok(s->container_name)
+		return docker_name_ok(s->container_name)
 			   ? 0
 			   : at(l, v, "%s: '%s': use letters, digits, _ . - (not first)", where,
 				s->container_name);
@@ -1036,7 +1025,7 @@ static int top_volumes(struct loader *l, yaml_node_t *n, struct strs *declared)
 	l->p->volumes.v = pool_alloc(l->pool, (size_t)(count + 1) * sizeof(char *));
 	for (int i = 0; i < count; i++) {
 		const char *name = scalar(ps[i].key);
-		if (!name_ok(name))
+		if (!docker_name_ok(name))
 			return at(l, ps[i].key,
 				  "volumes: '%s': use letters, digits, _ . - (not first)", name);
 		if (!is_null(ps[i].value)) {
@@ -1116,7 +1105,7 @@ static int project(struct loader *l, yaml_node_t *root, const char *given)
 		struct compose_service *s = &p->services[i];
 		s->name = pool_strdup(l->pool, scalar(ss[i].key));
 		s->line = (int)ss[i].key->start_mark.line + 1;
-		if (!name_ok(s->name))
+		if (!docker_name_ok(s->name))
 			return at(l, ss[i].key,
 				  "services: '%s': a service's name is letters, digits, _ . - (not "
 				  "first)",

@@ -105,16 +105,6 @@ static char *volume_dir(const struct md_opts *o, const char *name, int *fresh, s
 	return d;
 }
 
-static int volume_name_ok(const char *s)
-{
-	if (!isalnum((unsigned char)*s))
-		return 0;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && !strchr("_.-", *s))
-			return 0;
-	return 1;
-}
-
 static int anonymous(struct run_config *rc, struct container *c, const char *dst, struct md_error *err)
 {
 	char name[65];
@@ -168,7 +158,7 @@ int volumes_parse(struct run_config *rc, struct container *c, json_t *image_volu
 				return md_context(err, "-v %s", rc->volume_args[i]);
 			if (!(src = realpath(parts[0], NULL)))
 				return md_fail_errno(err, "-v %s: %s", rc->volume_args[i], parts[0]);
-		} else if (volume_name_ok(parts[0])) {
+		} else if (docker_name_ok(parts[0])) {
 			if (!(src = volume_dir(rc->o, parts[0], &fresh, err)))
 				return md_context(err, "volume %s", parts[0]);
 		} else {

@@ -51,14 +51,10 @@ void random_hex(char *out, size_t nbytes)
 		snprintf(out + 2 * i, 3, "%02x", b[i]);
 }
 
+/* docker's rule (util.c), at most 100 characters */
 static int name_ok(const char *n)
 {
-	if (!*n || strlen(n) > 100 || n[0] == '.' || n[0] == '-')
-		return 0;
-	for (const char *p = n; *p; p++)
-		if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '.' || *p == '-'))
-			return 0;
-	return 1;
+	return strlen(n) <= 100 && docker_name_ok(n);
 }
 
 /* ROOT/containers/.new-PID-ID: a record PID is making; left over once PID is gone (killed) */

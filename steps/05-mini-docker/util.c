@@ -3,6 +3,7 @@
 #include "lazy.h" /* libcrypto, dlopen'd by sha256_init */
 #include "util.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -410,4 +411,16 @@ char *xstrdup(const char *s)
 		exit(125);
 	}
 	return p;
+}
+
+/* A name as docker takes one for a container, a volume or a compose service:
+ * [A-Za-z0-9][A-Za-z0-9_.-]*. Nothing that could be a path, an option or empty. */
+int docker_name_ok(const char *s)
+{
+	if (!isalnum((unsigned char)*s))
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("_.-", *s))
+			return 0;
+	return 1;
 }

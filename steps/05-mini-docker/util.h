@@ -35,6 +35,7 @@ int write_file_atomic(const char *path, const void *buf, size_t len, struct md_e
  * a crash of the machine may lose it (for what a reboot makes stale anyway) */
 int write_file_replace(const char *path, const void *buf, size_t len, struct md_error *err);
 int mkdir_p(const char *path, unsigned mode, struct md_error *err);
+int docker_name_ok(const char *s);
 /* Remove NAME under DIRFD and everything below it, never following symlinks. */
 int rm_rf_at(int dirfd, const char *name);
 int rm_rf(const char *path);
