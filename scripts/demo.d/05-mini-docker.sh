@@ -49,6 +49,11 @@ run mini-docker run -d --name web "$img" /bin/sh -c \
 	'echo "hello from $(hostname)" > /index.html; echo serving; exec httpd -f -p 80 -h /'
 run mini-docker ps
 run mini-docker exec web /bin/sh -c 'echo "in web: PID 1 is $(cat /proc/1/comm)"; hostname'
+# httpd takes a moment to listen on a loaded machine: the next beat waits for it (10 s at most)
+for _ in $(seq 50); do
+	mini-docker exec web wget -qO- http://127.0.0.1/index.html >/dev/null 2>&1 && break
+	sleep 0.2
+done
 
 beat "Containers reach each other by name (the bridge mini0, /etc/hosts)"
 run mini-docker run --rm --name client "$img" /bin/sh -c 'grep web /etc/hosts; wget -qO- http://web/index.html'
@@ -72,7 +77,7 @@ services:
   client:
     image: $img
     depends_on: [web]
-    command: ["sh", "-c", "wget -qO- http://web/index.html; sleep 600"]
+    command: ["sh", "-c", "until wget -qO- http://web/index.html; do sleep 1; done; sleep 600"]
 EOF
 echo "ip netns exec '$netns' '$md' --root '$store' compose -f '$WORK/lug/compose.yaml' down -t 0 >/dev/null 2>&1; true" \
 	>"$WORK/undo.44-compose"
@@ -81,9 +86,19 @@ say "each service becomes a run -d of the engine, in depends_on's order (--dry-r
 run mini-docker compose -f "$WORK/lug/compose.yaml" --dry-run up -d
 run mini-docker compose -f "$WORK/lug/compose.yaml" up -d
 run mini-docker compose -f "$WORK/lug/compose.yaml" ps
-run mini-docker compose -f "$WORK/lug/compose.yaml" logs client
 say "the published port, from the (throwaway) host's loopback"
-run ip netns exec "$netns" curl -s http://127.0.0.1:8080/index.html
+# (depends_on orders the starts; it does not wait for httpd to listen: neither here, nor the demo)
+for _ in $(seq 50); do
+	ip netns exec "$netns" curl -sf -o /dev/null http://127.0.0.1:8080/index.html && break
+	sleep 0.2
+done
+run ip netns exec "$netns" curl -sS http://127.0.0.1:8080/index.html
+say "and the client, which reached web by its service's name"
+for _ in $(seq 50); do
+	mini-docker compose -f "$WORK/lug/compose.yaml" logs client 2>/dev/null | grep -q hello && break
+	sleep 0.2
+done
+run mini-docker compose -f "$WORK/lug/compose.yaml" logs client
 run mini-docker compose -f "$WORK/lug/compose.yaml" down -t 1
 ip netns del "$netns"
 
