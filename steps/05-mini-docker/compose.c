@@ -473,6 +473,26 @@ static int start(struct ctx *c, const struct compose_service *s)
 
 static int follow(struct ctx *c, char *want_, int follow_, int up);
 
+/* wanted[s] for each of the N services NAMES (with what they depend on, WITH_DEPS), or NULL
+ * after saying which name is no service of the project */
+static char *services_named(struct ctx *c, const char *cmd, char **names, int n, int with_deps)
+{
+	char *wanted = xcalloc((size_t)c->p.n_services + 1, 1);
+	for (int i = 0; i < n; i++) {
+		int s = compose_service_index(&c->p, names[i]);
+		if (s < 0) {
+			fprintf(stderr, "mini-docker: compose %s: no such service: %s\n", cmd, names[i]);
+			free(wanted);
+			return NULL;
+		}
+		if (with_deps)
+			want(c, s, wanted);
+		else
+			wanted[s] = 1;
+	}
+	return wanted;
+}
+
 static int compose_up(struct ctx *c, int argc, char **argv)
 {
 	int detach = 0, build = 0, k;
@@ -487,16 +507,9 @@ static int compose_up(struct ctx *c, int argc, char **argv)
 		*(k == DETACH ? &detach : &build) = 1;
 	if (k != MD_OPT_END)
 		return md_getopt_status(k, &err);
-	char *wanted = xcalloc((size_t)c->p.n_services + 1, 1);
-	for (int i = g.optind; i < argc; i++) {
-		int s = compose_service_index(&c->p, argv[i]);
-		if (s < 0) {
-			fprintf(stderr, "mini-docker: compose up: no such service: %s\n", argv[i]);
-			free(wanted);
-			return 1;
-		}
-		want(c, s, wanted);
-	}
+	char *wanted = services_named(c, "up", argv + g.optind, argc - g.optind, 1);
+	if (!wanted)
+		return 1;
 	for (int s = 0; g.optind == argc && s < c->p.n_services; s++)
 		wanted[s] = 1;
 	/* every image first: a missing one stops the project before anything of it runs */
@@ -673,17 +686,9 @@ static int compose_logs(struct ctx *c, int argc, char **argv)
 		follow_ = 1;
 	if (k != MD_OPT_END)
 		return md_getopt_status(k, &err);
-	char *wanted = xcalloc((size_t)c->p.n_services + 1, 1);
-	for (int i = g.optind; i < argc; i++) {
-		int s = compose_service_index(&c->p, argv[i]);
-		if (s < 0) {
-			fprintf(stderr, "mini-docker: compose logs: no such service: %s\n",
-				argv[i]);
-			free(wanted);
-			return 1;
-		}
-		wanted[s] = 1;
-	}
+	char *wanted = services_named(c, "logs", argv + g.optind, argc - g.optind, 0);
+	if (!wanted)
+		return 1;
 	rc = follow(c, g.optind < argc ? wanted : NULL, follow_, 0);
 	free(wanted);
 	return rc;
