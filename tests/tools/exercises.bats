@@ -32,7 +32,7 @@ build_step() {
 	if [ -f "$COPY/workspace/$1/box.c" ]; then
 		make -s -C "$COPY" "workspace/$1/box" 2>&1
 	else
-		make -s -C "$COPY/workspace/$1" 2>&1
+		make -s -j"$(nproc)" -C "$COPY/workspace/$1" 2>&1
 	fi
 }
 
