@@ -51,13 +51,16 @@ setup() {
 	ROOT=$BATS_TEST_TMPDIR/store
 	CTX=$BATS_TEST_TMPDIR/ctx
 	# podman beside us, with a store of this test's own: vfs (no overlay mounts to leave behind), runc and
-	# cgroupfs (crun and systemd refuse a hybrid cgroup host), and a file limit this host's hard limit allows
+	# cgroupfs (crun and systemd refuse a hybrid cgroup host), and a file limit this host's hard limit allows;
+	# its containers' cgroups under $CG (else it leaves libpod_parent at each hierarchy's root)
 	PODMAN=(podman --root "$BATS_TEST_TMPDIR/podman" --runroot "$BATS_TEST_TMPDIR/podman-run" --storage-driver vfs
 		--cgroup-manager cgroupfs --runtime runc)
+	CG=mdbuild-$(random_word)
 	mkdir -p "$CTX"
 }
 
 teardown() {
+	remove_cgroups "${CG:-}" || return 1
 	# a build's overlays live in its own mount namespace: none may be left in ours
 	if grep -q "$BATS_TEST_TMPDIR" /proc/self/mountinfo; then
 		echo "expected no mount under the test's directory after the build, got:"
@@ -375,7 +378,7 @@ PY
 	expect_built || return 1
 	md push "$PLAIN/roundtrip:1"
 	expect_status 0 "push of the built image" || { echo "$stderr"; return 1; }
-	run "${PODMAN[@]}" run --rm --network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --tls-verify=false "$PLAIN/roundtrip:1"
+	run "${PODMAN[@]}" run --rm --network none --cgroup-parent "/$CG" --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --tls-verify=false "$PLAIN/roundtrip:1"
 	expect_status 0 "podman to run what mini-docker built" || { echo "$output"; return 1; }
 	expect_match "hello from the build" "$output" "the image's CMD, run by podman" || return 1
 	skopeo --insecure-policy copy -q --src-tls-verify=false "docker://$PLAIN/roundtrip:1" "oci:$BATS_TEST_TMPDIR/oci:rt" >/dev/null
@@ -459,7 +462,7 @@ PY
 	expect_built || return 1
 	md unpack "$PLAIN/same:1" "$BATS_TEST_TMPDIR/mine"
 	P=("${PODMAN[@]}")
-	run "${P[@]}" build --network none --ulimit nofile=1024:1024 --tls-verify=false -t same "$CTX"
+	run "${P[@]}" build --network none --cgroup-parent "/$CG" --ulimit nofile=1024:1024 --tls-verify=false -t same "$CTX"
 	expect_status 0 "podman build of the same Dockerfile" || { echo "$output"; return 1; }
 	run "${P[@]}" image mount same
 	expect_status 0 "podman image mount" || { echo "$output"; return 1; }

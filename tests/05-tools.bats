@@ -64,7 +64,7 @@ teardown() {
 		kill "$BUS_PID" 2>/dev/null || true
 		wait "$BUS_PID" 2>/dev/null || true
 	fi
-	remove_cgroups
+	remove_cgroups "$CG"
 }
 
 # tool NAME...: the tools this test needs; make deps installs them all
@@ -76,20 +76,6 @@ tools() {
 			return 1
 		}
 	done
-}
-
-# $CG and everything a tool made in it, deepest first; a cgroup whose last process
-# is still being reaped is busy for a moment
-remove_cgroups() {
-	local left
-	for _ in $(seq 50); do
-		find /sys/fs/cgroup -maxdepth 10 -depth -type d -path "*/$CG*" -exec rmdir {} \; 2>/dev/null
-		left=$(find /sys/fs/cgroup -maxdepth 3 -type d -name "$CG")
-		[ -z "$left" ] && return 0
-		sleep 0.2
-	done
-	echo "expected the test's cgroups to go, got: $left"
-	return 1
 }
 
 # expect_line REGEX TEXT WHAT: a line of TEXT matches REGEX (grep -E)

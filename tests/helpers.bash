@@ -71,6 +71,22 @@ random_word() {
 	od -An -N6 -tx1 /dev/urandom | tr -d ' \n'
 }
 
+# remove_cgroups CG: the cgroup CG (a test's own, near a hierarchy's root) and what
+# a tool made below it, in every hierarchy, deepest first; a cgroup whose last
+# process is still being reaped is busy for a moment
+remove_cgroups() {
+	local left
+	[ -n "$1" ] || return 0 # (an empty name would match every cgroup)
+	for _ in $(seq 50); do
+		find /sys/fs/cgroup -maxdepth 10 -depth -type d -path "*/$1*" -exec rmdir {} \; 2>/dev/null
+		left=$(find /sys/fs/cgroup -maxdepth 3 -type d -name "$1")
+		[ -z "$left" ] && return 0
+		sleep 0.2
+	done
+	echo "expected the test's cgroups to go, got: $left"
+	return 1
+}
+
 # run_box ARGS...: run the box under test (bounded in time); sets $status,
 # $output (stdout) and $stderr.
 run_box() {
