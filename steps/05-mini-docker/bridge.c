@@ -13,7 +13,14 @@
  * share one subnet and talk to each other directly, and the host talks to
  * all of them through the bridge's own address, which is their gateway.
  * Addresses come from ipam.c. When the container's network namespace goes,
- * the kernel deletes its veth pair; the last container out deletes the bridge.
+ * the kernel deletes its veth pair; the last container out deletes mini0.
+ *
+ * A network of the user's (`network create NAME`, compose's PROJECT_default)
+ * is one more switch: a bridge md-ID12 with a subnet of its own, made by
+ * `network create` and deleted by `network rm`, as docker's br-ID12. Its
+ * containers are plugged into it only, so they reach each other and not the
+ * containers of mini0 or of another network (the host routes between its
+ * bridges only when it forwards).
  *
  * Outbound NAT (iptables -t nat ... MASQUERADE) is added only when the host
  * already forwards (net.ipv4.ip_forward = 1): mini-docker never turns routing
@@ -77,8 +84,8 @@ static int link_up(struct nl_sock *s, const char *name, int master, struct md_er
 	rtnl_link_put(change);
 	rtnl_link_put(link);
 	if (e < 0)
-		return md_fail(err, "ip link set %s%s up: %s", name,
-			       master ? " master " BRIDGE_NAME : "", nl_geterror(e));
+		return md_fail(err, "ip link set %s%s up: %s", name, master ? " master (the bridge)" : "",
+			       nl_geterror(e));
 	return 0;
 }
 
@@ -170,19 +177,43 @@ static int forwarding(void)
 	return c == '1';
 }
 
-/* iptables -t nat -A|-D POSTROUTING -s 10.88.0.0/16 ! -o mini0 -j MASQUERADE */
-static void nat_rule(const char *op)
+/* iptables -t nat -A|-D|-C POSTROUTING -s 10.88.0.0/16 ! -o mini0 -j MASQUERADE (0: done, -C: present) */
+static int nat_rule(const struct network *n, const char *op)
 {
-	char *argv[] = {
-	    "iptables",		 "-w", "-t", "nat",	  (char *)op, "POSTROUTING", "-s",
-	    BRIDGE_SUBNET "/16", "!",  "-o", BRIDGE_NAME, "-j",	      "MASQUERADE",  NULL};
-	narrate("outbound NAT (%s)",
-		"iptables -t nat %s POSTROUTING -s %s/%d ! -o %s -j MASQUERADE", op, BRIDGE_SUBNET,
-		BRIDGE_PREFIX, BRIDGE_NAME);
-	run_quiet(argv);
+	char subnet[INET_ADDRSTRLEN + 4], bridge[sizeof(n->bridge)];
+	inet_ntop(AF_INET, &n->subnet, subnet, INET_ADDRSTRLEN);
+	snprintf(subnet + strlen(subnet), sizeof(subnet) - strlen(subnet), "/%d", n->prefix);
+	snprintf(bridge, sizeof(bridge), "%s", n->bridge);
+	char *argv[] = {"iptables", "-w", "-t", "nat",	       (char *)op,   "POSTROUTING", "-s",
+			subnet,	    "!",  "-o", bridge, "-j", "MASQUERADE", NULL};
+	if (strcmp(op, "-C"))
+		narrate("outbound NAT (%s)",
+			"iptables -t nat %s POSTROUTING -s %s ! -o %s -j MASQUERADE", op, subnet,
+			bridge);
+	return run_quiet(argv);
 }
 
-int bridge_ensure(struct md_error *err)
+void bridge_default(struct network *n)
+{
+	memset(n, 0, sizeof(*n));
+	snprintf(n->name, sizeof(n->name), "bridge");
+	snprintf(n->bridge, sizeof(n->bridge), "%s", BRIDGE_NAME);
+	inet_pton(AF_INET, BRIDGE_SUBNET, &n->subnet);
+	n->prefix = BRIDGE_PREFIX;
+	n->v6 = 1;
+	inet_pton(AF_INET6, BRIDGE_SUBNET6, &n->subnet6);
+	n->prefix6 = BRIDGE_PREFIX6;
+}
+
+/* the bridge's own address, .1 / ::1: the containers' gateway */
+static void gateway(const struct network *n, struct in_addr *gw, struct in6_addr *gw6)
+{
+	gw->s_addr = htonl(ntohl(n->subnet.s_addr) + 1);
+	*gw6 = n->subnet6;
+	gw6->s6_addr[15] = 1;
+}
+
+int bridge_ensure(const struct network *n, struct md_error *err)
 {
 	struct nl_sock *s = rtnl(err);
 	struct rtnl_link *link;
@@ -191,31 +222,29 @@ int bridge_ensure(struct md_error *err)
 	int e, rc = -1;
 	if (!s)
 		return -1;
-	if (rtnl_link_get_kernel(s, 0, BRIDGE_NAME, &link) == 0) {
+	if (rtnl_link_get_kernel(s, 0, n->bridge, &link) == 0) {
 		rtnl_link_put(link);
 		nl_socket_free(s);
 		return 0;
 	}
-	narrate("RTM_NEWLINK %s type bridge", "ip link add %s type bridge", BRIDGE_NAME);
-	if ((e = rtnl_link_bridge_add(s, BRIDGE_NAME)) < 0 && e != -NLE_EXIST) {
-		md_fail(err, "ip link add %s type bridge: %s%s", BRIDGE_NAME, nl_geterror(e),
+	narrate("RTM_NEWLINK %s type bridge", "ip link add %s type bridge", n->bridge);
+	if ((e = rtnl_link_bridge_add(s, n->bridge)) < 0 && e != -NLE_EXIST) {
+		md_fail(err, "ip link add %s type bridge: %s%s", n->bridge, nl_geterror(e),
 			e == -NLE_OPNOTSUPP ? " (is the bridge module available? modprobe bridge)"
 					    : "");
 		goto out;
 	}
-	inet_pton(AF_INET, BRIDGE_SUBNET, &gw);
-	gw.s_addr = htonl(ntohl(gw.s_addr) + 1);
-	inet_pton(AF_INET6, BRIDGE_SUBNET6 "1", &gw6);
-	if (addr_add(s, BRIDGE_NAME, AF_INET, &gw, BRIDGE_PREFIX, err) < 0)
+	gateway(n, &gw, &gw6);
+	if (addr_add(s, n->bridge, AF_INET, &gw, n->prefix, err) < 0)
 		goto out;
-	if (have_ipv6())
-		addr_add(s, BRIDGE_NAME, AF_INET6, &gw6, BRIDGE_PREFIX6,
+	if (n->v6 && have_ipv6())
+		addr_add(s, n->bridge, AF_INET6, &gw6, n->prefix6,
 			 err); /* IPv6 is a bonus: not fatal */
-	narrate("RTM_NEWLINK %s up", "ip link set %s up", BRIDGE_NAME);
-	if (link_up(s, BRIDGE_NAME, 0, err) < 0)
+	narrate("RTM_NEWLINK %s up", "ip link set %s up", n->bridge);
+	if (link_up(s, n->bridge, 0, err) < 0)
 		goto out;
 	if (forwarding())
-		nat_rule("-A");
+		nat_rule(n, "-A");
 	rc = 0;
 out:
 	nl_socket_free(s);
@@ -231,43 +260,37 @@ void bridge_detach(const char *id)
 	net_remove(host_end);
 }
 
-void bridge_remove(void)
+void bridge_remove(const struct network *n)
 {
 	struct md_error err;
 	struct nl_sock *s = rtnl(&err);
 	struct rtnl_link *link;
 	if (!s)
 		return;
-	if (rtnl_link_get_kernel(s, 0, BRIDGE_NAME, &link) == 0) {
-		narrate("RTM_DELLINK %s", "ip link del %s  # the last container is gone",
-			BRIDGE_NAME);
+	if (rtnl_link_get_kernel(s, 0, n->bridge, &link) == 0) {
+		narrate("RTM_DELLINK %s", "ip link del %s  # %s", n->bridge,
+			n->id[0] ? "network rm" : "the last container is gone");
 		rtnl_link_delete(s, link);
 		rtnl_link_put(link);
-		/* -D fails harmlessly when there is no such rule */
-		char *argv[] = {
-		    "iptables",		 "-w", "-t", "nat",	  "-C", "POSTROUTING", "-s",
-		    BRIDGE_SUBNET "/16", "!",  "-o", BRIDGE_NAME, "-j", "MASQUERADE",  NULL};
-		if (run_quiet(argv) == 0)
-			nat_rule("-D");
+		if (nat_rule(n, "-C") == 0) /* -C: is there one to delete? */
+			nat_rule(n, "-D");
 	}
 	nl_socket_free(s);
 }
 
 /* The inside: lo, eth0 with both addresses, the default routes through the bridge. */
-static int configure_inside(struct nl_sock *s, const struct lease *l, struct md_error *err)
+static int configure_inside(struct nl_sock *s, const struct network *n, const struct lease *l,
+			    struct md_error *err)
 {
 	struct in_addr gw;
 	struct in6_addr gw6;
-	inet_pton(AF_INET, BRIDGE_SUBNET, &gw);
-	gw.s_addr = htonl(ntohl(gw.s_addr) + 1);
-	inet_pton(AF_INET6, BRIDGE_SUBNET6 "1", &gw6);
+	gateway(n, &gw, &gw6);
 	narrate("RTM_NEWLINK lo up", "ip link set lo up");
-	if (link_up(s, "lo", 0, err) < 0 ||
-	    addr_add(s, "eth0", AF_INET, &l->ip, BRIDGE_PREFIX, err) < 0)
+	if (link_up(s, "lo", 0, err) < 0 || addr_add(s, "eth0", AF_INET, &l->ip, n->prefix, err) < 0)
 		return -1;
 	struct md_error ignored;
-	int v6 =
-	    have_ipv6() && addr_add(s, "eth0", AF_INET6, &l->ip6, BRIDGE_PREFIX6, &ignored) == 0;
+	int v6 = n->v6 && have_ipv6() &&
+		 addr_add(s, "eth0", AF_INET6, &l->ip6, n->prefix6, &ignored) == 0;
 	narrate("RTM_NEWLINK eth0 up", "ip link set eth0 up");
 	if (link_up(s, "eth0", 0, err) < 0 || route_default(s, AF_INET, &gw, err) < 0)
 		return -1;
@@ -281,12 +304,12 @@ int bridge_attach(struct container *c, const struct run_config *rc, pid_t pid, s
 	char host_end[IFNAMSIZ], path[64];
 	struct lease l;
 	int rcode = -1;
-	(void)rc;
+	const struct network *net = &rc->net;
 	json_t *j = state_load(c->o, c->id);
 	if (inet_pton(AF_INET, state_str(j, "ip"), &l.ip) != 1 ||
 	    inet_pton(AF_INET6, state_str(j, "ip6"), &l.ip6) != 1) {
 		json_decref(j);
-		return md_fail(err, "container %.12s has no address on %s", c->id, BRIDGE_NAME);
+		return md_fail(err, "container %.12s has no address on %s", c->id, net->bridge);
 	}
 	json_decref(j);
 	struct nl_sock *s = rtnl(err);
@@ -294,12 +317,12 @@ int bridge_attach(struct container *c, const struct run_config *rc, pid_t pid, s
 		return -1;
 	snprintf(host_end, sizeof(host_end), "md%.12s", c->id);
 	/* EXERCISE 05.9: the container's cable, plugged into the switch: a veth pair, its host end master mini0 up
-	 * hint: the slides' bridge: a veth pair per container, its host end enslaved to mini0 and up
+	 * hint: the slides' bridge: a veth pair per container, its host end enslaved to the network's bridge (mini0) and up
 	 * more: rtnl_link_veth_add(s, host_end, "eth0", pid) (on error md_fail, nl_socket_free(s), return -1);
-	 * more: master = if_nametoindex(BRIDGE_NAME) (0: the bridge is gone, md_fail and goto out); then
+	 * more: master = if_nametoindex(net->bridge) (0: the bridge is gone, md_fail and goto out); then
 	 * more: link_up(s, host_end, master, err) sets IFLA_MASTER and IFF_UP in one request (goto out on error)
 	 * tests: 05-network
-	 * stub: md_fail(err, "TODO 05.9: veth %s <-> eth0 (netns of %d), master %s", host_end, pid, BRIDGE_NAME); goto out;
+	 * stub: md_fail(err, "TODO 05.9: veth %s <-> eth0 (netns of %d), master %s", host_end, pid, net->bridge); goto out;
 	 */
 	narrate("RTM_NEWLINK %s type veth peer eth0 netns %d",
 		"ip link add %s type veth peer eth0 netns %d", host_end, pid);
@@ -310,10 +333,10 @@ int bridge_attach(struct container *c, const struct run_config *rc, pid_t pid, s
 		nl_socket_free(s);
 		return -1;
 	}
-	narrate("RTM_NEWLINK %s master %s up", "ip link set %s master %s up", host_end, BRIDGE_NAME);
-	int master = if_nametoindex(BRIDGE_NAME);
+	narrate("RTM_NEWLINK %s master %s up", "ip link set %s master %s up", host_end, net->bridge);
+	int master = if_nametoindex(net->bridge);
 	if (!master) {
-		md_fail(err, "the bridge %s is gone (did something delete it?)", BRIDGE_NAME);
+		md_fail(err, "the bridge %s is gone (did something delete it?)", net->bridge);
 		goto out;
 	}
 	if (link_up(s, host_end, master, err) < 0)
@@ -335,7 +358,7 @@ int bridge_attach(struct container *c, const struct run_config *rc, pid_t pid, s
 	}
 	struct nl_sock *in = rtnl(err);
 	if (in) {
-		rcode = configure_inside(in, &l, err);
+		rcode = configure_inside(in, net, &l, err);
 		nl_socket_free(in);
 	}
 	if (setns(host, CLONE_NEWNET) < 0) /* the engine must not stay inside */

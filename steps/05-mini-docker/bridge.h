@@ -1,4 +1,4 @@
-/* bridge.h: the bridge mini0, a veth per container, outbound NAT (bridge.c) */
+/* bridge.h: the bridge mini0 (and one per user network), a veth per container, outbound NAT (bridge.c) */
 #ifndef MD_BRIDGE_H
 #define MD_BRIDGE_H
 
@@ -19,11 +19,15 @@ struct lease {
 	struct in6_addr ip6;
 };
 
-int bridge_ensure(struct md_error *err);
-void bridge_remove(void);
+/* mini0's struct network: "bridge", 10.88.0.0/16 and fd00:88::/64 */
+void bridge_default(struct network *n);
+/* N's bridge, its gateway address and (on a forwarding host) its NAT rule, unless it is there */
+int bridge_ensure(const struct network *n, struct md_error *err);
+/* N's bridge and its NAT rule, when they are there */
+void bridge_remove(const struct network *n);
 /* Delete the host end (mdID) of a container's veth now, not when the kernel gets to its netns */
 void bridge_detach(const char *id);
-/* ns.c, with the child waiting: the veth to the bridge and eth0's addresses */
+/* ns.c, with the child waiting: the veth to RC's network's bridge and eth0's addresses */
 int bridge_attach(struct container *c, const struct run_config *rc, pid_t pid,
 		  struct md_error *err);
 

@@ -23,7 +23,23 @@ struct ports;
 /* podman's default --pids-limit: a fork bomb stops there, a real workload does not */
 #define PIDS_DEFAULT 2048
 
-enum network { NET_VETH = 1, NET_NONE, NET_HOST, NET_BRIDGE /* bridge.c */ };
+enum net_mode { NET_VETH = 1, NET_NONE, NET_HOST, NET_BRIDGE /* bridge.c */ };
+
+/*
+ * A network of bridge mode (ipam.c keeps them, bridge.c plugs containers in):
+ * "bridge" is mini0, the default; `network create NAME` makes others, each a
+ * bridge md-ID12 with an IPv4 subnet of its own (no IPv6, as docker's user networks).
+ */
+struct network {
+	char name[128];	       /* "bridge", or the user's name */
+	char id[65];	       /* "" for mini0 */
+	char bridge[16];       /* the link: mini0, md-0123456789ab (IFNAMSIZ) */
+	struct in_addr subnet; /* .1 is the bridge, the gateway */
+	int prefix;
+	int v6; /* mini0 only: an IPv6 ULA /64 too */
+	struct in6_addr subnet6;
+	int prefix6;
+};
 
 /* A mount the container asked for: -v, --tmpfs, an image's anonymous volume. */
 struct volume {
@@ -55,6 +71,8 @@ struct run_config {
 	long long memory;
 	long pids; /* --pids-limit: 0 not given (PIDS_DEFAULT where there is a pids controller), -1 none */
 	int network;
+	const char *network_name; /* --network NAME of a user network (NULL: bridge, mini0) */
+	struct network net;	  /* NET_BRIDGE: the network, loaded by lifecycle.c */
 	struct in_addr subnet;
 	int subnet_prefix;
 	int timens;

@@ -122,7 +122,7 @@ static int record_config(struct container *c, const struct run_config *rc, struc
 		      "args", args_text, "command", cmd, "stop_signal", sig,
 		      "stop_timeout", timeout, "detached", rc->detach ? "1" : "0",
 		      "hostname", rc->hostname, "network",
-		      rc->network == NET_BRIDGE ? "bridge"
+		      rc->network == NET_BRIDGE ? rc->net.name
 		      : rc->network == NET_HOST ? "host"
 		      : rc->network == NET_NONE ? "none"
 						: "veth",
@@ -133,14 +133,14 @@ static int record_config(struct container *c, const struct run_config *rc, struc
 	return r;
 }
 
-/* The bridge network: an address (ipam.c), and /etc/hosts and /etc/resolv.conf of ours,
- * bind-mounted over the image's */
+/* The bridge network (mini0, or --network NAME's): an address (ipam.c), and /etc/hosts and
+ * /etc/resolv.conf of ours, bind-mounted over the image's */
 static int join_bridge(struct container *c, struct run_config *rc, struct md_error *err)
 {
 	struct lease l;
 	char ip[INET_ADDRSTRLEN], ip6[INET6_ADDRSTRLEN];
-	if (ipam_allocate(c->o, c->id, rc->hostname, c->name, rc->aliases, &l, err) < 0)
-		return md_context(err, "network %s", BRIDGE_NAME);
+	if (ipam_allocate(c->o, &rc->net, c->id, rc->hostname, c->name, rc->aliases, &l, err) < 0)
+		return md_context(err, "network %s", rc->net.id[0] ? rc->net.name : rc->net.bridge);
 	c->leased = 1;
 	inet_ntop(AF_INET, &l.ip, ip, sizeof(ip));
 	inet_ntop(AF_INET6, &l.ip6, ip6, sizeof(ip6));
@@ -228,8 +228,11 @@ int lifecycle_prepare(struct container *c, struct run_config *rc, struct md_erro
 	if (rc->ports && rc->network != NET_BRIDGE)
 		return md_fail(err,
 			       "-p publishes a port of the bridge network: it needs --network "
-			       "bridge (the default%s)",
+			       "bridge (the default%s) or a network of network create",
 			       geteuid() ? " as root; rootless containers get --network none" : "");
+	if (rc->network == NET_BRIDGE &&
+	    ipam_network(c->o, rc->network_name ? rc->network_name : "bridge", &rc->net, err) < 0)
+		return -1;
 	if (record_config(c, rc, err) < 0)
 		return -1;
 	if (rc->network == NET_BRIDGE && join_bridge(c, rc, err) < 0)

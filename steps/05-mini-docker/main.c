@@ -39,6 +39,7 @@
 #include "image.h"
 #include "mini-docker.h"
 #include "narrate.h"
+#include "network.h"
 #include "opts.h"
 #include "prune.h"
 #include "ps.h"
@@ -94,6 +95,7 @@ static const struct command commands[] = {
 	{"wait", cmd_wait, "wait CONTAINER...                             until they end; print their exit codes"},
 	{"system", cmd_system, "system prune                                  remove stopped containers, then unused layers and blobs"},
 	{"exec", cmd_exec, "exec [-i] [-t] [-e K=V] [-w DIR] [-u USER] CONTAINER CMD...   run CMD in a running container"},
+	{"network", cmd_network, "network create [--subnet CIDR] NAME | ls | rm NAME... | inspect NAME...   bridge networks of your own"},
 	{"compose", cmd_compose, "compose [-f FILE] [-p NAME] [--dry-run] up|down|ps|logs|exec|config   a project of containers from compose.yaml"},
 	{NULL, NULL, NULL},
 };

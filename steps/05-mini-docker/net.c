@@ -160,6 +160,27 @@ static int slot_taken(struct nl_cache *addrs, struct nl_cache *routes, struct nl
 	return 0;
 }
 
+/* NET/PREFIX holds an address or a route of this namespace: 1 (0: free, -1: ERR), by
+ * slot_taken's test for each /30 in it (network create's subnets, ipam.c) */
+int net_subnet_used(struct in_addr net, int prefix, struct md_error *err)
+{
+	struct nl_sock *sock = rtnl_open(err);
+	struct nl_cache *addrs = NULL, *links = NULL, *routes = NULL;
+	int e, used = 0;
+	if (!sock)
+		return -1;
+	if ((e = rtnl_addr_alloc_cache(sock, &addrs)) < 0 || (e = rtnl_link_alloc_cache(sock, AF_UNSPEC, &links)) < 0 ||
+	    (e = rtnl_route_alloc_cache(sock, AF_INET, 0, &routes)) < 0)
+		used = md_fail(err, "ip addr show: %s", nl_geterror(e));
+	for (uint32_t slot = 0; !used && slot < 1u << (30 - prefix); slot++)
+		used = slot_taken(addrs, routes, links, ntohl(net.s_addr) + 4 * slot, "");
+	nl_cache_free(addrs);
+	nl_cache_free(links);
+	nl_cache_free(routes);
+	nl_socket_free(sock);
+	return used;
+}
+
 /* eth0's address, up, the default route: from inside the container's namespace (ip netns exec) */
 /* copy of step 04's eth0_configure() (steps/04-netns/box.c); scripts/check-copies */
 static int eth0_configure(pid_t pid, const struct net_info *ni, struct md_error *err)

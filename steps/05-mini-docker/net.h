@@ -18,5 +18,7 @@ int net_setup_host(const struct run_config *rc, pid_t pid, struct net_info *ni, 
 /* in the child: lo up, eth0 with its address, the default route */
 void net_setup_child(const struct run_config *rc, const struct net_info *ni);
 void net_remove(const char *host_end);
+/* NET/PREFIX holds an address or a route of this namespace: 1; free: 0; -1 with ERR */
+int net_subnet_used(struct in_addr net, int prefix, struct md_error *err);
 
 #endif

@@ -44,6 +44,7 @@
 #include "signals.h"
 #include "state.h"
 #include "store.h"
+#include "util.h"
 
 
 static void run_usage(FILE *f)
@@ -63,7 +64,8 @@ static void run_usage(FILE *f)
 		   "  --read-only               / read-only (volumes and tmpfs stay writable)\n"
 		   "  --cpus N, -m/--memory SIZE, --pids-limit N, --cgroup-parent NAME   cgroup limits\n"
 		   "                            (--pids-limit: 2048 unless given, -1 for none)\n"
-		   "  --network bridge|veth|none|host  (default bridge; none when rootless), --subnet CIDR (veth)\n"
+		   "  --network bridge|veth|none|host|NAME  (default bridge; none when rootless), --subnet CIDR (veth)\n"
+		   "                            NAME: a network of `network create` (peers by name on it only)\n"
 		   "  -d, --detach              run in the background: print the ID; a monitor keeps its logs\n"
 		   "  -p, --publish [IP:]HOSTPORT:CTRPORT[/udp]   publish a port of the bridge network\n"
 		   "  --network-alias NAME      one more name peers reach it by    --stop-signal SIG, --stop-timeout S\n"
@@ -248,14 +250,19 @@ static int option(struct run_config *rc, const char *lng, const char *shown, con
 	else if (!strcmp(lng, "pids-limit") && !strcmp(v, "-1")) rc->pids = -1; /* no limit (default: PIDS_DEFAULT) */
 	else if (!strcmp(lng, "pids-limit")) return parse_long(shown, v, 1, 4194304, &rc->pids, err);
 	else if (!strcmp(lng, "network") || !strcmp(lng, "net")) {
-		if (!strcmp(v, "bridge") || !strcmp(v, "default"))
+		if (!strcmp(v, "bridge") || !strcmp(v, "default")) {
 			rc->network = NET_BRIDGE;
+			rc->network_name = NULL;
+		}
 		else if (!strcmp(v, "veth"))
 			rc->network = NET_VETH;
 		else if (!strcmp(v, "none")) rc->network = NET_NONE;
 		else if (!strcmp(v, "host")) rc->network = NET_HOST;
-		else
-			return md_fail(err, "%s %s: unknown mode: use bridge (the default), veth, none (only lo) or host", shown, v);
+		else if (docker_name_ok(v)) { /* a network of `network create` (ipam.c) */
+			rc->network = NET_BRIDGE;
+			rc->network_name = v;
+		} else
+			return md_fail(err, "%s %s: use bridge (the default), veth, none (only lo), host, or the name of a network", shown, v);
 	} else if (!strcmp(lng, "subnet")) return net_parse_subnet(v, rc, err);
 	else if (!strcmp(lng, "cap-add") || !strcmp(lng, "cap-drop")) {
 		int add = lng[4] == 'a';
