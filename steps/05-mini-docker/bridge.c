@@ -193,6 +193,32 @@ static int nat_rule(const struct network *n, const char *op)
 	return run_quiet(argv);
 }
 
+/*
+ * A network of the user's is isolated, as docker's (its DOCKER-ISOLATION chains): on a
+ * host that forwards, the host would route between its bridges, so nothing may open a
+ * connection into md-X from another link, and md-X none into mini0 (replies still pass):
+ *
+ *     iptables -I FORWARD -o md-X ! -i md-X -m conntrack --ctstate NEW -j DROP
+ *     iptables -I FORWARD -i md-X -o mini0 -j DROP
+ *
+ * OP is -I, -D or -C (0: done, or present); K, which of the two.
+ */
+static int isolation_rule(const struct network *n, const char *op, int k)
+{
+	char bridge[sizeof(n->bridge)];
+	snprintf(bridge, sizeof(bridge), "%s", n->bridge);
+	char *in[] = {"iptables", "-w",	   (char *)op, "FORWARD", "-o",	 bridge, "!",	 "-i",
+		      bridge,	  "-m",	   "conntrack", "--ctstate", "NEW", "-j",   "DROP", NULL};
+	char *out[] = {"iptables", "-w", (char *)op, "FORWARD", "-i", bridge, "-o", BRIDGE_NAME,
+		       "-j",	   "DROP", NULL};
+	if (strcmp(op, "-C"))
+		narrate(k ? "isolation (%s %s -> " BRIDGE_NAME ")" : "isolation (%s -> %s)",
+			k ? "iptables %s FORWARD -i %s -o " BRIDGE_NAME " -j DROP"
+			  : "iptables %1$s FORWARD -o %2$s ! -i %2$s -m conntrack --ctstate NEW -j DROP",
+			op, bridge);
+	return run_quiet(k ? out : in);
+}
+
 void bridge_default(struct network *n)
 {
 	memset(n, 0, sizeof(*n));
@@ -245,6 +271,8 @@ int bridge_ensure(const struct network *n, struct md_error *err)
 		goto out;
 	if (forwarding())
 		nat_rule(n, "-A");
+	for (int k = 0; k < 2 && n->id[0] && forwarding(); k++)
+		isolation_rule(n, "-I", k);
 	rc = 0;
 out:
 	nl_socket_free(s);
@@ -274,6 +302,9 @@ void bridge_remove(const struct network *n)
 		rtnl_link_put(link);
 		if (nat_rule(n, "-C") == 0) /* -C: is there one to delete? */
 			nat_rule(n, "-D");
+		for (int k = 0; k < 2 && n->id[0]; k++)
+			if (isolation_rule(n, "-C", k) == 0)
+				isolation_rule(n, "-D", k);
 	}
 	nl_socket_free(s);
 }

@@ -426,7 +426,23 @@ int ipam_network(const struct md_opts *o, const char *name, struct network *n,
 		bridge_default(n);
 		return 0;
 	}
-	return network_read(o, name, n, err);
+	if (network_read(o, name, n, err) == 0)
+		return 0;
+	/* else an ID, or a prefix of only one (network ls -q prints 12 digits) */
+	int count, found = 0;
+	size_t len = strlen(name);
+	char **names = ipam_networks(o, &count);
+	struct network each;
+	for (int i = 0; i < count; i++) {
+		if (len >= 3 && network_read(o, names[i], &each, err) == 0 &&
+		    !strncmp(each.id, name, len) && found++ == 0)
+			*n = each;
+		free(names[i]);
+	}
+	free(names);
+	if (found == 1)
+		return 0;
+	return md_fail(err, "network %s %s", name, found ? "is ambiguous: give more of its ID" : "not found");
 }
 
 char **ipam_networks(const struct md_opts *o, int *count)
@@ -605,17 +621,17 @@ int ipam_network_remove(const struct md_opts *o, const char *name, struct md_err
 	if (lock < 0)
 		return -1;
 	int rc = -1;
-	if (network_read(o, name, &n, err) == 0 && locked_leases(o, &n, list_members, &m, err) == 0) {
+	if (ipam_network(o, name, &n, err) == 0 && locked_leases(o, &n, list_members, &m, err) == 0) {
 		if (m.n) {
 			char names[256] = "";
 			for (int i = 0; i < m.n; i++)
 				snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%.*s",
 					 i ? ", " : "", (int)strcspn(m.line[i], " "), m.line[i]);
 			md_fail(err, "network %s is in use by %d container%s (%s): remove %s first",
-				name, m.n, m.n > 1 ? "s" : "", names, m.n > 1 ? "them" : "it");
+				n.name, m.n, m.n > 1 ? "s" : "", names, m.n > 1 ? "them" : "it");
 		} else {
 			bridge_remove(&n);
-			char *dir = network_path(o, name, NULL);
+			char *dir = network_path(o, n.name, NULL);
 			narrate("rm_rf(%s)", "rm -rf %s  # the network's record and leases", dir);
 			rc = rm_rf(dir) < 0 ? md_fail(err, "network rm %s: could not remove %s", name, dir)
 					    : 0;

@@ -230,9 +230,6 @@ int lifecycle_prepare(struct container *c, struct run_config *rc, struct md_erro
 			       "-p publishes a port of the bridge network: it needs --network "
 			       "bridge (the default%s) or a network of network create",
 			       geteuid() ? " as root; rootless containers get --network none" : "");
-	if (rc->network == NET_BRIDGE &&
-	    ipam_network(c->o, rc->network_name ? rc->network_name : "bridge", &rc->net, err) < 0)
-		return -1;
 	if (record_config(c, rc, err) < 0)
 		return -1;
 	if (rc->network == NET_BRIDGE && join_bridge(c, rc, err) < 0)

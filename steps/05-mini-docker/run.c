@@ -30,6 +30,7 @@
 #include "cgroups.h"
 #include "container.h"
 #include "image.h"
+#include "ipam.h"
 #include "lifecycle.h"
 #include "mounts.h"
 #include "narrate.h"
@@ -553,6 +554,9 @@ int cmd_run(const struct md_opts *o, int argc, char **argv)
 		return EXIT_ENGINE;
 	}
 	if (!rc.subnet_prefix && net_parse_subnet("10.200.0.0/16", &rc, &err) < 0)
+		return fail(&err);
+	/* the network's bridge and subnet (mini0's, or --network NAME's): none, nothing made */
+	if (rc.network == NET_BRIDGE && ipam_network(o, rc.network_name ? rc.network_name : "bridge", &rc.net, &err) < 0)
 		return fail(&err);
 	if (caps_parse(&rc, &err) < 0 || seccomp_prepare(&rc, &err) < 0)
 		return fail(&err);
