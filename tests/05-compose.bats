@@ -1,8 +1,10 @@
 #!/usr/bin/env bats
 # Step 05, compose: `mini-docker compose` reads compose.yaml and runs each
-# service as a container with the engine's own commands (run -d --name
-# PROJECT-SERVICE-1 --network-alias SERVICE ...); ps, logs, exec and down act on
-# the project's containers, found by the compose_project field of their records.
+# service as a container with the engine's own commands (network create
+# PROJECT_default, then run -d --name PROJECT-SERVICE-1 --network PROJECT_default
+# --network-alias SERVICE ...); ps, logs, exec and down act on the project's
+# containers, found by the compose_project field of their records; down removes
+# the project's network after them.
 #
 # "The host" of these tests is a network namespace each test makes ($NETNS):
 # mini-docker runs there through nsenter --net, and every address used is inside
@@ -49,6 +51,10 @@ teardown() {
 		# shellcheck disable=SC2046
 		md rm -f $(md ps -aq) >/dev/null 2>&1 || true
 	fi
+	if [ -d "$ROOT/networks" ]; then
+		# shellcheck disable=SC2046
+		md network rm $(ls "$ROOT/networks") >/dev/null 2>&1 || true
+	fi
 	rm -rf "${ROOT:?}/volumes/${P}_"*
 	local pid
 	for pid in $(ps -eo pid=,args= | awk -v r="$ROOT" 'index($0, r) && !/awk/ {print $1}'); do
@@ -65,12 +71,14 @@ in_host() {
 	nsenter --net="/run/netns/$NETNS" "$@"
 }
 
-# nothing of the project left: no container, no bridge, no process of the store
+# nothing of the project left: no container, no network, no bridge, no process of the store
 expect_nothing_left() {
 	run md ps -aq
 	expect_eq "" "$output" "the containers left ($1)" || return 1
+	run md network ls -q
+	expect_eq "" "$output" "the networks left ($1)" || return 1
 	run in_host ip -o link show
-	[[ $output != *mini0* ]] || { echo "expected no bridge mini0 ($1), got: $output"; return 1; }
+	expect_eq 1 "${#lines[@]}" "links left ($1; lo only, no mini0, no md-*): $output" || return 1
 	run bash -c "ps -eo args= | grep -F -- '$ROOT' | grep -v grep"
 	expect_eq "" "$output" "the processes of the store left ($1)"
 }
@@ -271,7 +279,8 @@ until_match() {
 	EOF
 	run --separate-stderr md compose --dry-run up -d
 	expect_status 0 "compose --dry-run up -d" || return 1
-	expect_match "run -d --name $P-web-1 --network-alias web -p 127.0.0.1:8080:80 -v ${P}_data:/data $IMAGE httpd -f -p 80" \
+	expect_match "network create ${P}_default" "${lines[0]}" "the first command: the project's network" || return 1
+	expect_match "run -d --name $P-web-1 --network ${P}_default --network-alias web -p 127.0.0.1:8080:80 -v ${P}_data:/data $IMAGE httpd -f -p 80" \
 		"$output" "the run command of the service" || return 1
 	expect_eq "" "$stderr" "what else a dry run printed" || return 1
 	run --separate-stderr md compose --dry-run down -v
@@ -318,4 +327,64 @@ until_match() {
 	[[ $output != *"$P-long-1"* ]] || { echo "expected the service stopped after SIGTERM, got: $output"; return 1; }
 	md compose down >/dev/null 2>&1
 	expect_nothing_left "after compose down"
+}
+
+# exercise: 05.4 05.5 05.8 05.9
+@test "compose: two projects, each with a web: each client reaches its own by name, not the other project's; down removes each network" {
+	local p q
+	for p in a b; do
+		mkdir -p "$PROJ/$p-$P/www"
+		echo "$p-$P" >"$PROJ/$p-$P/www/index.html"
+		cat >"$PROJ/$p-$P/compose.yaml" <<-EOF
+			services:
+			  web:
+			    image: $IMAGE
+			    command: httpd -f -p 80 -h /www
+			    volumes: ["./www:/www:ro"]
+			  client:
+			    image: $IMAGE
+			    command: ["sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://web/index.html && break; sleep 0.5; done; sleep 600"]
+		EOF
+		(cd "$PROJ/$p-$P" && md compose up -d) >/dev/null 2>&1 || { echo "expected compose up -d of project $p-$P to succeed"; return 1; }
+	done
+	run md network ls
+	expect_match "a-${P}_default +bridge +10\.89\." "$output" "project a's network" || return 1
+	expect_match "b-${P}_default +bridge +10\.89\." "$output" "project b's network" || return 1
+	for p in a b; do
+		until_match "client-1 +\| $p-$P" 20 sh -c "cd '$PROJ/$p-$P' && timeout 30 nsenter --net=/run/netns/$NETNS '$MINI_DOCKER' --root '$ROOT' compose logs client" || {
+			echo "expected project $p's client to fetch its own web's page ($p-$P) by the name web, got: $output"
+			hint "compose.c: run --network PROJECT_default --network-alias SERVICE: the name resolves on the project's network only"
+			return 1
+		}
+	done
+	# across projects: no name, no route (the same request to its own project's web answers)
+	for p in a b; do
+		q=$([ $p = a ] && echo b || echo a)
+		for r in $p $q; do
+			ip=$(md inspect "$r-$P-web-1" | sed -n 's/.*"IPAddress": "\(.*\)".*/\1/p')
+			run --separate-stderr md exec "$p-$P-client-1" probe tcp-send "$ip" 80 "GET /index.html HTTP/1.0" 3
+			if [ $r = $p ]; then
+				expect_match "$p-$P" "$output" "project $p's client fetching its own web at $ip" || return 1
+			else
+				expect_eq "" "$output" "project $p's client fetching project $q's web at $ip" || return 1
+			fi
+		done
+		run md exec "$p-$P-client-1" grep -c "$q-$P-web-1" /etc/hosts
+		expect_eq 0 "$output" "project $q's web in project $p's /etc/hosts (lines)" || return 1
+	done
+	(cd "$PROJ/a-$P" && md compose down) >/dev/null 2>&1
+	run md network ls
+	[[ $output != *"a-${P}_default"* ]] || { echo "expected a-${P}_default gone after its project's down, got: $output"; return 1; }
+	expect_match "b-${P}_default" "$output" "the other project's network after the first one's down" || return 1
+	run md exec "b-$P-client-1" wget -qO- http://web/index.html
+	expect_eq "b-$P" "$output" "project b's web, by name, after project a's down" || return 1
+	cd "$PROJ/b-$P"
+	run --separate-stderr md compose down
+	expect_status 0 "compose down of project b" || return 1
+	expect_stderr_says "Network b-${P}_default  Removed" "down's report" || return 1
+	# down again, with nothing left: nothing more to remove, and no error
+	run --separate-stderr md compose down
+	expect_status 0 "compose down of a project with nothing left" || return 1
+	[[ $stderr != *Removed* ]] || { echo "expected nothing removed by the second down, got: $stderr"; return 1; }
+	expect_nothing_left "after both projects' down"
 }

@@ -12,8 +12,14 @@
  * commands, each in a process of its own: fork(2), then execv(2) of
  * /proc/self/exe (this very program) with the global options passed through:
  *
- *     services.web  ->  mini-docker --root R run -d --name PROJECT-web-1 --network-alias web ... IMAGE CMD
+ *     (once)        ->  mini-docker --root R network create PROJECT_default
+ *     services.web  ->  mini-docker --root R run -d --name PROJECT-web-1 --network PROJECT_default
+ *                                   --network-alias web ... IMAGE CMD
  *
+ * Each project has a network of its own, as docker compose's PROJECT_default:
+ * its services find each other by their names, and no other project's
+ * containers are on it (two projects may each have a `web`). `down` removes
+ * the containers, then the network.
  * `--dry-run` prints those command lines and runs none of them, so the mapping
  * is there to read. Which containers belong to a project? Their records say so:
  * after `run -d` prints the ID, compose adds compose_project, compose_service and
@@ -38,6 +44,8 @@
 #include <unistd.h>
 
 #include "composefile.h"
+#include "container.h"
+#include "ipam.h"
 #include "narrate.h"
 #include "opts.h"
 #include "state.h"
@@ -301,6 +309,37 @@ static void image_id(struct ctx *c, const char *image, char out[DIGEST_LEN])
 
 /* ---- up ---- */
 
+/* PROJECT_default: the project's network, as docker compose names it */
+static const char *network_name(struct ctx *c)
+{
+	return pool_printf(&c->p.pool, "%s_default", c->p.name);
+}
+
+static int network_exists(struct ctx *c)
+{
+	struct network n;
+	struct md_error err;
+	return ipam_network(c->o, network_name(c), &n, &err) == 0;
+}
+
+/* network create PROJECT_default, unless it is there (up) */
+static int network_up(struct ctx *c)
+{
+	if (network_exists(c))
+		return 0;
+	struct args a = engine_args(c, "network");
+	add(&a, "create"), add(&a, network_name(c));
+	int r = engine(c, &a, QUIET, NULL);
+	if (r != 0) {
+		fprintf(stderr, "mini-docker: compose up: network create %s failed (exit %d, above)\n",
+			network_name(c), r);
+		return -1;
+	}
+	if (!c->dry_run)
+		fprintf(stderr, " Network %s  Created\n", network_name(c));
+	return 0;
+}
+
 /* services.S as `run -d`'s options, in the order docker compose's keys map to docker run's */
 static struct args run_args(struct ctx *c, const struct compose_service *s)
 {
@@ -309,7 +348,9 @@ static struct args run_args(struct ctx *c, const struct compose_service *s)
 	add(&a, "-d");
 	add(&a, "--name");
 	add(&a, container_name(c, s));
-	add(&a, "--network-alias"); /* peers reach it by the service's name */
+	add(&a, "--network"); /* the project's own network ... */
+	add(&a, network_name(c));
+	add(&a, "--network-alias"); /* ... where peers reach it by the service's name */
 	add(&a, s->name);
 	add_each(&a, "--network-alias", &s->aliases);
 	add_opt(&a, "--hostname", s->hostname);
@@ -523,6 +564,8 @@ static int compose_up(struct ctx *c, int argc, char **argv)
 		if (wanted[c->p.order[i]] && !seen && ensure_image(c, s, build) < 0)
 			rc = 1;
 	}
+	if (!rc && network_up(c) < 0)
+		rc = 1;
 	for (int i = 0; i < c->p.n_services && !rc; i++) {
 		const struct compose_service *s = &c->p.services[c->p.order[i]];
 		if (wanted[c->p.order[i]] && (wait_completed(c, s) < 0 || start(c, s) < 0))
@@ -722,7 +765,7 @@ static int compose_down(struct ctx *c, int argc, char **argv)
 		return md_usage("compose down [-v] [-t SECS]");
 	struct member *m = members(c, &n);
 	if (n >
-	    0) { /* stop (the last started first), then rm: the last rm takes the bridge mini0 with it */
+	    0) { /* stop (the last started first), then rm; then the project's network */
 		struct args stop = engine_args(c, "stop"), rm = engine_args(c, "rm");
 		if (timeout)
 			add(&stop, "-t"), add(&stop, timeout);
@@ -742,6 +785,14 @@ static int compose_down(struct ctx *c, int argc, char **argv)
 			fprintf(stderr, " Container %s  Removed\n", m[i].name);
 	}
 	members_free(m, n);
+	if (network_exists(c)) { /* after the containers: network rm refuses one in use */
+		struct args a = engine_args(c, "network");
+		add(&a, "rm"), add(&a, network_name(c));
+		if (engine(c, &a, QUIET, NULL) != 0)
+			rc = 1;
+		else if (!c->dry_run)
+			fprintf(stderr, " Network %s  Removed\n", network_name(c));
+	}
 	/* -v: the named volumes, directories of the store; no command of the engine removes one */
 	for (int i = 0; volumes && i < c->p.volumes.n; i++) {
 		char *dir = xasprintf("%s/volumes/%s", c->o->root, c->p.volumes.v[i]);

@@ -679,7 +679,7 @@ static int depends_on(struct loader *l, yaml_node_t *n, struct compose_service *
 	return 0;
 }
 
-/* networks: [default] or {default: {aliases: [...]}}: mini-docker has one network, the bridge mini0 */
+/* networks: [default] or {default: {aliases: [...]}}: mini-docker makes one network a project, PROJECT_default */
 static int networks(struct loader *l, yaml_node_t *n, struct compose_service *s, const char *where)
 {
 	struct strs names = {0};
@@ -690,8 +690,8 @@ static int networks(struct loader *l, yaml_node_t *n, struct compose_service *s,
 			if (strcmp(names.v[i], "default"))
 				return at(l, n,
 					  "%s: only the network 'default' is supported "
-					  "(mini-docker has one bridge, "
-					  "mini0, for every container), not '%s'",
+					  "(mini-docker makes one network a project, "
+					  "PROJECT_default), not '%s'",
 					  where, names.v[i]);
 		return 0;
 	}
@@ -702,9 +702,9 @@ static int networks(struct loader *l, yaml_node_t *n, struct compose_service *s,
 	for (int i = 0; i < count; i++) {
 		if (strcmp(scalar(ps[i].key), "default"))
 			return at(l, ps[i].key,
-				  "%s: only the network 'default' is supported (mini-docker has "
-				  "one bridge, "
-				  "mini0, for every container), not '%s'",
+				  "%s: only the network 'default' is supported (mini-docker makes "
+				  "one network a project, "
+				  "PROJECT_default), not '%s'",
 				  where, scalar(ps[i].key));
 		if (is_null(ps[i].value))
 			continue;
@@ -1059,7 +1059,7 @@ static int top_networks(struct loader *l, yaml_node_t *n)
 		if (strcmp(scalar(ps[i].key), "default") && !extension(scalar(ps[i].key)))
 			return at(l, ps[i].key,
 				  "networks: '%s': only the default network is supported (every "
-				  "container of mini-docker is on the bridge mini0)",
+				  "service of the project is on PROJECT_default)",
 				  scalar(ps[i].key));
 	return 0;
 }
