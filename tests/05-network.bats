@@ -5,6 +5,10 @@
 # proxy in the monitor, reachable from the host's loopback and from other
 # network namespaces.
 #
+# Networks of the user's (network create NAME, run --network NAME): a bridge
+# each, a subnet each, names resolved on one network only, isolated from each
+# other and from mini0, and nothing left after network rm.
+#
 # "The host" of these tests is a network namespace each test makes ($NETNS):
 # mini-docker runs there through nsenter --net, and every address used is
 # inside it or inside a second namespace the test makes ($PEER).
@@ -33,6 +37,10 @@ teardown() {
 		# shellcheck disable=SC2046
 		ROOT=$store md rm -f $(ROOT=$store md ps -aq) >/dev/null 2>&1 || true
 	done
+	if [ -d "$ROOT/networks" ]; then
+		# shellcheck disable=SC2046
+		md network rm $(ls "$ROOT/networks") >/dev/null 2>&1 || true
+	fi
 	# a monitor that survived rm (a failed test) names a store of this test on its command line
 	for pid in $(ps -eo pid=,args= | awk -v r="$BATS_TEST_TMPDIR" 'index($0, r) && !/awk/ {print $1}'); do
 		kill -9 "$pid" 2>/dev/null || true
@@ -286,4 +294,125 @@ random_port() {
 	run_md run --rm --rootfs "$ROOTFS" sh -c 'cat /etc/hostname; hostname'
 	expect_eq "${lines[1]}" "${lines[0]}" "/etc/hostname on the bridge (the container's hostname, the short id)" || return 1
 	expect_eq box "$(cat "$ROOTFS/etc/hostname")" "the rootfs's own /etc/hostname after the runs (bound over, never written)"
+}
+
+# no link but lo, no iptables rule of ours, no network record: what network rm must leave
+expect_no_network_left() {
+	run in_host ip -o link show
+	expect_eq 1 "${#lines[@]}" "links left ($1; lo only): $output" || return 1
+	if command -v iptables >/dev/null; then
+		run in_host sh -c 'iptables -w -S FORWARD; iptables -w -t nat -S POSTROUTING'
+		[[ $output != *md-* && $output != *10.89.* ]] || { echo "expected no rule of a network left ($1), got: $output"; return 1; }
+	fi
+	run ls -A "$ROOT/networks"
+	expect_eq "" "$output" "the network records left in the store ($1)"
+}
+
+# exercise: 05.4 05.5 05.8 05.9
+@test "network create: a bridge and a subnet of its own; a name resolves on its network only; rm of a network in use fails, then leaves nothing" {
+	word=$(random_word)
+	id1=$(md network create "n1-$word")
+	id2=$(md network create "n2-$word")
+	expect_match '^[0-9a-f]{64}$' "$id1" "network create's output (the ID)" || return 1
+	run md network ls
+	expect_match "${id1:0:12} +n1-$word +bridge +10\.89\.[0-9]+\.0/24" "$output" "network ls: the first network" || return 1
+	expect_match "${id2:0:12} +n2-$word +bridge +10\.89\.[0-9]+\.0/24" "$output" "network ls: the second network" || return 1
+	s1=$(md network inspect "n1-$word" | sed -n 's/.*"Subnet": "\(.*\)".*/\1/p')
+	s2=$(md network inspect "n2-$word" | sed -n 's/.*"Subnet": "\(.*\)".*/\1/p')
+	expect_ne "$s1" "$s2" "the second network's subnet (the first has $s1)" || return 1
+	run in_host ip -o -4 addr show
+	expect_match "md-${id1:0:12} +inet ${s1%.0/24}\.1/24" "$output" "the first network's bridge and its gateway address" || return 1
+	# a server called db on each network, and one on mini0
+	md run -d --name "a-$word" --network "n1-$word" --network-alias db --rootfs "$ROOTFS" probe tcp-echo 7000 60 >/dev/null
+	md run -d --name "b-$word" --network "n2-$word" --network-alias db --rootfs "$ROOTFS" probe tcp-echo 7000 60 >/dev/null
+	md run -d --name "c-$word" --rootfs "$ROOTFS" probe tcp-echo 7000 60 >/dev/null
+	ipa=$(field "a-$word" IPAddress) ipb=$(field "b-$word" IPAddress) ipc=$(field "c-$word" IPAddress)
+	expect_match "^${s1%.0/24}\." "$ipa" "the address of a container on n1-$word ($s1)" || return 1
+	# the other networks' containers are out of reach, both ways (this host does not forward)
+	run md run --rm --network "n1-$word" --rootfs "$ROOTFS" probe tcp-send "$ipb" 7000 x 2
+	expect_ne x "$output" "an echo from n2-$word's container at $ipb, sent from n1-$word" || return 1
+	run md run --rm --rootfs "$ROOTFS" probe tcp-send "$ipa" 7000 x 2
+	expect_ne x "$output" "an echo from n1-$word's container at $ipa, sent from mini0" || return 1
+	run md run --rm --network "n1-$word" --rootfs "$ROOTFS" probe tcp-send "$ipc" 7000 x 2
+	expect_ne x "$output" "an echo from mini0's container at $ipc, sent from n1-$word" || return 1
+	run md run --rm --network "n1-$word" --rootfs "$ROOTFS" cat /etc/hosts
+	expect_match "$ipa[[:space:]]+a-$word db" "$output" "/etc/hosts on n1-$word: its own db" || return 1
+	[[ $output != *"b-$word"* && $output != *"c-$word"* ]] || {
+		echo "expected /etc/hosts on n1-$word to name no container of another network, got: $output"
+		return 1
+	}
+	# by name, on its own network (the echo server then ends)
+	run md run --rm --network "n1-$word" --rootfs "$ROOTFS" sh -c "echo $word | nc -w 5 db 7000"
+	expect_eq "$word" "$output" "the echo of db, by name, on n1-$word" || return 1
+	md run -d --name "d-$word" --network "n1-$word" --rootfs "$ROOTFS" sleep 60 >/dev/null
+	# in use: network rm refuses, and changes nothing
+	run_md network rm "n1-$word"
+	expect_status 125 "network rm of a network a container is on" || return 1
+	expect_stderr_says "in use by 1 container (d-$word)" "the reason" || return 1
+	run in_host ip -o link show "md-${id1:0:12}"
+	expect_status 0 "the bridge after the refused rm" || return 1
+	# shellcheck disable=SC2046
+	md rm -f $(md ps -aq) >/dev/null
+	run_md network rm "n1-$word" "${id2:0:12}"
+	expect_status 0 "network rm by name and by ID" || return 1
+	expect_no_network_left "after network rm"
+}
+
+# exercise: 05.4 05.5 05.8 05.9
+@test "on a host that forwards, networks stay apart (iptables FORWARD) and get outbound NAT; network rm takes the rules" {
+	command -v iptables >/dev/null || skip "requires iptables"
+	word=$(random_word)
+	in_host sysctl -qw net.ipv4.ip_forward=1
+	id1=$(md network create "f1-$word")
+	md network create "f2-$word" >/dev/null
+	s1=$(md network inspect "f1-$word" | sed -n 's/.*"Subnet": "\(.*\)".*/\1/p')
+	run in_host iptables -w -t nat -S POSTROUTING
+	expect_match "-s ${s1//./\\.} ! -o md-${id1:0:12} -j MASQUERADE" "$output" "the network's NAT rule" || return 1
+	md run -d --name "a-$word" --network "f1-$word" --rootfs "$ROOTFS" probe tcp-echo 7000 60 >/dev/null
+	md run -d --name "c-$word" --rootfs "$ROOTFS" probe tcp-echo 7000 60 >/dev/null
+	ipa=$(field "a-$word" IPAddress) ipc=$(field "c-$word" IPAddress)
+	run md run --rm --network "f2-$word" --rootfs "$ROOTFS" probe tcp-send "$ipa" 7000 x 2
+	expect_ne x "$output" "an echo from f1-$word's container, sent from f2-$word through a forwarding host" || {
+		hint "bridge.c isolation_rule: nothing opens a connection into md-X from another link"
+		return 1
+	}
+	run md run --rm --network "f1-$word" --rootfs "$ROOTFS" probe tcp-send "$ipc" 7000 x 2
+	expect_ne x "$output" "an echo from mini0's container, sent from f1-$word through a forwarding host" || return 1
+	# shellcheck disable=SC2046
+	md rm -f $(md ps -aq) >/dev/null
+	md network rm "f1-$word" "f2-$word" >/dev/null
+	expect_no_network_left "after network rm on a forwarding host"
+}
+
+# exercise: 05.4 05.5
+@test "network errors: a name taken or pre-defined, an overlapping --subnet, rm of bridge, run on no such network: one line, 125, nothing made" {
+	word=$(random_word)
+	md network create "e-$word" >/dev/null
+	run_md network create "e-$word"
+	expect_status 125 "network create of a name taken" || return 1
+	expect_stderr_says "already exists" "the reason" || return 1
+	run_md network create bridge
+	expect_status 125 "network create bridge" || return 1
+	expect_stderr_says "pre-defined" "the reason" || return 1
+	run_md network create --subnet 10.88.3.0/24 "o-$word"
+	expect_status 125 "network create with a subnet inside mini0's 10.88.0.0/16" || return 1
+	expect_stderr_says "overlaps network bridge" "the reason" || return 1
+	run_md network create --subnet 8.8.8.0/24 "o-$word"
+	expect_status 125 "network create with a public --subnet" || return 1
+	expect_stderr_says "not a private range" "the reason" || return 1
+	run_md network create "bad/name"
+	expect_status 125 "network create bad/name" || return 1
+	run_md network rm bridge
+	expect_status 125 "network rm bridge" || return 1
+	expect_stderr_says "pre-defined" "the reason" || return 1
+	run_md run --network "nosuch-$word" --rootfs "$ROOTFS" true
+	expect_status 125 "run --network of no such network" || return 1
+	expect_stderr_says "network nosuch-$word not found" "the reason" || return 1
+	expect_eq 1 "$(wc -l <<<"$stderr")" "the lines of the error: $stderr" || return 1
+	run md ps -aq
+	expect_eq "" "$output" "the containers left by the failed run" || return 1
+	run ls "$ROOT/networks"
+	expect_eq "e-$word" "$output" "the networks of the store (only the one made)" || return 1
+	md network rm "e-$word" >/dev/null
+	expect_no_network_left "after the errors and network rm"
 }
