@@ -209,9 +209,10 @@ static void hosts_all(const struct table *t)
 }
 
 /*
- * with_leases(FN, ARG): take the lock, load the leases, let FN read or change
- * them (FN saves what it changed), let go of the lock. Every reader and
- * writer of the leases goes through here.
+ * with_leases(O, NET, FN, ARG): take the lock, load NET's leases, let FN read or
+ * change them (FN saves what it changed), let go of the lock. Every reader and
+ * writer of the leases goes through here (network create and rm hold the lock
+ * with ipam_lock, and read a network's leases with locked_leases).
  */
 typedef int lease_fn(struct table *t, const char *path, void *arg, struct md_error *err);
 
@@ -261,7 +262,8 @@ static int locked_leases(const struct md_opts *o, const struct network *net, lea
 	if (!dir)
 		return -1;
 	path = net->id[0] ? network_path(o, net->name, "leases") : leases_path(dir);
-	drop_stale_copies(dir);
+	if (net->id[0]) /* ipam_lock cleaned mini0's */
+		drop_stale_copies(dir);
 	table_load(path, &t);
 	int rc = fn(&t, path, arg, err);
 	free(t.e);
