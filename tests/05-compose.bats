@@ -260,6 +260,11 @@ until_match() {
 	printf 'services:\n%s\n  a:\n    image: %s\n    depends_on: [b]\n  b:\n    image: %s\n    depends_on: [a]\n' \
 		"$ok" "$IMAGE" "$IMAGE" >compose.yaml
 	check 7 "a cycle: a -> b -> a" || return 1
+	printf 'services:\n%s\n  web:\n    image: %s\n    healthcheck:\n      test: ["WHAT", "x"]\n' "$ok" "$IMAGE" >compose.yaml
+	check 8 'give ["CMD", ARG...]' || return 1
+	printf 'services:\n%s\n  a:\n    image: %s\n    depends_on:\n      ok:\n        condition: service_healthy\n' \
+		"$ok" "$IMAGE" >compose.yaml
+	check 9 "condition service_healthy, but ok has no healthcheck" || return 1
 	printf 'services:\n%s\n  web:\n    image: 127.0.0.1:1/nosuch\n' "$ok" >compose.yaml
 	check 6 "'127.0.0.1:1/nosuch' is not in the store" || return 1
 	expect_nothing_left "after the errors"
@@ -387,4 +392,58 @@ until_match() {
 	expect_status 0 "compose down of a project with nothing left" || return 1
 	[[ $stderr != *Removed* ]] || { echo "expected nothing removed by the second down, got: $stderr"; return 1; }
 	expect_nothing_left "after both projects' down"
+}
+
+# exercise: 05.4 05.5 05.8 05.9
+@test "compose: healthcheck and condition service_healthy: the dependent starts once the test passes; an unhealthy one stops up" {
+	cat >compose.yaml <<-EOF
+		services:
+		  web:
+		    image: $IMAGE
+		    command: ["sh", "-c", "sleep 3; touch /tmp/ready; exec sleep 600"]
+		    healthcheck:
+		      test: ["CMD-SHELL", "test -e /tmp/ready"]
+		      interval: 1s
+		      retries: 30
+		  client:
+		    image: $IMAGE
+		    command: ["sleep", "600"]
+		    depends_on:
+		      web:
+		        condition: service_healthy
+	EOF
+	local start=$SECONDS
+	run --separate-stderr md compose up -d
+	expect_status 0 "compose up -d with a service_healthy dependency" || return 1
+	[[ $stderr =~ $P-web-1\ +Healthy.*$P-client-1\ +Started ]] || {
+		echo "expected web Healthy, then client Started, in up's report, got: $stderr"
+		hint "compose.c wait_healthy: exec the healthcheck's test every interval until it passes, before the dependent starts"
+		return 1
+	}
+	[ $((SECONDS - start)) -ge 3 ] || { echo "expected up to wait for web's test (web is ready after 3 s), got $((SECONDS - start)) s"; return 1; }
+	md compose down -t 0 >/dev/null 2>&1
+	cat >compose.yaml <<-EOF
+		services:
+		  web:
+		    image: $IMAGE
+		    command: ["sleep", "600"]
+		    healthcheck:
+		      test: ["CMD", "false"]
+		      interval: 1s
+		      retries: 2
+		  client:
+		    image: $IMAGE
+		    command: ["sleep", "600"]
+		    depends_on:
+		      web:
+		        condition: service_healthy
+	EOF
+	run --separate-stderr md compose up -d
+	expect_ne 0 "$status" "compose up's status when a dependency stays unhealthy" || return 1
+	expect_stderr_says "container $P-web-1 is unhealthy" "the reason" || return 1
+	run md ps -a
+	[[ $output != *"$P-client-1"* ]] || { echo "expected no client container after its dependency failed, got: $output"; return 1; }
+	run --separate-stderr md compose down -t 0
+	expect_status 0 "compose down" || return 1
+	expect_nothing_left "after down"
 }

@@ -41,6 +41,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "composefile.h"
@@ -463,6 +464,70 @@ static int wait_completed(struct ctx *c, const struct compose_service *s)
 	return 0;
 }
 
+/* one run of S's healthcheck test in its container (exec), its timeout at most: 0 when it passed */
+static int health_probe(struct ctx *c, const struct compose_service *s)
+{
+	struct args a = engine_args(c, "exec");
+	add(&a, container_name(c, s));
+	for (int i = 0; i < s->health.test.n; i++)
+		add(&a, s->health.test.v[i]);
+	if (c->dry_run)
+		return engine(c, &a, QUIET, NULL);
+	pid_t pid = spawn(&a, QUIET, NULL);
+	free(a.v);
+	for (long ms = 0; pid > 0 && ms < s->health.timeout * 1000; ms += 100) {
+		int status;
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+		if (r < 0 && errno != EINTR)
+			return -1;
+		usleep(100 * 1000);
+	}
+	if (pid > 0) { /* too slow: a failed check, as docker's timeout */
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	return -1;
+}
+
+/*
+ * condition: service_healthy: the dependency's healthcheck test passes. As docker's: a check
+ * every interval from the start, failures within start_period do not count, RETRIES failures
+ * in a row make it unhealthy (and up fails). mini-docker's engine keeps no health status, so
+ * compose runs the checks itself, while it waits.
+ */
+static int wait_healthy(struct ctx *c, const struct compose_service *s)
+{
+	for (int d = 0; d < s->n_deps; d++) {
+		const struct compose_service *dep = &c->p.services[s->deps[d].service];
+		const struct compose_health *h = &dep->health;
+		if (!s->deps[d].healthy)
+			continue;
+		if (c->dry_run) {
+			health_probe(c, dep);
+			continue;
+		}
+		fprintf(stderr, " Container %s  Waiting\n", container_name(c, dep));
+		time_t start = time(NULL);
+		long fails = 0;
+		for (;;) {
+			sleep((unsigned)h->interval);
+			if (health_probe(c, dep) == 0)
+				break;
+			if (time(NULL) - start > h->start_period && ++fails >= h->retries) {
+				fprintf(stderr,
+					"mini-docker: dependency failed to start: container %s is "
+					"unhealthy (%ld failed checks; %s waits for it)\n",
+					container_name(c, dep), fails, s->name);
+				return -1;
+			}
+		}
+		fprintf(stderr, " Container %s  Healthy\n", container_name(c, dep));
+	}
+	return 0;
+}
+
 /* one service's container: kept when it runs with the same command, else (re)made with run -d */
 static int start(struct ctx *c, const struct compose_service *s)
 {
@@ -568,7 +633,8 @@ static int compose_up(struct ctx *c, int argc, char **argv)
 		rc = 1;
 	for (int i = 0; i < c->p.n_services && !rc; i++) {
 		const struct compose_service *s = &c->p.services[c->p.order[i]];
-		if (wanted[c->p.order[i]] && (wait_completed(c, s) < 0 || start(c, s) < 0))
+		if (wanted[c->p.order[i]] &&
+		    (wait_completed(c, s) < 0 || wait_healthy(c, s) < 0 || start(c, s) < 0))
 			rc = 1;
 	}
 	if (!rc && !detach)
@@ -947,6 +1013,7 @@ static int compose_config(struct ctx *c, int argc, char **argv)
 				printf("      %s:\n        condition: %s\n",
 				       c->p.services[s->deps[d].service].name,
 				       s->deps[d].completed ? "service_completed_successfully"
+				       : s->deps[d].healthy ? "service_healthy"
 							    : "service_started");
 		}
 		yaml_list("env_file", &s->env_files);
@@ -954,6 +1021,12 @@ static int compose_config(struct ctx *c, int argc, char **argv)
 		yaml_list("ports", &s->ports);
 		yaml_list("volumes", &s->volumes);
 		yaml_list("networks.default.aliases", &s->aliases);
+		yaml_list("healthcheck.test", &s->health.test);
+		if (s->health.test.n)
+			printf("    healthcheck.interval: %lds\n    healthcheck.timeout: %lds\n"
+			       "    healthcheck.start_period: %lds\n    healthcheck.retries: %ld\n",
+			       s->health.interval, s->health.timeout, s->health.start_period,
+			       s->health.retries);
 	}
 	if (c->p.volumes.n)
 		printf("volumes:\n");

@@ -622,7 +622,8 @@ static int build(struct loader *l, yaml_node_t *n, struct compose_service *s, co
 	return 0;
 }
 
-/* depends_on: [a, b] or {a: {condition: service_started | service_completed_successfully}} */
+/* depends_on: [a, b] or {a: {condition: service_started | service_completed_successfully |
+ * service_healthy}} */
 static int depends_on(struct loader *l, yaml_node_t *n, struct compose_service *s,
 		      const char *where)
 {
@@ -660,19 +661,15 @@ static int depends_on(struct loader *l, yaml_node_t *n, struct compose_service *
 				return unknown(l, cs[c].key, where, "condition");
 			if (!(v = value(l, cs[c].value, where)))
 				return -1;
+			d->line = (int)cs[c].value->start_mark.line + 1;
 			if (!strcmp(v, "service_completed_successfully"))
 				d->completed = 1;
 			else if (!strcmp(v, "service_healthy"))
-				return at(
-				    l, cs[c].value,
-				    "%s: condition service_healthy is not supported: mini-docker "
-				    "has no healthchecks (use service_started or "
-				    "service_completed_successfully)",
-				    where);
+				d->healthy = 1; /* its healthcheck: checked once every service is read */
 			else if (strcmp(v, "service_started"))
 				return at(l, cs[c].value,
 					  "%s: unknown condition '%s' (service_started, "
-					  "service_completed_successfully)",
+					  "service_completed_successfully, service_healthy)",
 					  where, v);
 		}
 	}
@@ -731,11 +728,96 @@ static int networks(struct loader *l, yaml_node_t *n, struct compose_service *s,
 	return 0;
 }
 
+/*
+ * healthcheck: test (["CMD", ...], ["CMD-SHELL", "CMD"] or a string, as CMD-SHELL;
+ * ["NONE"]: none), interval, timeout, start_period, start_interval (durations), retries,
+ * disable. mini-docker's engine keeps no health status: compose up runs the test with
+ * exec while a dependent waits (compose.c wait_healthy).
+ */
+/* the test as CMD-SHELL runs it: sh -c CMD */
+static void shell_test(struct loader *l, struct strs *test, const char *cmd)
+{
+	test->v = pool_alloc(l->pool, 4 * sizeof(char *));
+	test->v[0] = pool_strdup(l->pool, "sh");
+	test->v[1] = pool_strdup(l->pool, "-c");
+	test->v[2] = pool_strdup(l->pool, cmd);
+	test->n = 3;
+}
+
+static int healthcheck(struct loader *l, yaml_node_t *n, struct compose_service *s,
+		       const char *where)
+{
+	int count, disable = 0;
+	struct compose_health *h = &s->health;
+	struct pair *ps = mapping(l, n, where, &count);
+	if (!ps)
+		return -1;
+	h->interval = h->timeout = 30;
+	h->retries = 3;
+	for (int i = 0; i < count; i++) {
+		const char *k = scalar(ps[i].key), *v;
+		yaml_node_t *val = ps[i].value;
+		long *secs = !strcmp(k, "interval")	  ? &h->interval
+			     : !strcmp(k, "timeout")	  ? &h->timeout
+			     : !strcmp(k, "start_period") ? &h->start_period
+							  : NULL;
+		if (extension(k) || !strcmp(k, "start_interval")) /* no faster checks while starting */
+			continue;
+		if (!strcmp(k, "disable")) {
+			if (boolean(l, val, where, &disable) < 0)
+				return -1;
+		} else if (!strcmp(k, "test")) {
+			if (val->type != YAML_SEQUENCE_NODE) {
+				if (!(v = value(l, val, where)))
+					return -1;
+				shell_test(l, &h->test, v);
+			} else if (list(l, val, where, 0, &h->test) < 0) {
+				return -1;
+			} else if (h->test.n == 1 && !strcmp(h->test.v[0], "NONE")) {
+				h->test.n = 0;
+			} else if (h->test.n >= 2 && !strcmp(h->test.v[0], "CMD")) {
+				h->test.v++, h->test.n--;
+			} else if (h->test.n == 2 && !strcmp(h->test.v[0], "CMD-SHELL")) {
+				shell_test(l, &h->test, h->test.v[1]);
+			} else {
+				return at(l, val,
+					  "%s: give [\"CMD\", ARG...], [\"CMD-SHELL\", \"COMMAND\"], "
+					  "[\"NONE\"] or a string",
+					  where);
+			}
+		} else if (!strcmp(k, "retries")) {
+			char *end;
+			if (!(v = value(l, val, where)))
+				return -1;
+			h->retries = strtol(v, &end, 10);
+			if (!*v || *end || h->retries < 1 || h->retries > 1000)
+				return at(l, val, "%s: retries: give a whole number from 1 to 1000",
+					  where);
+		} else if (secs) {
+			if (!(v = value(l, val, where)))
+				return -1;
+			if (duration(v, secs) < 0 || (*secs == 0 && secs != &h->start_period))
+				return at(l, val,
+					  "%s: %s: '%s': give a duration such as 10s, 1m30s (at most "
+					  "24h)",
+					  where, k, v);
+		} else {
+			return unknown(l, ps[i].key, where,
+				       "test, interval, timeout, start_period, start_interval, "
+				       "retries, disable");
+		}
+	}
+	if (disable)
+		h->test.n = 0;
+	return 0;
+}
+
 /* clang-format off */
 #define SERVICE_KEYS \
 	"image, build, command, entrypoint, environment, env_file, ports, volumes, depends_on, " \
 	"restart, networks, container_name, hostname, working_dir, user, tty, stdin_open, " \
-	"read_only, privileged, init, cap_add, cap_drop, stop_signal, stop_grace_period"
+	"read_only, privileged, init, cap_add, cap_drop, stop_signal, stop_grace_period, " \
+	"healthcheck"
 /* clang-format on */
 
 /* one key of a service; 0 when done, -1 with ERR */
@@ -811,6 +893,8 @@ static int service_key(struct loader *l, struct compose_service *s, yaml_node_t 
 	}
 	if (!strcmp(k, "networks"))
 		return networks(l, v, s, where);
+	if (!strcmp(k, "healthcheck"))
+		return healthcheck(l, v, s, where);
 	if (!strcmp(k, "container_name")) {
 		if (!(s->container_name = value(l, v, where)))
 			return -1;
@@ -901,9 +985,17 @@ static int visit(struct loader *l, int i, char *mark, int *path, int depth)
 		    l->file, p->services[i].deps_line, p->services[i].name, text);
 	}
 	mark[i] = 1;
-	for (int d = 0; d < p->services[i].n_deps; d++)
-		if (visit(l, p->services[i].deps[d].service, mark, path, depth + 1) < 0)
+	for (int d = 0; d < p->services[i].n_deps; d++) {
+		const struct compose_dep *dep = &p->services[i].deps[d];
+		if (dep->healthy && !p->services[dep->service].health.test.n)
+			return md_fail(l->err,
+				       "%s:%d: services.%s.depends_on.%s: condition service_healthy, "
+				       "but %s has no healthcheck: (or it is disabled)",
+				       l->file, dep->line, p->services[i].name,
+				       p->services[dep->service].name, p->services[dep->service].name);
+		if (visit(l, dep->service, mark, path, depth + 1) < 0)
 			return -1;
+	}
 	mark[i] = 2;
 	return 0;
 }

@@ -20,12 +20,21 @@ struct pool {
 struct compose_dep {
 	int service;   /* index into project.services */
 	int completed; /* condition: service_completed_successfully (else service_started) */
+	int healthy;   /* condition: service_healthy */
+	int line;      /* the condition's line, for messages */
 };
 
 /* a NULL-terminated list of strings and its length */
 struct strs {
 	char **v;
 	int n;
+};
+
+/* healthcheck: what compose up runs (exec) while a service_healthy dependent waits */
+struct compose_health {
+	struct strs test; /* the command (CMD-SHELL's: sh -c CMD); n 0: none, or disable: */
+	long interval, timeout, start_period; /* seconds: 30, 30, 0 unless given */
+	long retries;			      /* 3 unless given */
 };
 
 struct compose_service {
@@ -49,6 +58,7 @@ struct compose_service {
 	const char *container_name, *hostname, *working_dir, *user, *stop_signal;
 	int tty, stdin_open, read_only, privileged, init;
 	long stop_grace; /* seconds; -1 when not given */
+	struct compose_health health;
 };
 
 struct compose_project {
