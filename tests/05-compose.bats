@@ -396,22 +396,26 @@ until_match() {
 
 # exercise: 05.4 05.5 05.8 05.9
 @test "compose: healthcheck and condition service_healthy: the dependent starts once the test passes; an unhealthy one stops up" {
-	cat >compose.yaml <<-EOF
-		services:
-		  web:
-		    image: $IMAGE
-		    command: ["sh", "-c", "sleep 3; touch /tmp/ready; exec sleep 600"]
-		    healthcheck:
-		      test: ["CMD-SHELL", "test -e /tmp/ready"]
-		      interval: 1s
-		      retries: 30
-		  client:
-		    image: $IMAGE
-		    command: ["sleep", "600"]
-		    depends_on:
-		      web:
-		        condition: service_healthy
-	EOF
+	# health_project COMMAND TEST RETRIES: web with that healthcheck, client waiting for it
+	health_project() {
+		cat >compose.yaml <<-EOF
+			services:
+			  web:
+			    image: $IMAGE
+			    command: $1
+			    healthcheck:
+			      test: $2
+			      interval: 1s
+			      retries: $3
+			  client:
+			    image: $IMAGE
+			    command: ["sleep", "600"]
+			    depends_on:
+			      web:
+			        condition: service_healthy
+		EOF
+	}
+	health_project '["sh", "-c", "sleep 3; touch /tmp/ready; exec sleep 600"]' '["CMD-SHELL", "test -e /tmp/ready"]' 30
 	local start=$SECONDS
 	run --separate-stderr md compose up -d
 	expect_status 0 "compose up -d with a service_healthy dependency" || return 1
@@ -422,22 +426,7 @@ until_match() {
 	}
 	[ $((SECONDS - start)) -ge 3 ] || { echo "expected up to wait for web's test (web is ready after 3 s), got $((SECONDS - start)) s"; return 1; }
 	md compose down -t 0 >/dev/null 2>&1
-	cat >compose.yaml <<-EOF
-		services:
-		  web:
-		    image: $IMAGE
-		    command: ["sleep", "600"]
-		    healthcheck:
-		      test: ["CMD", "false"]
-		      interval: 1s
-		      retries: 2
-		  client:
-		    image: $IMAGE
-		    command: ["sleep", "600"]
-		    depends_on:
-		      web:
-		        condition: service_healthy
-	EOF
+	health_project '["sleep", "600"]' '["CMD", "false"]' 2
 	run --separate-stderr md compose up -d
 	expect_ne 0 "$status" "compose up's status when a dependency stays unhealthy" || return 1
 	expect_stderr_says "container $P-web-1 is unhealthy" "the reason" || return 1
