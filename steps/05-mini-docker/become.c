@@ -82,13 +82,39 @@ static void run_init(void)
 	}
 }
 
+/*
+ * mini-runc: `create` is done once we get here, `start` is the go. Opening a FIFO to
+ * write blocks until someone opens it to read (fifo(7)): `start` does, as runc's
+ * exec.fifo. The O_PATH fd was taken before pivot_root; /proc/self/fd reopens it.
+ */
+static void wait_for_start(const struct become *b)
+{
+	char path[64];
+	if (b->ready >= 0 && (write(b->ready, "", 1) != 1 || close(b->ready) < 0))
+		child_die("tell create we are ready: %m");
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", b->gate);
+	narrate("open(\"exec.fifo\", O_WRONLY)", "# created: waiting for start");
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "0", 1) != 1)
+		child_die("wait for start on exec.fifo: %m");
+	close(fd);
+	close(b->gate);
+}
+
 void become_command(const struct run_config *rc, const struct become *b)
 {
 	uid_t uid = 0;
 	gid_t gid = 0, groups[64];
 	int n_groups = 0;
 	char *home = NULL;
-	user_resolve(rc, &uid, &gid, groups, &n_groups, &home);
+	if (b->ids) {
+		uid = b->uid;
+		gid = b->gid;
+		for (n_groups = 0; n_groups < b->n_groups && n_groups < 64; n_groups++)
+			groups[n_groups] = b->groups[n_groups];
+	} else {
+		user_resolve(rc, &uid, &gid, groups, &n_groups, &home);
+	}
 	if (b->make_cwd)
 		make_workdir(b->cwd);
 	narrate("chdir(\"%s\")", "cd %s", b->cwd);
@@ -100,7 +126,7 @@ void become_command(const struct run_config *rc, const struct become *b)
 		putenv(*e);
 	if (!getenv("HOME"))
 		setenv("HOME", home ? home : "/", 1);
-	if (!getenv("HOSTNAME"))
+	if (b->hostname && !getenv("HOSTNAME")) /* docker's; an OCI process gets its env as written */
 		setenv("HOSTNAME", b->hostname, 1);
 
 	if (b->slave >= 0)
@@ -127,6 +153,8 @@ void become_command(const struct run_config *rc, const struct become *b)
 			_exit(EXIT_ENGINE);
 		close(b->life_line);
 	}
+	if (b->gate >= 0)
+		wait_for_start(b);
 	close_inherited_fds();
 	if (b->seccomp && !filter_first)
 		seccomp_apply(rc);

@@ -16,6 +16,14 @@ struct become {
 	int life_line;           /* run: the sync pipe (EOF: the engine died); exec: -1 */
 	int seccomp;             /* apply the filter here (run); exec's parent did before its fork */
 	int init;                /* --init: a tiny init stays PID 1 */
+	/* mini-runc: the config's numeric ids instead of a name looked up in /etc/passwd */
+	int ids;                 /* 1: uid, gid, groups below are the user (additionalGids exactly) */
+	uid_t uid;
+	gid_t gid;
+	const gid_t *groups;
+	int n_groups;
+	int ready;               /* mini-runc create: a byte here when all but execve is done (else -1) */
+	int gate;                /* ... then open this O_PATH fd of exec.fifo to write: blocks until start */
 };
 void become_command(const struct run_config *rc, const struct become *b) __attribute__((noreturn));
 

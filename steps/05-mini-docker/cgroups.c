@@ -173,6 +173,31 @@ static int find(const struct run_config *rc, const char *parent, struct md_error
 	return 0;
 }
 
+/*
+ * mini-runc: linux.cgroupsPath names the cgroup itself. find() made PARENT/PID
+ * under our own cgroup of each hierarchy: "/a/b" is from the hierarchy's root
+ * instead, "a/b" from our own cgroup, as runc reads it.
+ */
+static int oci_path(const struct run_config *rc, struct md_error *err)
+{
+	if ((rc->cpu_quota > 0 || rc->cpu_shares > 0) && !cg.cpu)
+		return md_fail(err, "linux.resources.cpu needs the cpu controller (cgroup v2's, or v1's at "
+				    CGROUP_ROOT "/cpu)");
+	for (int i = 0; rc->cgroup_path && i < cg.n; i++) {
+		int abs = *rc->cgroup_path == '/';
+		char *end = cg.dir[i] + strlen(cg.dir[i]);
+		if (abs) /* CGROUP_ROOT on v2, CGROUP_ROOT/HIERARCHY on v1 */
+			end = cg.v2 ? cg.dir[i] + strlen(CGROUP_ROOT) : strchr(cg.dir[i] + strlen(CGROUP_ROOT "/"), '/');
+		for (int up = abs ? 0 : 2; up > 0; up--) /* drop "/PARENT/PID" */
+			while (end > cg.dir[i] && *--end != '/')
+				;
+		if (!end || (size_t)(end - cg.dir[i]) + strlen(rc->cgroup_path) + 2 >= PATH_MAX)
+			return md_fail(err, "cgroupsPath %s: too long", rc->cgroup_path);
+		snprintf(end, PATH_MAX - (end - cg.dir[i]), "%s%s", abs ? "" : "/", rc->cgroup_path);
+	}
+	return 0;
+}
+
 /* copy of step 02's cg_mkdir() (steps/02-cgroups/box.c); scripts/check-copies */
 static int mkdir_narrated(const char *path, int exist_ok)
 {
@@ -192,14 +217,35 @@ static int mkdir_narrated(const char *path, int exist_ok)
 	return -1;
 }
 
+/* v2, a cgroupsPath several levels down: mkdir each ancestor of PATH and enable ENABLE in it */
+static int enable_down(const char *path, const char *const enable[3], struct md_error *err)
+{
+	char sub[PATH_MAX];
+	for (const char *p = path + strlen(CGROUP_ROOT) + 1; (p = strchr(p, '/')); p++) {
+		snprintf(sub, sizeof(sub), "%.*s", (int)(p - path), path);
+		if (mkdir_narrated(sub, 1) < 0)
+			return md_fail_errno(err, "mkdir %s", sub);
+		for (int i = 0; i < 3; i++)
+			if (enable[i] && cg_write_err(sub, "cgroup.subtree_control", enable[i], err) < 0)
+				return -1;
+	}
+	return 0;
+}
+
 static int create(const struct run_config *rc, const char *parent, struct md_error *err)
 {
 	char value[64], path[PATH_MAX];
 	if (cg.v2) {
 		snprintf(path, sizeof(path), CGROUP_ROOT "/%s", parent);
+		if (rc->cgroup_path) /* the leaf's own parent, made with its ancestors as the one below */
+			snprintf(path, sizeof(path), "%.*s", (int)(strrchr(cg.dir[0], '/') - cg.dir[0]), cg.dir[0]);
 		const char *enable[] = {cg.cpu ? "+cpu" : NULL, cg.memory ? "+memory" : NULL, cg.pids ? "+pids" : NULL};
 		const char *tops[] = {CGROUP_ROOT, path};
 		for (int t = 0; t < 2; t++) {
+			if (t == 1 && !strcmp(path, CGROUP_ROOT))
+				break;
+			if (t == 1 && rc->cgroup_path && enable_down(path, enable, err) < 0)
+				return -1;
 			if (t == 1 && mkdir_narrated(path, 1) < 0)
 				return md_fail_errno(err, "mkdir %s", path);
 			for (int i = 0; i < 3; i++)
@@ -210,7 +256,7 @@ static int create(const struct run_config *rc, const char *parent, struct md_err
 		for (int i = 0; i < cg.n; i++) {
 			snprintf(path, sizeof(path), "%s", cg.dir[i]);
 			*strrchr(path, '/') = '\0';
-			if (mkdir_narrated(path, 1) < 0)
+			if (rc->cgroup_path ? mkdir_p(path, 0755, err) < 0 : mkdir_narrated(path, 1) < 0)
 				return md_fail_errno(err, "mkdir %s", path);
 		}
 	}
@@ -219,14 +265,22 @@ static int create(const struct run_config *rc, const char *parent, struct md_err
 			return md_fail_errno(err, "mkdir %s", cg.dir[i]);
 		cg.created = i + 1;
 	}
-	if (rc->cpus > 0) {
-		long quota = (long)(rc->cpus * CPU_PERIOD + 0.5);
+	if (rc->cpu_shares > 0) {
+		/* v2's weight is 1..10000 where v1's shares are 2..262144 (runc's conversion) */
+		unsigned long w = 1 + ((rc->cpu_shares < 2 ? 2 : rc->cpu_shares) - 2) * 9999 / 262142;
+		snprintf(value, sizeof(value), "%lu", cg.v2 ? (w > 10000 ? 10000 : w) : rc->cpu_shares);
+		if (cg_write_err(cg.cpu, cg.v2 ? "cpu.weight" : "cpu.shares", value, err) < 0)
+			return -1;
+	}
+	if (rc->cpus > 0 || rc->cpu_quota > 0) {
+		long period = rc->cpu_quota > 0 && rc->cpu_period > 0 ? rc->cpu_period : CPU_PERIOD;
+		long quota = rc->cpu_quota > 0 ? (long)rc->cpu_quota : (long)(rc->cpus * CPU_PERIOD + 0.5);
 		if (cg.v2) {
-			snprintf(value, sizeof(value), "%ld %d", quota, CPU_PERIOD);
+			snprintf(value, sizeof(value), "%ld %ld", quota, period);
 			if (cg_write_err(cg.cpu, "cpu.max", value, err) < 0)
 				return -1;
 		} else {
-			snprintf(value, sizeof(value), "%d", CPU_PERIOD);
+			snprintf(value, sizeof(value), "%ld", period);
 			if (cg_write_err(cg.cpu, "cpu.cfs_period_us", value, err) < 0)
 				return -1;
 			snprintf(value, sizeof(value), "%ld", quota);
@@ -268,8 +322,8 @@ static int create(const struct run_config *rc, const char *parent, struct md_err
 int cgroup_setup(const struct run_config *rc, struct md_error *err)
 {
 	const char *parent = rc->cgroup_parent ? rc->cgroup_parent : "mini-docker";
-	int limits = rc->cpus > 0 || rc->memory > 0 || rc->pids > 0;
-	if (find(rc, parent, err) < 0)
+	int limits = rc->cpus > 0 || rc->memory > 0 || rc->pids > 0 || rc->cpu_quota > 0 || rc->cpu_shares > 0;
+	if (find(rc, parent, err) < 0 || oci_path(rc, err) < 0)
 		return -1;
 	if (!cg.n) {
 		narrate("no cgroup controller found: no limits, no cgroup", "ls " CGROUP_ROOT "  # empty");

@@ -69,6 +69,11 @@ struct run_config {
 	int n_cap_add, n_cap_drop;
 	double cpus;
 	long long memory;
+	/* mini-runc (ocispec.c): linux.cgroupsPath and the cpu resources as the OCI config gives them */
+	const char *cgroup_path;  /* the container's cgroup itself ("/a/b": from each hierarchy's root) */
+	long long cpu_quota;      /* cpu.quota (µs per period), with cpu_period; 0: not given */
+	long cpu_period;
+	unsigned long cpu_shares; /* cpu.shares (v1), as cpu.weight on v2; 0: not given */
 	long pids; /* --pids-limit: 0 not given (PIDS_DEFAULT where there is a pids controller), -1 none */
 	int network;
 	const char *network_name; /* --network NAME of a user network (NULL: bridge, mini0) */

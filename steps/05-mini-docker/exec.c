@@ -335,7 +335,7 @@ static int exec_run(struct exec_job *x, int master, int slave, struct md_error *
 			.argv = x->cmd, .envp = x->envp, .cwd = x->cwd, .hostname = x->hostname,
 			.interactive = x->interactive, .slave = slave, .pause = "exec",
 			.engine = getpid(), /* our PID inside: where the container would aim */
-			.life_line = -1,
+			.life_line = -1, .ready = -1, .gate = -1,
 		});
 	}
 	if (slave >= 0)

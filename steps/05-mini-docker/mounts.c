@@ -377,7 +377,7 @@ static void tmpfs_volume(int rootfd, const struct volume *v)
  * `mkdir scatola; cp busybox scatola` has none); one that is a symlink is refused:
  * mount(2) would follow it out of the rootfs.
  */
-static void mount_point(const char *name, mode_t mode)
+void mount_point(const char *name, mode_t mode)
 {
 	struct stat st;
 	if (mkdir(name, mode) == 0)
@@ -393,7 +393,7 @@ static void mount_point(const char *name, mode_t mode)
 
 /* A minimal /dev, as in step 03 (bind the host's nodes in a user namespace: no mknod there). */
 /* copy of step 03's mount_dev() (steps/03-namespaces/box.c); scripts/check-copies */
-static void mount_dev(const struct container *c)
+void mount_dev(const struct container *c)
 {
 	static const struct { const char *name; unsigned major, minor; } nodes[] = {
 		{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
@@ -494,7 +494,7 @@ static void mount_sys(const struct container *c, const struct run_config *rc)
 
 /* mount_setattr(PATH, RDONLY); without it (see bind_volume_old_api) a remount of PATH's own mount,
  * keeping its nosuid/nodev/noexec (a user namespace may not clear them) */
-static int make_readonly(const char *path, int at_flags)
+int make_readonly(const char *path, int at_flags)
 {
 	struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
 	struct statvfs sv;
@@ -515,7 +515,7 @@ static int make_readonly(const char *path, int at_flags)
  * mount, whose root is the container's cgroup (we are in our cgroup namespace);
  * v1: a tmpfs with each hierarchy's directory of ours bound at its name.
  */
-static void mount_cgroup(const struct run_config *rc)
+void mount_cgroup(const struct run_config *rc)
 {
 	const char *dirs[8];
 	int v2, n = cgroup_own_dirs(dirs, 8, &v2);
@@ -548,23 +548,24 @@ static void mount_cgroup(const struct run_config *rc)
 }
 
 /* runc's and Docker's lists (REFERENCE.md) */
-static const char *const masked[] = {
+static const char *const runc_masked[] = {
 	"proc/acpi", "proc/asound", "proc/kcore", "proc/keys", "proc/latency_stats", "proc/timer_list",
 	"proc/timer_stats", "proc/sched_debug", "proc/scsi", "sys/firmware", "sys/devices/virtual/powercap",
 };
-static const char *const readonly[] = {"proc/bus", "proc/fs", "proc/irq", "proc/sys", "proc/sysrq-trigger"};
+static const char *const runc_readonly[] = {"proc/bus", "proc/fs", "proc/irq", "proc/sys", "proc/sysrq-trigger"};
 
 const char *mounts_masked(size_t i)
 {
-	return i < sizeof(masked) / sizeof(masked[0]) ? masked[i] : NULL;
+	return i < sizeof(runc_masked) / sizeof(runc_masked[0]) ? runc_masked[i] : NULL;
 }
 
 const char *mounts_readonly(size_t i)
 {
-	return i < sizeof(readonly) / sizeof(readonly[0]) ? readonly[i] : NULL;
+	return i < sizeof(runc_readonly) / sizeof(runc_readonly[0]) ? runc_readonly[i] : NULL;
 }
 
-static void mask_paths(void)
+/* MASKED and READONLY: paths relative to the new root (runc's lists, or an OCI config's) */
+void mask_paths(const char *const *masked, size_t n_masked, const char *const *readonly, size_t n_readonly)
 {
 	/* EXERCISE 05.5: hide what of /proc and /sys leaks the host, freeze what could change it (runc's lists)
 	 * hint: what of /proc and /sys leaks the host? runc hides some paths and freezes others
@@ -572,9 +573,9 @@ static void mask_paths(void)
 	 * more: bind-mounted on it (mount_or_die narrates; skip what lstat does not find). readonly[]: bind
 	 * more: each onto itself (MS_BIND | MS_REC), then make_readonly(path, AT_RECURSIVE)
 	 * tests: 05-run
-	 * stub: (void)masked; (void)readonly; child_die("TODO 05.5: mask /proc/kcore and friends, make /proc/sys read-only");
+	 * stub: (void)masked; (void)n_masked; (void)readonly; (void)n_readonly; child_die("TODO 05.5: mask /proc/kcore and friends, make /proc/sys read-only");
 	 */
-	for (size_t i = 0; i < sizeof(masked) / sizeof(masked[0]); i++) {
+	for (size_t i = 0; i < n_masked; i++) {
 		struct stat st;
 		char shell[128];
 		if (lstat(masked[i], &st) < 0)
@@ -587,7 +588,7 @@ static void mask_paths(void)
 			mount_or_die("dev/null", masked[i], NULL, MS_BIND, NULL, shell);
 		}
 	}
-	for (size_t i = 0; i < sizeof(readonly) / sizeof(readonly[0]); i++) {
+	for (size_t i = 0; i < n_readonly; i++) {
 		char shell[128];
 		if (access(readonly[i], F_OK) < 0)
 			continue;
@@ -625,7 +626,8 @@ void mounts_setup(const struct container *c, const struct run_config *rc)
 	}
 	close(rootfd);
 	if (!rc->privileged)
-		mask_paths();
+		mask_paths(runc_masked, sizeof(runc_masked) / sizeof(runc_masked[0]), runc_readonly,
+			   sizeof(runc_readonly) / sizeof(runc_readonly[0]));
 }
 
 void mounts_finish(const struct run_config *rc)

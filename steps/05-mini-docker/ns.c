@@ -74,6 +74,11 @@ static int write_text(const char *path, const char *text)
 	return rc;
 }
 
+int ns_write_file(const char *path, const char *text)
+{
+	return write_text(path, text);
+}
+
 /* One line of /proc/self/timens_offsets, "CLOCK SECONDS 0", narrated as the echo that writes it. */
 /* copy of step 03's write_offset() (steps/03-namespaces/box.c); scripts/check-copies */
 static void write_offset(const char *clock, long long seconds)
@@ -167,7 +172,7 @@ static void child_main(struct container *c, struct run_config *rc, int sync_fd, 
 	become_command(rc, &(struct become){
 		.argv = rc->argv, .envp = rc->envp, .cwd = rc->cwd, .make_cwd = 1, .hostname = rc->hostname,
 		.interactive = rc->interactive, .slave = slave, .pause = "user", .engine = engine,
-		.life_line = sync_fd, .seccomp = 1, .init = rc->init,
+		.life_line = sync_fd, .seccomp = 1, .init = rc->init, .ready = -1, .gate = -1,
 	});
 }
 
@@ -223,7 +228,7 @@ static int write_id_maps(pid_t pid, struct md_error *err)
  * where there is no clone3 (Linux < 5.3, valgrind): *CGFD becomes -1 when the
  * child is not in its cgroup yet (cgroup_add does it). *HOW names the call.
  */
-static pid_t clone_child(unsigned long flags, int *cgfd, const char **how)
+pid_t clone_child(unsigned long flags, int *cgfd, const char **how)
 {
 	/* CLONE_CLEAR_SIGHAND (Linux 5.5): born with default handlers, never running the engine's */
 	struct clone_args args = {.flags = flags | CLONE_CLEAR_SIGHAND, .exit_signal = SIGCHLD};

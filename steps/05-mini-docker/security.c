@@ -516,7 +516,7 @@ static uint64_t rules_key(void)
 }
 
 /* a compiled program read back: a whole number of instructions, 1 to BPF_MAXINSNS of them */
-static int take_program(const char *buf, size_t len)
+int seccomp_take_program(const char *buf, size_t len)
 {
 	if (len == 0 || len % sizeof(struct sock_filter) || len / sizeof(struct sock_filter) > BPF_MAXINSNS)
 		return -1;
@@ -536,7 +536,7 @@ int seccomp_prepare(const struct run_config *rc, struct md_error *err)
 	size_t len;
 	struct md_error none;
 	int rc_ = -1, fd = -1;
-	if (read_file(path, 1 << 20, &buf, &len, &none) == 0 && take_program(buf, len) == 0) {
+	if (read_file(path, 1 << 20, &buf, &len, &none) == 0 && seccomp_take_program(buf, len) == 0) {
 		narrate("the seccomp program compiled before: %s", "# docker's profile, from the cache: %s", path);
 		rc_ = 0;
 		goto out;
@@ -569,7 +569,7 @@ int seccomp_prepare(const struct run_config *rc, struct md_error *err)
 	buf = NULL;
 	if (read_file(tmp, 1 << 20, &buf, &len, err) < 0)
 		goto out;
-	if (take_program(buf, len) < 0) {
+	if (seccomp_take_program(buf, len) < 0) {
 		md_fail(err, "libseccomp wrote %zu bytes into %s: not a program", len, tmp);
 		goto out;
 	}

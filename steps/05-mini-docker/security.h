@@ -24,6 +24,8 @@ void security_apply(const struct run_config *rc, uid_t uid, gid_t gid, const gid
 int nnp_on(const struct run_config *rc);
 /* in the engine, the store still in sight: Docker's profile compiled, or loaded from ROOT/seccomp */
 int seccomp_prepare(const struct run_config *rc, struct md_error *err);
+/* a compiled filter (struct sock_filter[]) to load instead of Docker's (mini-runc: the config's); -1: not one */
+int seccomp_take_program(const char *buf, size_t len);
 /* just before execve (with no_new_privs off: before the capabilities go, see become.c) */
 void seccomp_apply(const struct run_config *rc);
 /* every descriptor above 2 close-on-exec (the caller's must not reach the container) */
