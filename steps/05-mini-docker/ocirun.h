@@ -1,0 +1,19 @@
+/* ocirun.h: the container's init for mini-runc, from clone to the exec.fifo gate (ocirun.c) */
+#ifndef MD_OCIRUN_H
+#define MD_OCIRUN_H
+
+#include <sys/types.h>
+
+#include "error.h"
+#include "ocispec.h"
+
+struct oci_create {
+	const char *fifo;   /* exec.fifo: the init blocks opening it until `start` */
+	int console;        /* --console-socket, connected (the pty's master goes there), or -1 */
+	int no_pivot;       /* --no-pivot: MS_MOVE and chroot instead of pivot_root */
+};
+
+/* clone the init into OC's namespaces and cgroup and set it up to the gate: its PID, or -1 */
+pid_t oci_create_init(struct oci_config *oc, const struct oci_create *how, struct md_error *err);
+
+#endif

@@ -1,0 +1,594 @@
+/*
+ * mini-runc: the OCI runtime command line (runtime-spec runtime.md), on step
+ * 05's engine. podman, containerd and CRI-O start containers by calling a
+ * binary like this one (runc, crun) on a bundle: a directory with config.json
+ * and the root filesystem it names.
+ *
+ * Usage: mini-runc [--root DIR] [--log FILE] [--log-format text|json] [--debug] COMMAND ...
+ *   create ID [--bundle DIR] [--pid-file F] [--console-socket S] [--no-pivot]
+ *   start ID          state ID          kill ID [SIGNAL] [--all]
+ *   delete [--force] ID                 run ID [--bundle DIR] [--detach] ...
+ *   spec [--bundle DIR]                 list [--format table|json]     features
+ *
+ * Its own binary, not a mode of mini-docker: engines call a runtime by its
+ * path with runc's flags (podman --runtime PATH), and mini-docker's global
+ * options and command names (run, kill, rm ...) mean other things. It links
+ * the same objects (ns.c's clone, mounts.c, cgroups.c, security.c, become.c),
+ * and main.c's commands are not in it: the images half is not linked.
+ *
+ * State: ROOT/ID/state.json (ROOT: --root, default /run/mini-runc) and
+ * ROOT/ID/exec.fifo while the container is created but not started. The
+ * status is read from the kernel, not remembered: the init's PID alive (and
+ * the same process: its start time) with the FIFO there is "created", without
+ * it "running", a dead or zombie init "stopped".
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroups.h"
+#include "narrate.h"
+#include "ocirun.h"
+#include "ocispec.h"
+#include "security.h"
+#include "signals.h"
+#include "state.h"
+#include "util.h"
+
+static const char *root = "/run/mini-runc";
+static const char *log_file, *log_format = "text";
+
+/* one line on stderr, and in --log (JSON lines with --log-format json: podman reads them) */
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...)
+{
+	char msg[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "mini-runc: %s\n", msg);
+	FILE *f = log_file ? fopen(log_file, "ae") : NULL;
+	if (f && !strcmp(log_format, "json")) {
+		char now[40];
+		time_now(now, sizeof(now));
+		json_t *j = json_pack("{s:s, s:s, s:s}", "level", "error", "msg", msg, "time", now);
+		json_dumpf(j, f, JSON_COMPACT);
+		fputc('\n', f);
+		json_decref(j);
+	} else if (f) {
+		fprintf(f, "mini-runc: %s\n", msg);
+	}
+	if (f)
+		fclose(f);
+	return 1;
+}
+
+/* the spec leaves IDs to the runtime: runc's rule, a name that is also a safe file name */
+static int id_ok(const char *id)
+{
+	if (!id || !*id || *id == '.' || strlen(id) > 1024)
+		return 0;
+	for (const char *p = id; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("_+-.", *p)))
+			return 0;
+	return 1;
+}
+
+static char *path_of(const char *id, const char *name)
+{
+	return xasprintf("%s/%s%s%s", root, id, name ? "/" : "", name ? name : "");
+}
+
+static json_t *load(const char *id)
+{
+	if (!id_ok(id)) {
+		fail("container ID %s: not a valid ID", id ? id : "(none)");
+		return NULL;
+	}
+	char *path = path_of(id, "state.json");
+	json_t *j = json_load_file(path, 0, NULL);
+	free(path);
+	if (!j)
+		fail("container %s does not exist", id);
+	return j;
+}
+
+/* from the kernel, each time: see the head comment */
+static const char *status(const char *id, json_t *j, pid_t *pid)
+{
+	*pid = state_alive(j, "init_pid", "init_start");
+	if (!*pid)
+		return "stopped";
+	char *fifo = path_of(id, "exec.fifo");
+	int created = access(fifo, F_OK) == 0;
+	free(fifo);
+	return created ? "created" : "running";
+}
+
+/* the spec's state: ociVersion, id, status, pid (not when stopped), bundle, annotations */
+static json_t *spec_state(const char *id, json_t *j)
+{
+	pid_t pid;
+	const char *s = status(id, j, &pid);
+	json_t *out = json_pack("{s:s, s:s, s:s, s:s}", "ociVersion", OCI_VERSION, "id", id, "status", s, "bundle",
+				state_str(j, "bundle"));
+	if (pid)
+		json_object_set_new(out, "pid", json_integer(pid));
+	json_t *a = json_object_get(j, "annotations");
+	json_object_set_new(out, "annotations", a ? json_deep_copy(a) : json_object());
+	json_object_set(out, "created", json_object_get(j, "created"));
+	return out;
+}
+
+/* what delete removes, in reverse of create: the cgroup (its processes killed first), the state dir */
+static void remove_container(const char *id, json_t *j)
+{
+	if (j)
+		cgroup_remove_dirs(state_str(j, "cgroups"));
+	char *dir = path_of(id, NULL);
+	rm_rf(dir);
+	free(dir);
+}
+
+static int write_pid_file(const char *file, pid_t pid)
+{
+	char num[32];
+	struct md_error err;
+	snprintf(num, sizeof(num), "%d", pid);
+	if (write_file_atomic(file, num, strlen(num), &err) < 0)
+		return fail("--pid-file: %s", err.msg);
+	return 0;
+}
+
+static int console_connect(const char *path)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(a.sun_path))
+		return errno = ENAMETOOLONG, -1;
+	strcpy(a.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+struct create_args {
+	const char *id, *bundle, *pid_file, *console;
+	int no_pivot, detach;
+};
+
+/* create: everything up to the gate; *PID the init. On failure nothing stays. */
+static int create(const struct create_args *a, struct oci_config *oc, pid_t *pid)
+{
+	struct md_error err = {0};
+	char *dir = path_of(a->id, NULL), *fifo = path_of(a->id, "exec.fifo"), *state = path_of(a->id, "state.json");
+	int rc = 1, made = 0, console = -1;
+	*pid = -1;
+	memset(oc, 0, sizeof(*oc));
+	if (!id_ok(a->id)) {
+		rc = fail("container ID %s: letters, digits and _+-. only, not starting with a dot", a->id ? a->id : "(none)");
+		goto out;
+	}
+	if (oci_load(a->bundle, oc, &err) < 0) {
+		rc = fail("%s", err.msg);
+		goto out;
+	}
+	if (oc->terminal && !a->console) {
+		rc = fail("process.terminal is true: give --console-socket (its pty's master goes there)");
+		goto out;
+	}
+	if (!oc->terminal && a->console) {
+		rc = fail("--console-socket without process.terminal: nothing to send");
+		goto out;
+	}
+	if (mkdir_p(root, 0700, &err) < 0) {
+		rc = fail("--root: %s", err.msg);
+		goto out;
+	}
+	if (mkdir(dir, 0700) < 0) {
+		rc = errno == EEXIST ? fail("container %s exists already", a->id) : fail("mkdir %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	made = 1;
+	char cgpath[2048];
+	if (!oc->rc.cgroup_path) { /* runc's default is /ID; ours groups them, as mini-docker's */
+		snprintf(cgpath, sizeof(cgpath), "mini-runc/%s", a->id);
+		oc->rc.cgroup_path = cgpath;
+	}
+	if (cgroup_setup(&oc->rc, &err) < 0 || caps_parse(&oc->rc, &err) < 0) {
+		rc = fail("%s", err.msg);
+		goto out;
+	}
+	/* 0622: the init may write to it after it changed its uid (runc's exec.fifo) */
+	if (mkfifo(fifo, 0622) < 0 || chmod(fifo, 0622) < 0) {
+		rc = fail("mkfifo %s: %s", fifo, strerror(errno));
+		goto out;
+	}
+	if (a->console && (console = console_connect(a->console)) < 0) {
+		rc = fail("--console-socket %s: %s", a->console, strerror(errno));
+		goto out;
+	}
+	*pid = oci_create_init(oc, &(struct oci_create){.fifo = fifo, .console = console, .no_pivot = a->no_pivot},
+			       &err);
+	if (*pid < 0) {
+		rc = fail("%s", err.msg);
+		goto out;
+	}
+	char num[32], start[32], now[40];
+	snprintf(num, sizeof(num), "%d", *pid);
+	proc_start_time(*pid, start, sizeof(start));
+	time_now(now, sizeof(now));
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "id", a->id, "init_pid", num, "init_start", start,
+			      "bundle", oc->bundle, "created", now, "cgroups", cgroup_dirs());
+	if (oc->annotations)
+		json_object_set(j, "annotations", oc->annotations);
+	char *text = json_dumps(j, JSON_INDENT(2));
+	json_decref(j);
+	int w = write_file_atomic(state, text, strlen(text), &err);
+	free(text);
+	if (w < 0) {
+		rc = fail("%s", err.msg);
+		goto out;
+	}
+	if (a->pid_file && write_pid_file(a->pid_file, *pid))
+		goto out;
+	rc = 0;
+out:
+	if (console >= 0)
+		close(console);
+	if (rc && *pid > 0) {
+		kill(*pid, SIGKILL);
+		while (waitpid(*pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		*pid = -1;
+	}
+	if (rc) {
+		cgroup_remove();
+		if (made)
+			rm_rf(dir);
+	}
+	free(dir);
+	free(fifo);
+	free(state);
+	return rc;
+}
+
+/* start: open exec.fifo to read: the init's open to write returns, it reads nothing more and execs */
+static int start(const char *id)
+{
+	json_t *j = load(id);
+	pid_t pid;
+	if (!j)
+		return 1;
+	const char *s = status(id, j, &pid);
+	json_decref(j);
+	if (strcmp(s, "created"))
+		return fail("container %s is %s, not created: cannot start it", id, s);
+	char *fifo = path_of(id, "exec.fifo");
+	int fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC), rc = 0;
+	char byte;
+	/* the init may have died meanwhile: wait for its byte a while, not forever */
+	if (fd < 0 || poll(&(struct pollfd){.fd = fd, .events = POLLIN}, 1, 10000) != 1 || read(fd, &byte, 1) != 1)
+		rc = fail("start %s: the init did not answer on exec.fifo", id);
+	else
+		unlink(fifo);
+	if (fd >= 0)
+		close(fd);
+	free(fifo);
+	return rc;
+}
+
+static int cmd_state(const char *id)
+{
+	json_t *j = load(id);
+	if (!j)
+		return 1;
+	json_t *out = spec_state(id, j);
+	char *text = json_dumps(out, JSON_INDENT(2));
+	puts(text);
+	free(text);
+	json_decref(out);
+	json_decref(j);
+	return 0;
+}
+
+static int cmd_kill(const char *id, const char *sig_name, int all)
+{
+	int sig = sig_name ? parse_signal(sig_name) : SIGTERM;
+	if (sig < 0)
+		return fail("kill: %s is not a signal (a name: TERM, SIGKILL, or a number)", sig_name);
+	json_t *j = load(id);
+	pid_t pid;
+	if (!j)
+		return 1;
+	const char *s = status(id, j, &pid);
+	int rc = 0;
+	if (!pid) {
+		rc = fail("container %s is %s: no process to signal", id, s);
+	} else if (all) {
+		/* every process of its cgroup (the first hierarchy lists them all) */
+		char dirs[8192];
+		snprintf(dirs, sizeof(dirs), "%s", state_str(j, "cgroups"));
+		dirs[strcspn(dirs, " ")] = 0;
+		char *procs = xasprintf("%s/cgroup.procs", dirs);
+		FILE *f = fopen(procs, "re");
+		int p;
+		while (f && fscanf(f, "%d", &p) == 1)
+			kill(p, sig);
+		if (f)
+			fclose(f);
+		free(procs);
+		if (!f)
+			kill(pid, sig);
+	} else if (kill(pid, sig) < 0) {
+		rc = fail("kill %d: %s", pid, strerror(errno));
+	}
+	json_decref(j);
+	return rc;
+}
+
+static int cmd_delete(const char *id, int force)
+{
+	json_t *j = load(id);
+	pid_t pid;
+	if (!j)
+		return force && id_ok(id) ? 0 : 1; /* --force on what is gone: runc says nothing */
+	const char *s = status(id, j, &pid);
+	if (pid && !force) {
+		json_decref(j);
+		return fail("container %s is %s: stop it first, or delete --force", id, s);
+	}
+	if (pid) {
+		kill(pid, SIGKILL);
+		for (int i = 0; i < 500 && state_alive(j, "init_pid", "init_start"); i++)
+			usleep(10000);
+	}
+	remove_container(id, j);
+	json_decref(j);
+	return 0;
+}
+
+static pid_t foreground; /* run: the init, to pass the terminal's signals on */
+static void pass_on(int sig)
+{
+	if (foreground > 0)
+		kill(foreground, sig);
+}
+
+static int cmd_run(const struct create_args *a)
+{
+	struct oci_config oc;
+	pid_t pid;
+	if (create(a, &oc, &pid)) {
+		oci_free(&oc);
+		return 1;
+	}
+	oci_free(&oc);
+	foreground = pid;
+	if (!a->detach) {
+		int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+			signal(sigs[i], pass_on);
+	}
+	if (start(a->id)) {
+		cmd_delete(a->id, 1);
+		return 1;
+	}
+	if (a->detach)
+		return 0;
+	int st;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	json_t *j = load(a->id);
+	remove_container(a->id, j);
+	json_decref(j);
+	return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+}
+
+static int cmd_spec(const char *bundle)
+{
+	char *path = xasprintf("%s/config.json", bundle ? bundle : ".");
+	json_t *j = oci_default_spec();
+	int rc = 0;
+	if (access(path, F_OK) == 0)
+		rc = fail("%s exists: remove it first", path);
+	else if (json_dump_file(j, path, JSON_INDENT(2)) < 0)
+		rc = fail("write %s: %s", path, strerror(errno));
+	json_decref(j);
+	free(path);
+	return rc;
+}
+
+static int cmd_list(const char *format, int quiet)
+{
+	json_t *all = json_array();
+	DIR *d = opendir(root);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		char *path = path_of(e->d_name, "state.json");
+		json_t *j = id_ok(e->d_name) ? json_load_file(path, 0, NULL) : NULL;
+		free(path);
+		if (!j)
+			continue;
+		json_array_append_new(all, spec_state(e->d_name, j));
+		json_decref(j);
+	}
+	if (d)
+		closedir(d);
+	size_t i;
+	json_t *s;
+	if (format && !strcmp(format, "json")) {
+		char *text = json_dumps(all, JSON_COMPACT);
+		puts(text);
+		free(text);
+	} else {
+		if (!quiet)
+			printf("%-20s %-8s %-10s %s\n", "ID", "PID", "STATUS", "BUNDLE");
+		json_array_foreach(all, i, s) {
+			if (quiet)
+				printf("%s\n", json_string_value(json_object_get(s, "id")));
+			else
+				printf("%-20s %-8lld %-10s %s\n", json_string_value(json_object_get(s, "id")),
+				       json_integer_value(json_object_get(s, "pid")),
+				       json_string_value(json_object_get(s, "status")),
+				       json_string_value(json_object_get(s, "bundle")));
+		}
+	}
+	json_decref(all);
+	return 0;
+}
+
+/* runtime-spec features.md: what this runtime knows, for engines to ask */
+static int cmd_features(void)
+{
+	json_t *j = json_pack(
+		"{s:s, s:s, s:[s,s,s,s,s,s,s], s:[], s:{s:[s,s,s,s,s,s,s], s:{s:b, s:b, s:b}, s:{s:b, s:[s,s,s,s,s,s,s], "
+		"s:[s,s,s,s,s,s,s,s], s:[]}}, s:{s:s}}",
+		"ociVersionMin", "1.0.0", "ociVersionMax", OCI_VERSION, "mountOptions", "ro", "rw", "nosuid", "nodev",
+		"noexec", "bind", "rbind", "hooks", "linux", "namespaces", "pid", "network", "mount", "ipc", "uts", "user",
+		"cgroup", "cgroup", "v1", 1, "v2", 1, "systemd", 0, "seccomp", "enabled", 1, "actions", "SCMP_ACT_ALLOW",
+		"SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP",
+		"SCMP_ACT_LOG", "operators", "SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE",
+		"SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ", "SCMP_CMP_MASKED_EQ", "archs", "annotations",
+		"org.opencontainers.runc.version", "mini-runc");
+	if (!j)
+		return fail("features: internal error");
+	char *text = json_dumps(j, JSON_INDENT(2));
+	puts(text);
+	free(text);
+	json_decref(j);
+	return 0;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: mini-runc [--root DIR] [--log FILE] [--log-format text|json] [--debug] COMMAND\n"
+			"  create ID [--bundle DIR] [--pid-file F] [--console-socket S] [--no-pivot]\n"
+			"  start ID | state ID | kill ID [SIGNAL] [--all] | delete [--force] ID\n"
+			"  run ID [--bundle DIR] [--detach] [--pid-file F] [--console-socket S] [--no-pivot]\n"
+			"  spec [--bundle DIR] | list [--format table|json] [-q] | features\n");
+	return 2;
+}
+
+/* a command's options (getopt_long: before or after the ID, as runc's), then exactly WANT operands */
+static int command(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"bundle", required_argument, 0, 'b'}, {"pid-file", required_argument, 0, 'p'},
+		{"console-socket", required_argument, 0, 'c'}, {"no-pivot", no_argument, 0, 'P'},
+		{"detach", no_argument, 0, 'd'}, {"force", no_argument, 0, 'f'}, {"all", no_argument, 0, 'a'},
+		{"format", required_argument, 0, 'F'}, {"quiet", no_argument, 0, 'q'},
+		{"no-new-keyring", no_argument, 0, 'K'}, {"preserve-fds", required_argument, 0, 'R'},
+		{0, 0, 0, 0},
+	};
+	const char *cmd = argv[0];
+	struct create_args a = {.bundle = "."};
+	const char *format = NULL;
+	int force = 0, all = 0, quiet = 0, c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "b:dfaqF:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'b': a.bundle = optarg; break;
+		case 'p': a.pid_file = optarg; break;
+		case 'c': a.console = optarg; break;
+		case 'P': a.no_pivot = 1; break;
+		case 'd': a.detach = 1; break;
+		case 'f': force = 1; break;
+		case 'a': all = 1; break;
+		case 'F': format = optarg; break;
+		case 'q': quiet = 1; break;
+		case 'K': break; /* no session keyring is made in any case */
+		case 'R':
+			if (strcmp(optarg, "0"))
+				return fail("--preserve-fds %s: not supported by mini-runc yet", optarg);
+			break;
+		default: return fail("%s: unknown option %s", cmd, argv[optind - 1]);
+		}
+	}
+	char **ops = argv + optind;
+	int n = argc - optind;
+	a.id = n ? ops[0] : NULL;
+	if (!strcmp(cmd, "spec"))
+		return n ? usage() : cmd_spec(a.bundle);
+	if (!strcmp(cmd, "list"))
+		return n ? usage() : cmd_list(format, quiet);
+	if (!strcmp(cmd, "features"))
+		return n ? usage() : cmd_features();
+	if (!strcmp(cmd, "kill"))
+		return n < 1 || n > 2 ? usage() : cmd_kill(a.id, n == 2 ? ops[1] : NULL, all);
+	if (n != 1)
+		return usage();
+	if (!strcmp(cmd, "create")) {
+		struct oci_config oc;
+		pid_t pid;
+		int rc = create(&a, &oc, &pid);
+		oci_free(&oc);
+		return rc;
+	}
+	if (!strcmp(cmd, "run"))
+		return cmd_run(&a);
+	if (!strcmp(cmd, "start"))
+		return start(a.id);
+	if (!strcmp(cmd, "state"))
+		return cmd_state(a.id);
+	if (!strcmp(cmd, "delete"))
+		return cmd_delete(a.id, force);
+	return fail("%s: unknown command (see mini-runc --help)", cmd);
+}
+
+int main(int argc, char **argv)
+{
+	int i = 1;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		const char *a = argv[i], *eq = strchr(a, '='), *v = eq ? eq + 1 : i + 1 < argc ? argv[i + 1] : NULL;
+		size_t len = eq ? (size_t)(eq - a) : strlen(a);
+		int takes = 0;
+		if (!strncmp(a, "--root", len) && len == 6)
+			root = v, takes = 1;
+		else if (!strncmp(a, "--log", len) && len == 5)
+			log_file = v, takes = 1;
+		else if (!strncmp(a, "--log-format", len) && len == 12)
+			log_format = v, takes = 1;
+		else if (!strcmp(a, "--debug"))
+			md_verbose = 1;
+		else if (!strcmp(a, "--systemd-cgroup"))
+			return fail("--systemd-cgroup: mini-runc manages cgroupfs only (podman: --cgroup-manager cgroupfs)");
+		else if (!strncmp(a, "--rootless", 10))
+			takes = !eq && v && (!strcmp(v, "true") || !strcmp(v, "false") || !strcmp(v, "auto"));
+		else if (!strcmp(a, "-h") || !strcmp(a, "--help"))
+			return usage(), 0;
+		else if (!strcmp(a, "-v") || !strcmp(a, "--version"))
+			return printf("mini-runc version 0.1\nspec: %s\n", OCI_VERSION), 0;
+		else
+			return fail("unknown global option %s", a);
+		if (takes && !v)
+			return fail("%.*s needs a value", (int)len, a);
+		if (takes && !eq)
+			i++;
+	}
+	if (log_format && strcmp(log_format, "text") && strcmp(log_format, "json"))
+		return fail("--log-format %s: text or json", log_format);
+	if (i >= argc)
+		return usage();
+	return command(argc - i, argv + i);
+}
