@@ -16,17 +16,7 @@ load fixtures/registry
 MD=${MINI_DOCKER:-$REPO/steps/05-mini-docker/mini-docker}
 
 setup_file() {
-	[ "$(id -u)" = 0 ] || return 0
-	for t in docker-registry skopeo umoci python3 curl; do
-		command -v "$t" >/dev/null || return 0
-	done
-	export MARK REG_BASE=$BATS_FILE_TMPDIR/registries
-	MARK=m$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
-	{
-		"$REPO/tests/fixtures/mkimages.sh" "$BATS_FILE_TMPDIR/layout" "$ROOTFS_SRC" "$MARK" &&
-			registry_start plain plain &&
-			push_image "$BATS_FILE_TMPDIR/layout:test" "127.0.0.1:$REG_PORT/test:1"
-	} >"$BATS_FILE_TMPDIR/setup.log" 2>&1 && export REG=127.0.0.1:$REG_PORT
+	command -v curl >/dev/null && serve_test_image
 	# what systemd-nspawn makes under /run and does not remove (there, /run is a tmpfs)
 	[ -e /run/systemd/nspawn ] || touch "$BATS_FILE_TMPDIR/no-nspawn-run-dir"
 }
@@ -346,14 +336,6 @@ crun_bundle() {
 	run --separate-stderr timeout --kill-after=5 60 unshare -m sh -c \
 		'mount --make-rprivate / && { umount /sys/fs/cgroup/unified 2>/dev/null; true; } && exec crun "$@"' \
 		crun --root "$T/crun" run --bundle "$1" "md-crun-$(random_word)"
-}
-
-# set_process BUNDLE PYTHON: change config.json's process (a dict "p")
-set_process() {
-	python3 -c 'import json, sys
-c = json.load(open(sys.argv[1])); p = c["process"]
-exec(sys.argv[2])
-json.dump(c, open(sys.argv[1], "w"), indent=2)' "$1/config.json" "$2"
 }
 
 # start_bus: a D-Bus daemon of this test's own, as the system bus for systemd-nspawn

@@ -184,3 +184,11 @@ remove_box_cgroups() {
 		done
 	done
 }
+
+# set_process BUNDLE PYTHON: change an OCI bundle's config.json (a dict "c"), its process ("p")
+set_process() {
+	python3 -c 'import json, sys
+c = json.load(open(sys.argv[1])); p = c["process"]
+exec(sys.argv[2])
+json.dump(c, open(sys.argv[1], "w"), indent=2)' "$1/config.json" "$2"
+}

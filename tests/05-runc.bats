@@ -1,0 +1,239 @@
+#!/usr/bin/env bats
+# Step 05, mini-runc: the OCI runtime command line (runtime-spec runtime.md) on
+# step 05's engine. A bundle is config.json + a rootfs: made by `mini-docker
+# unpack --bundle` from the test image (pushed to a registry on 127.0.0.1, as
+# tests/05-tools.bats does), or by `mini-runc spec` around a copy of the busybox
+# rootfs. The lifecycle is the spec's: create leaves the init blocked before the
+# user's program, start releases it, state reads the truth, kill and delete end
+# it and leave nothing (state dir, cgroup, mounts, processes). runc and crun run
+# the same bundle for comparison. Each test uses a state root of its own ($ST).
+
+bats_require_minimum_version 1.5.0
+load helpers
+load fixtures/registry
+
+MD=${MINI_DOCKER:-$REPO/steps/05-mini-docker/mini-docker}
+MR=${MINI_RUNC:-$REPO/steps/05-mini-docker/mini-runc}
+
+setup_file() {
+	serve_test_image
+}
+
+teardown_file() {
+	registry_stop_all
+	rm -rf "$BATS_FILE_TMPDIR/store"
+}
+
+setup() {
+	require_root
+	section "mini-runc: the OCI runtime"
+	[ -x "$MR" ] || {
+		echo "expected $MR: run make"
+		return 1
+	}
+	export MINI_DOCKER_ROOT=$BATS_FILE_TMPDIR/store
+	T=$BATS_TEST_TMPDIR
+	ST=$T/state
+	ID=mr-$(random_word)
+	B=$T/bundle
+}
+
+# whatever a failed test left: its containers (delete --force kills and removes them)
+teardown() {
+	local id
+	for id in $(ls "$ST" 2>/dev/null); do
+		"$MR" --root "$ST" delete --force "$id" >/dev/null 2>&1 || true
+	done
+}
+
+# mr ARGS...: mini-runc with this test's state root, bounded in time
+mr() {
+	run --separate-stderr timeout --kill-after=5 60 "$MR" --root "$ST" "$@"
+	[ "$status" != 124 ] || echo "expected mini-runc $1 to finish within 60 s, got a hang (killed it)"
+}
+
+# mr_detached ARGS...: create, run --detach: the init keeps the command's stdout and stderr
+# (they become the container's), so they go to files: bats' run would wait for their end
+mr_detached() {
+	status=0
+	timeout --kill-after=5 60 "$MR" --root "$ST" "$@" >"$T/stdio.out" 2>"$T/stdio.err" </dev/null || status=$?
+	output=$(cat "$T/stdio.out")
+	stderr=$(cat "$T/stdio.err")
+}
+
+# spec_bundle: $B, the busybox rootfs (with probe) and `mini-runc spec`'s config.json
+spec_bundle() {
+	mkdir -p "$B"
+	cp -a "$ROOTFS_SRC" "$B/rootfs"
+	(cd "$B" && "$MR" spec) || {
+		echo "expected mini-runc spec to write $B/config.json"
+		return 1
+	}
+}
+
+# config PYTHON: change $B/config.json ("c" the config, "p" its process)
+config() {
+	set_process "$B" "$1"
+}
+
+# state_of ID: "STATUS PID" from mini-runc state's JSON
+state_of() {
+	"$MR" --root "$ST" state "$1" | python3 -c 'import json, sys; s = json.load(sys.stdin); print(s["status"], s.get("pid", 0))'
+}
+
+# expect_gone: nothing of container $ID is left: state dir, cgroup
+expect_gone() {
+	[ ! -e "$ST/$ID" ] || { echo "expected delete to remove $ST/$ID, got: $(ls "$ST/$ID")"; return 1; }
+	local left
+	left=$(find /sys/fs/cgroup -maxdepth 7 -type d -name "$ID" 2>/dev/null)
+	[ -z "$left" ] || { echo "expected the container's cgroups to go, got: $left"; return 1; }
+}
+
+@test "mini-runc run: a bundle from mini-docker unpack --bundle prints its output, and its exit status comes back" {
+	hint "runc.c cmd_run: create, start, waitpid; ocispec.c reads process.args, env, cwd, user"
+	[ -n "${REG:-}" ] || { echo "expected setup_file to push the test image:"; cat "$BATS_FILE_TMPDIR/setup.log"; return 1; }
+	run --separate-stderr timeout 120 "$MD" --insecure-registry "$REG" pull "$REG/test:1"
+	expect_status 0 "mini-docker pull of the test image" || return 1
+	run --separate-stderr "$MD" unpack --bundle "$REG/test:1" "$B"
+	expect_status 0 "mini-docker unpack --bundle" || return 1
+	mr run --bundle "$B" "$ID"
+	expect_status 0 "mini-runc run of the bundle (the image's Entrypoint and Cmd)" || return 1
+	expect_eq "hello-$MARK" "$output" "what the container printed" || return 1
+	word=$(random_word)
+	config 'p["args"] = ["/bin/sh", "-c", "id -u; id -g; pwd; hostname; echo '"$word"'; exit 7"]'
+	mr run --bundle "$B" "$ID"
+	expect_status 7 "the container's own exit status (exit 7)" || return 1
+	expect_eq "$(printf '1234\n5678\n/data\nmini-docker\n%s' "$word")" "$output" \
+		"id -u, id -g, pwd, hostname, a word (config.json's user, cwd, hostname)" || return 1
+	expect_gone
+}
+
+@test "mini-runc create leaves the init blocked before the user's program; start runs it; kill stops it; delete leaves nothing" {
+	hint "create: the init waits opening exec.fifo (become.c wait_for_start); start opens it to read; state reads the kernel"
+	spec_bundle || return 1
+	word=$(random_word)
+	config 'p["args"] = ["/bin/sh", "-c", "echo '"$word"' > /started; exec sleep 600"]; c["root"]["readonly"] = False'
+	mr_detached create --bundle "$B" --pid-file "$T/pid" "$ID"
+	expect_status 0 "mini-runc create" || return 1
+	pid=$(cat "$T/pid")
+	expect_eq "created $pid" "$(state_of "$ID")" "state after create (status, and the pid of --pid-file)" || return 1
+	kill -0 "$pid" || { echo "expected the init $pid alive after create, got it gone"; return 1; }
+	expect_eq "$MR" "$(tr '\0' ' ' </proc/"$pid"/cmdline | cut -d' ' -f1)" "the init's program before start (mini-runc, not yet sh)" || return 1
+	[ ! -e "$B/rootfs/started" ] || { echo "expected the user's program not to run before start, got /started"; return 1; }
+	mr start "$ID"
+	expect_status 0 "mini-runc start" || return 1
+	for _ in $(seq 50); do [ -e "$B/rootfs/started" ] && break; sleep 0.1; done
+	expect_eq "$word" "$(cat "$B/rootfs/started" 2>&1)" "what the program wrote once started" || return 1
+	expect_eq "running $pid" "$(state_of "$ID")" "state after start" || return 1
+	mr start "$ID"
+	expect_status 1 "a second start (the container is running)" || return 1
+	mr delete "$ID"
+	expect_status 1 "delete of a running container without --force" || return 1
+	mr kill "$ID" KILL
+	expect_status 0 "mini-runc kill ID KILL" || return 1
+	for _ in $(seq 50); do [ "$(state_of "$ID")" = "stopped 0" ] && break; sleep 0.1; done
+	expect_eq "stopped 0" "$(state_of "$ID")" "state after kill (no pid when stopped)" || return 1
+	mr delete "$ID"
+	expect_status 0 "mini-runc delete" || return 1
+	expect_gone || return 1
+	mr state "$ID"
+	expect_status 1 "state of a deleted container" || return 1
+}
+
+@test "mini-runc: kill sends SIGTERM by default and names or numbers; list shows the container; delete --force ends a created one" {
+	hint "runc.c cmd_kill: parse_signal (signals.c); cmd_delete --force: SIGKILL then the cgroup"
+	spec_bundle || return 1
+	config 'p["args"] = ["/bin/sh", "-c", "trap \"echo got-usr1 > /sig\" USR1; trap \"echo got-term >> /sig; exit 0\" TERM; while :; do sleep 0.1; done"]; c["root"]["readonly"] = False'
+	mr_detached run --detach --bundle "$B" "$ID"
+	expect_status 0 "mini-runc run --detach" || return 1
+	mr list
+	expect_match "$ID +[0-9]+ +running" "$output" "mini-runc list" || return 1
+	sleep 0.3
+	mr kill "$ID" 10
+	expect_status 0 "kill ID 10 (SIGUSR1 by number)" || return 1
+	for _ in $(seq 50); do [ -s "$B/rootfs/sig" ] && break; sleep 0.1; done
+	mr kill "$ID"
+	expect_status 0 "kill ID (SIGTERM)" || return 1
+	for _ in $(seq 50); do [ "$(state_of "$ID")" = "stopped 0" ] && break; sleep 0.1; done
+	expect_eq "$(printf 'got-usr1\ngot-term')" "$(cat "$B/rootfs/sig" 2>&1)" "the signals the program trapped" || return 1
+	mr kill "$ID" NOSUCH
+	expect_status 1 "kill with an unknown signal name" || return 1
+	mr delete "$ID"
+	expect_status 0 "delete of the stopped container" || return 1
+	mr_detached create --bundle "$B" "$ID"
+	expect_status 0 "create again under the same ID" || return 1
+	mr delete --force "$ID"
+	expect_status 0 "delete --force of a created container" || return 1
+	expect_gone
+}
+
+@test "mini-runc honours root.readonly, maskedPaths, readonlyPaths, a memory limit, rlimits and capabilities as config.json says" {
+	hint "ocirun.c: mask_paths and mounts_finish (mounts.c); cgroups.c with linux.resources; become.c"
+	spec_bundle || return 1
+	mem=$((64 + RANDOM % 64))
+	config 'p["args"] = ["/bin/sh", "-c", "touch /x 2>/dev/null && echo rw || echo ro; wc -c < /proc/timer_list; echo 1 > /proc/sys/kernel/domainname 2>/dev/null && echo sys-rw || echo sys-ro; cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory.max 2>/dev/null; ulimit -n; grep CapEff /proc/self/status"]
+c["linux"]["resources"]["memory"] = {"limit": '"$mem"' * 1048576}
+c["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE", "hard": 777, "soft": 555}]
+for s in ("bounding", "effective", "permitted"): p["capabilities"][s] = ["CAP_KILL", "CAP_CHOWN"]'
+	mr run --bundle "$B" "$ID"
+	expect_status 0 "mini-runc run" || return 1
+	expect_eq "$(printf 'ro\n0\nsys-ro\n%s\n555\nCapEff:\t0000000000000021' $((mem * 1048576)))" "$output" \
+		"read-only root, masked /proc/timer_list (0 bytes), read-only /proc/sys, memory limit, nofile, CapEff" || return 1
+	# and the other way: a writable root
+	config 'c["root"]["readonly"] = False; c["linux"]["maskedPaths"] = []'
+	mr run --bundle "$B" "$ID"
+	expect_eq "rw" "$(head -n 1 <<<"$output")" "with root.readonly false" || return 1
+	expect_ne "0" "$(sed -n 2p <<<"$output")" "/proc/timer_list's size once not masked" || return 1
+	expect_gone
+}
+
+@test "mini-runc: the spec's seccomp profile (errnoRet), and clear errors for what it does not honour, leaving nothing" {
+	hint "ociseccomp.c: defaultAction, syscalls names/action/errnoRet through libseccomp; ocispec.c refuses, never ignores silently"
+	spec_bundle || return 1
+	config 'p["args"] = ["/bin/sh", "-c", "mkdir /tmp/d; echo $?"]; c["root"]["readonly"] = False
+c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"],
+  "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]}'
+	mr run --bundle "$B" "$ID"
+	expect_status 0 "mini-runc run with a seccomp profile" || return 1
+	expect_eq 1 "$output" "mkdir's status under the profile" || return 1
+	expect_match "Permission denied" "$stderr" "mkdir's error (errnoRet 13, EACCES)" || return 1
+	for change in 'c["hooks"] = {"prestart": [{"path": "/bin/true"}]}' 'c["linux"]["devices"] = [{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229}]' \
+		'c["linux"]["cgroupsPath"] = "system.slice:mr:x"' 'p["capabilities"]["ambient"] = ["CAP_KILL"]' \
+		'c["linux"]["seccomp"]["defaultAction"] = "SCMP_ACT_NOTIFY"'; do
+		cp "$B/config.json" "$T/good.json"
+		config "$change"
+		mr run --bundle "$B" "$ID"
+		expect_status 1 "mini-runc run with $change" || return 1
+		expect_match "^mini-runc: .+" "$stderr" "a one-line error for $change" || return 1
+		expect_gone || return 1
+		cp "$T/good.json" "$B/config.json"
+	done
+	mr --systemd-cgroup run --bundle "$B" "$ID"
+	expect_status 1 "--systemd-cgroup" || return 1
+	expect_stderr_says "cgroupfs" "--systemd-cgroup refused" || return 1
+	mr create --bundle "$T/nowhere" "$ID"
+	expect_status 1 "create with a bundle that does not exist" || return 1
+	expect_gone
+}
+
+@test "the same bundle under mini-runc, runc and crun prints the same" {
+	hint "a real runtime: what config.json says, each runtime does the same"
+	tools_ok=1
+	for t in runc crun; do command -v "$t" >/dev/null || tools_ok=0; done
+	[ "$tools_ok" = 1 ] || { echo "expected runc and crun on this host (make deps installs them)"; return 1; }
+	spec_bundle || return 1
+	config 'p["args"] = ["/bin/sh", "-c", "id; hostname; pwd; echo $PATH; ls /; grep -E \"^Cap(Eff|Bnd)\" /proc/self/status; ulimit -n; probe pid"]
+c["hostname"] = "same-'"$ID"'"; c["root"]["readonly"] = True'
+	mr run --bundle "$B" "$ID"
+	expect_status 0 "mini-runc run" || return 1
+	want=$output
+	run --separate-stderr timeout --kill-after=5 60 runc --root "$T/runc" run --bundle "$B" "$ID"
+	expect_status 0 "runc run of the same bundle" || return 1
+	expect_eq "$want" "$output" "runc's output, as mini-runc's" || return 1
+	run --separate-stderr timeout --kill-after=5 60 unshare -m sh -c \
+		'mount --make-rprivate / && { umount /sys/fs/cgroup/unified 2>/dev/null; true; } && exec crun "$@"' \
+		crun --root "$T/crun" run --bundle "$B" "$ID"
+	expect_status 0 "crun run of the same bundle" || return 1
+	expect_eq "$want" "$output" "crun's output, as mini-runc's" || return 1
+	expect_gone
+}
