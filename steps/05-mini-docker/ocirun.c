@@ -6,14 +6,14 @@
  *
  *   engine  setns into a pid namespace to join (it takes effect for children)
  *           clone3 into the new namespaces, born in the cgroup (ns.c's clone_child)
- *           cgroup.procs (v1), uid_map/gid_map from the config, then "go"
+ *           cgroup.procs (v1), uid_map/gid_map from the config, oom_score_adj, then "go"
  *   init    setns into the namespaces to join (user first), unshare(CLONE_NEWCGROUP)
  *           hostname; / private; the rootfs bound on itself (rootfs.c)
  *           the config's mounts in order (/dev: mounts.c's, runc's nodes)
  *           the console (pty.c: its master over --console-socket)
  *           pivot_root . . (or, --no-pivot, mount --move . / and chroot)
  *           sysctl, maskedPaths and readonlyPaths (mounts.c), root.readonly
- *           oomScoreAdj, rlimits; then become.c: user, caps, no_new_privs,
+ *           rlimits; then become.c: user, caps, no_new_privs,
  *           seccomp, and the gate: a byte to `create` ("ready"), then
  *           open(exec.fifo, O_WRONLY), which blocks until `start` opens it
  *           to read (fifo(7)); execve right after.
@@ -201,19 +201,10 @@ static void init_main(struct oci_config *oc, const struct oci_create *how, int g
 		slave = pty_child_open(how->console);
 	if (how->console >= 0)
 		close(how->console);
-	int gate = open(how->fifo, O_PATH | O_CLOEXEC);
-	if (gate < 0)
-		child_die("open %s: %m", how->fifo);
 	enter_root(oc, how->no_pivot);
 	sysctls(oc);
 	mask_paths(oc->masked, oc->n_masked, oc->readonly, oc->n_readonly);
 	mounts_finish(&oc->rc);
-	if (oc->has_oom_score_adj) {
-		char value[16];
-		snprintf(value, sizeof(value), "%d", oc->oom_score_adj);
-		if (ns_write_file("/proc/self/oom_score_adj", value) < 0)
-			child_die("oomScoreAdj %s: %m", value);
-	}
 	for (int i = 0; i < oc->n_rlimits; i++)
 		if (setrlimit(oc->rlimits[i].resource, &oc->rlimits[i].limit) < 0)
 			child_die("process.rlimits[%d]: setrlimit: %m", i);
@@ -221,10 +212,11 @@ static void init_main(struct oci_config *oc, const struct oci_create *how, int g
 		.argv = oc->rc.argv, .envp = oc->rc.envp, .cwd = oc->rc.cwd, .make_cwd = 1,
 		.interactive = 1, .slave = slave, .pause = "user", .engine = getppid(), .life_line = -1,
 		.seccomp = 1, .ids = 1, .uid = oc->uid, .gid = oc->gid, .groups = oc->groups,
-		.n_groups = oc->n_groups, .ready = ready, .gate = gate,
+		.n_groups = oc->n_groups, .ready = ready, .gate = how->fifo,
 	});
 }
 
+/* /proc/PID/FILE: the id maps, setgroups, oom_score_adj */
 static int write_map(pid_t pid, const char *file, const char *map, struct md_error *err)
 {
 	char path[64];
@@ -280,6 +272,11 @@ pid_t oci_create_init(struct oci_config *oc, const struct oci_create *how, struc
 	    (oc->rc.userns && (write_map(pid, "uid_map", oc->uid_map, err) < 0 ||
 			       (geteuid() != 0 && write_map(pid, "setgroups", "deny", err) < 0) ||
 			       write_map(pid, "gid_map", oc->gid_map, err) < 0)))
+		goto fail;
+	/* by the engine, as runc: lowering it takes CAP_SYS_RESOURCE of the host, not the container's */
+	char value[16];
+	snprintf(value, sizeof(value), "%d", oc->oom_score_adj);
+	if (oc->has_oom_score_adj && write_map(pid, "oom_score_adj", value, err) < 0)
 		goto fail;
 	if (write(go[1], "g", 1) != 1) {
 		md_fail_errno(err, "wake the container's init");

@@ -8,7 +8,7 @@
 #include "ocispec.h"
 
 struct oci_create {
-	const char *fifo;   /* exec.fifo: the init blocks opening it until `start` */
+	int fifo;           /* exec.fifo, an O_PATH fd: the init blocks opening it to write until `start` */
 	int console;        /* --console-socket, connected (the pty's master goes there), or -1 */
 	int no_pivot;       /* --no-pivot: MS_MOVE and chroot instead of pivot_root */
 };

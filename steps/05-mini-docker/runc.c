@@ -181,7 +181,7 @@ static int create(const struct create_args *a, struct oci_config *oc, pid_t *pid
 {
 	struct md_error err = {0};
 	char *dir = path_of(a->id, NULL), *fifo = path_of(a->id, "exec.fifo"), *state = path_of(a->id, "state.json");
-	int rc = 1, made = 0, console = -1;
+	int rc = 1, made = 0, console = -1, gate = -1;
 	*pid = -1;
 	memset(oc, 0, sizeof(*oc));
 	if (!id_ok(a->id)) {
@@ -218,8 +218,9 @@ static int create(const struct create_args *a, struct oci_config *oc, pid_t *pid
 		rc = fail("%s", err.msg);
 		goto out;
 	}
-	/* 0622: the init may write to it after it changed its uid (runc's exec.fifo) */
-	if (mkfifo(fifo, 0622) < 0 || chmod(fifo, 0622) < 0) {
+	/* 0622: the init may write to it after it changed its uid (runc's exec.fifo); an O_PATH fd
+	 * of it goes to the init, which may not be allowed into ROOT (a user namespace's root) */
+	if (mkfifo(fifo, 0622) < 0 || chmod(fifo, 0622) < 0 || (gate = open(fifo, O_PATH | O_CLOEXEC)) < 0) {
 		rc = fail("mkfifo %s: %s", fifo, strerror(errno));
 		goto out;
 	}
@@ -227,7 +228,7 @@ static int create(const struct create_args *a, struct oci_config *oc, pid_t *pid
 		rc = fail("--console-socket %s: %s", a->console, strerror(errno));
 		goto out;
 	}
-	*pid = oci_create_init(oc, &(struct oci_create){.fifo = fifo, .console = console, .no_pivot = a->no_pivot},
+	*pid = oci_create_init(oc, &(struct oci_create){.fifo = gate, .console = console, .no_pivot = a->no_pivot},
 			       &err);
 	if (*pid < 0) {
 		rc = fail("%s", err.msg);
@@ -255,6 +256,8 @@ static int create(const struct create_args *a, struct oci_config *oc, pid_t *pid
 out:
 	if (console >= 0)
 		close(console);
+	if (gate >= 0)
+		close(gate);
 	if (rc && *pid > 0) {
 		kill(*pid, SIGKILL);
 		while (waitpid(*pid, NULL, 0) < 0 && errno == EINTR)
