@@ -13,7 +13,7 @@
  *           the console (pty.c: its master over --console-socket)
  *           pivot_root . . (or, --no-pivot, mount --move . / and chroot)
  *           sysctl, maskedPaths and readonlyPaths (mounts.c), root.readonly
- *           rlimits; then become.c: user, caps, no_new_privs,
+ *           umask, rlimits; then become.c: user, caps, no_new_privs,
  *           seccomp, and the gate: a byte to `create` ("ready"), then
  *           open(exec.fifo, O_WRONLY), which blocks until `start` opens it
  *           to read (fifo(7)); execve right after.
@@ -205,6 +205,7 @@ static void init_main(struct oci_config *oc, const struct oci_create *how, int g
 	sysctls(oc);
 	mask_paths(oc->masked, oc->n_masked, oc->readonly, oc->n_readonly);
 	mounts_finish(&oc->rc);
+	umask(oc->umask);
 	for (int i = 0; i < oc->n_rlimits; i++)
 		if (setrlimit(oc->rlimits[i].resource, &oc->rlimits[i].limit) < 0)
 			child_die("process.rlimits[%d]: setrlimit: %m", i);

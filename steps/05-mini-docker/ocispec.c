@@ -184,7 +184,8 @@ static int process(json_t *p, struct oci_config *oc, struct md_error *err)
 		oc->oom_score_adj = json_integer_value(v);
 		oc->has_oom_score_adj = 1;
 	}
-	if (unsupported(user, "umask", "process.user.", err) < 0 || unsupported(p, "ioPriority", "process.", err) < 0 ||
+	oc->umask = json_object_get(user, "umask") ? json_integer_value(json_object_get(user, "umask")) & 0777 : 022;
+	if (unsupported(p, "ioPriority", "process.", err) < 0 ||
 	    unsupported(p, "scheduler", "process.", err) < 0 || unsupported(p, "execCPUAffinity", "process.", err) < 0)
 		return -1;
 	return 0;
