@@ -11,6 +11,7 @@
 bats_require_minimum_version 1.5.0
 load helpers
 load fixtures/registry
+load fixtures/podman
 
 MD=${MINI_DOCKER:-$REPO/steps/05-mini-docker/mini-docker}
 MR=${MINI_RUNC:-$REPO/steps/05-mini-docker/mini-runc}
@@ -38,12 +39,14 @@ setup() {
 	B=$T/bundle
 }
 
-# whatever a failed test left: its containers (delete --force kills and removes them)
+# whatever a failed test left: its containers (delete --force kills and removes them), podman's
 teardown() {
 	local id
 	for id in $(ls "$ST" 2>/dev/null); do
 		"$MR" --root "$ST" delete --force "$id" >/dev/null 2>&1 || true
 	done
+	if [ -n "${PODMAN_USED:-}" ]; then podman_ rm -a -f -t 0 >/dev/null 2>&1 || true; fi
+	if [ -n "${CG:-}" ]; then remove_cgroups; fi
 }
 
 # mr ARGS...: mini-runc with this test's state root, bounded in time
@@ -236,4 +239,75 @@ c["hostname"] = "same-'"$ID"'"; c["root"]["readonly"] = True'
 	expect_status 0 "crun run of the same bundle" || return 1
 	expect_eq "$want" "$output" "crun's output, as mini-runc's" || return 1
 	expect_gone
+}
+
+@test "process.terminal: the pty's master goes over --console-socket; a user namespace maps the ids config.json gives" {
+	hint "ocirun.c: pty_child_open (pty.c) sends the master over SCM_RIGHTS; the engine writes uid_map and gid_map"
+	spec_bundle || return 1
+	base=$((200000 + RANDOM % 1000 * 65536))
+	config 'p["args"] = ["/bin/sh", "-c", "tty; test -t 0 && echo stdin-is-a-tty; cat /proc/self/uid_map /proc/self/gid_map; id -u"]; p["terminal"] = True
+c["linux"]["namespaces"].append({"type": "user"})
+c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": '"$base"', "size": 65536}]
+c["linux"]["gidMappings"] = [{"containerID": 0, "hostID": '"$base"', "size": 65536}]'
+	# the mapped root is "others" to the host's directories: let it through bats' (0700) to the rootfs
+	for d in "$B" "$(dirname "$B")" "$(dirname "$(dirname "$B")")" "$BATS_RUN_TMPDIR"; do chmod o+x "$d"; done
+	# a console socket as podman's conmon listens on: take the master, start, read the pty
+	run --separate-stderr timeout 60 python3 -c '
+import array, os, socket, subprocess, sys, time
+mr, st, bundle, cid, path = sys.argv[1:]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind(path); s.listen(1)
+create = subprocess.Popen([mr, "--root", st, "create", "--bundle", bundle, "--console-socket", path, cid],
+                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+c, _ = s.accept()
+msg, anc, flags, addr = c.recvmsg(1, socket.CMSG_LEN(4))
+master = array.array("i", anc[0][2][:4])[0]
+if create.wait(): sys.exit("create failed")
+subprocess.run([mr, "--root", st, "start", cid], check=True)
+out = b""
+for _ in range(50):
+    try:
+        d = os.read(master, 4096)
+    except OSError:
+        break
+    if not d:
+        break
+    out += d
+sys.stdout.write(out.decode().replace("\r\n", "\n"))' "$MR" "$ST" "$B" "$ID" "$T/console.sock"
+	expect_status 0 "a create --console-socket, start, and the pty read to its end" || return 1
+	expect_eq "$(printf '/dev/pts/0\nstdin-is-a-tty\n         0 %10d      65536\n         0 %10d      65536\n0' "$base" "$base")" \
+		"$(sed 's/ *$//' <<<"$output")" "tty, test -t 0, uid_map, gid_map, id -u inside" || return 1
+	mr create --bundle "$B" "$ID"
+	expect_status 1 "create of a terminal process without --console-socket" || return 1
+	mr delete --force "$ID"
+	expect_gone
+}
+
+@test "podman --runtime mini-runc: run --rm prints and passes the exit status on; run -d, ps, stop, rm" {
+	hint "podman calls create (with --console-socket when -t), start, state, kill, delete: runc.c"
+	for t in podman conmon; do command -v "$t" >/dev/null || { echo "expected $t on this host (make deps)"; return 1; }; done
+	[ -n "${REG:-}" ] || { echo "expected setup_file to make the test image:"; cat "$BATS_FILE_TMPDIR/setup.log"; return 1; }
+	export PODMAN_RUNTIME=$MR
+	PODMAN_USED=1 CG=mrpodman-$(random_word) NAME=mr-$(random_word)
+	x=(--network none --cgroup-parent "/$CG" --ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
+	run --separate-stderr podman_ pull -q --tls-verify=false "$REG/test:1"
+	expect_status 0 "podman pull of the test image" || return 1
+	image=$output
+	run --separate-stderr podman_ run --rm "${x[@]}" "$image"
+	expect_status 0 "podman --runtime mini-runc run --rm" || return 1
+	expect_eq "hello-$MARK" "$output" "what podman's container printed (the image's Entrypoint and Cmd)" || return 1
+	word=$(random_word)
+	run --separate-stderr podman_ run --rm "${x[@]}" --entrypoint /bin/sh "$image" -c "echo $word; exit 5"
+	expect_status 5 "podman run of 'exit 5' (the container's status, passed on)" || return 1
+	expect_eq "$word" "$output" "what it printed" || return 1
+	run --separate-stderr podman_ run -d --name "$NAME" "${x[@]}" --entrypoint /bin/sleep "$image" 600
+	expect_status 0 "podman run -d" || return 1
+	run --separate-stderr podman_ ps
+	expect_match "$NAME" "$output" "podman ps (the container, Up)" || return 1
+	expect_match " Up " "$output" "podman ps's status" || return 1
+	run --separate-stderr podman_ stop -t 1 "$NAME"
+	expect_status 0 "podman stop" || return 1
+	run --separate-stderr podman_ rm "$NAME"
+	expect_status 0 "podman rm" || return 1
+	run --separate-stderr podman_ ps -aq
+	expect_eq "" "$output" "podman ps -a after rm" || return 1
 }

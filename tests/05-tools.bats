@@ -12,6 +12,7 @@
 bats_require_minimum_version 1.5.0
 load helpers
 load fixtures/registry
+load fixtures/podman
 
 MD=${MINI_DOCKER:-$REPO/steps/05-mini-docker/mini-docker}
 
@@ -93,14 +94,6 @@ exp() {
 }
 
 # --- podman ---------------------------------------------------------------------
-# podman_ ARGS...: podman as root (bounded in time) with a store, run directory and tmpdir
-# of this test's own: vfs (no overlay mounts to leave behind), runc and cgroupfs (crun and systemd
-# refuse a hybrid cgroup host), events in a file (no journald here)
-podman_() {
-	timeout --kill-after=5 120 podman --root "$T/podman" --runroot "$T/podman-run" --tmpdir "$T/podman-tmp" --storage-driver vfs \
-		--runtime runc --cgroup-manager cgroupfs --events-backend file "$@"
-}
-
 # dk ENGINE COMMAND ARGS...: the same docker command line, typed to mini-docker or to
 # podman (the slides' `alias docker=podman`). Only what this host needs is added: no
 # network (the runner's namespace has loopback only), the registry is plain http,
