@@ -13,8 +13,8 @@
  * Its own binary, not a mode of mini-docker: engines call a runtime by its
  * path with runc's flags (podman --runtime PATH), and mini-docker's global
  * options and command names (run, kill, rm ...) mean other things. It links
- * the same objects (ns.c's clone, mounts.c, cgroups.c, security.c, become.c),
- * and main.c's commands are not in it: the images half is not linked.
+ * the same objects (ns.c's clone, mounts.c, cgroups.c, security.c, become.c);
+ * main.c is left out, so no mini-docker command can be reached from it.
  *
  * State: ROOT/ID/state.json (ROOT: --root, default /run/mini-runc) and
  * ROOT/ID/exec.fifo while the container is created but not started. The
