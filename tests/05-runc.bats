@@ -27,7 +27,7 @@ teardown_file() {
 
 setup() {
 	require_root
-	section "mini-runc: the OCI runtime"
+	section "Docker, Podman, LXC, systemd-nspawn and the OCI"
 	[ -x "$MR" ] || {
 		echo "expected $MR: run make"
 		return 1
@@ -182,8 +182,15 @@ for s in ("bounding", "effective", "permitted"): p["capabilities"][s] = ["CAP_KI
 	expect_status 0 "mini-runc run" || return 1
 	expect_eq "$(printf 'ro\n0\nsys-ro\n%s\n555\nCapEff:\t0000000000000021' $((mem * 1048576)))" "$output" \
 		"read-only root, masked /proc/timer_list (0 bytes), read-only /proc/sys, memory limit, nofile, CapEff" || return 1
+	# a uid other than 0 keeps what the sets say, through execve, with ambient ones (runc's way)
+	config 'p["user"] = {"uid": 1000, "gid": 1000}; p["args"] = ["/bin/sh", "-c", "id -u; grep -E \"^Cap(Eff|Amb)\" /proc/self/status"]
+for s in ("inheritable", "ambient"): p["capabilities"][s] = ["CAP_KILL", "CAP_CHOWN"]'
+	mr run --bundle "$B" "$ID"
+	expect_eq "$(printf '1000\nCapEff:\t0000000000000021\nCapAmb:\t0000000000000021')" "$output" \
+		"uid 1000 with CAP_KILL and CAP_CHOWN in all five sets" || return 1
 	# and the other way: a writable root
-	config 'c["root"]["readonly"] = False; c["linux"]["maskedPaths"] = []'
+	config 'c["root"]["readonly"] = False; c["linux"]["maskedPaths"] = []; p["user"] = {"uid": 0, "gid": 0}
+p["args"] = ["/bin/sh", "-c", "touch /x 2>/dev/null && echo rw || echo ro; wc -c < /proc/timer_list"]'
 	mr run --bundle "$B" "$ID"
 	expect_eq "rw" "$(head -n 1 <<<"$output")" "with root.readonly false" || return 1
 	expect_ne "0" "$(sed -n 2p <<<"$output")" "/proc/timer_list's size once not masked" || return 1
@@ -201,7 +208,7 @@ c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["S
 	expect_eq 1 "$output" "mkdir's status under the profile" || return 1
 	expect_match "Permission denied" "$stderr" "mkdir's error (errnoRet 13, EACCES)" || return 1
 	for change in 'c["hooks"] = {"prestart": [{"path": "/bin/true"}]}' 'c["linux"]["devices"] = [{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229}]' \
-		'c["linux"]["cgroupsPath"] = "system.slice:mr:x"' 'p["capabilities"]["ambient"] = ["CAP_KILL"]' \
+		'c["linux"]["cgroupsPath"] = "system.slice:mr:x"' 'p["capabilities"]["bounding"] = ["CAP_NO_SUCH_THING"]' \
 		'c["linux"]["seccomp"]["defaultAction"] = "SCMP_ACT_NOTIFY"'; do
 		cp "$B/config.json" "$T/good.json"
 		config "$change"

@@ -25,6 +25,7 @@
 #include "mounts.h"
 #include "ociseccomp.h"
 #include "ocispec.h"
+#include "security.h"
 #include "util.h"
 
 /* a path of the config inside the container: absolute, no ".." component; "" is "/" */
@@ -94,59 +95,19 @@ static int rlimits(json_t *a, struct oci_config *oc, struct md_error *err)
 	return 0;
 }
 
-static int by_name(const void *a, const void *b)
+/* process.capabilities: the five sets as given (security.c sets them as runc: capabilities(7)) */
+static int capabilities(json_t *caps, struct md_error *err)
 {
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* a set of capability names, as a sorted, comma-joined key: two sets are equal when their keys are */
-static char *cap_key(json_t *a)
-{
-	size_t i, len = 1;
-	json_t *v;
-	json_array_foreach(a, i, v) len += strlen(json_string_value(v) ? json_string_value(v) : "") + 1;
-	const char **names = xcalloc(json_array_size(a) + 1, sizeof(char *));
-	json_array_foreach(a, i, v) names[i] = json_string_value(v) ? json_string_value(v) : "";
-	qsort(names, json_array_size(a), sizeof(char *), by_name);
-	char *key = xcalloc(1, len);
-	for (i = 0; i < json_array_size(a); i++)
-		if (!i || strcmp(names[i], names[i - 1]))
-			strcat(strcat(key, names[i]), ",");
-	free(names);
-	return key;
-}
-
-/*
- * process.capabilities: security.c keeps one set (bounding = permitted = effective,
- * none inheritable nor ambient), as Docker and podman ask. For another uid than 0
- * the effective and permitted sets are read and let go: without ambient ones they
- * do not survive execve(2) (capabilities(7)), in runc either. Any other config is
- * refused, not approximated.
- */
-static int capabilities(json_t *caps, struct oci_config *oc, struct md_error *err)
-{
-	json_t *bounding = json_object_get(caps, "bounding");
-	char *want = cap_key(bounding), *none = cap_key(NULL);
-	int rc = 0;
-	const char *sets[] = {"effective", "permitted", "inheritable", "ambient"};
-	for (int i = oc->uid == 0 ? 0 : 2; i < 4 && !rc; i++) {
-		char *got = cap_key(json_object_get(caps, sets[i]));
-		if (strcmp(got, i < 2 ? want : none))
-			rc = md_fail(err, "process.capabilities.%s: mini-runc keeps %s", sets[i],
-				     i < 2 ? "the bounding set for uid 0" : "none inheritable or ambient");
-		free(got);
-	}
-	free(want);
-	free(none);
-	oc->rc.cap_drop[oc->rc.n_cap_drop++] = "ALL";
+	static const char *const sets[CAPS_SETS] = {"bounding", "effective", "permitted", "inheritable", "ambient"};
 	size_t i;
 	json_t *v;
-	json_array_foreach(bounding, i, v) {
-		if (!json_is_string(v) || oc->rc.n_cap_add >= MAX_LIST)
-			return md_fail(err, "process.capabilities.bounding[%zu]: not a capability name", i);
-		oc->rc.cap_add[oc->rc.n_cap_add++] = json_string_value(v);
-	}
-	return rc;
+	caps_oci_begin();
+	for (int s = 0; s < CAPS_SETS; s++)
+		json_array_foreach(json_object_get(caps, sets[s]), i, v) {
+			if (caps_oci_add(s, json_string_value(v) ? json_string_value(v) : "(not a string)", err) < 0)
+				return md_context(err, "process.capabilities.%s", sets[s]);
+		}
+	return 0;
 }
 
 static int process(json_t *p, struct oci_config *oc, struct md_error *err)
@@ -173,10 +134,8 @@ static int process(json_t *p, struct oci_config *oc, struct md_error *err)
 			return md_fail(err, "process.user.additionalGids: more than 64");
 		oc->groups[oc->n_groups++] = json_integer_value(v);
 	}
-	if (json_object_get(p, "capabilities") && capabilities(json_object_get(p, "capabilities"), oc, err) < 0)
+	if (capabilities(json_object_get(p, "capabilities"), err) < 0) /* none given: the process gets none */
 		return -1;
-	if (!json_object_get(p, "capabilities")) /* none at all: the process gets none */
-		rc->cap_drop[rc->n_cap_drop++] = "ALL";
 	if (rlimits(json_object_get(p, "rlimits"), oc, err) < 0)
 		return -1;
 	rc->nnp = json_is_true(json_object_get(p, "noNewPrivileges")) ? 1 : -1;

@@ -44,7 +44,6 @@
 #include "narrate.h"
 #include "ocirun.h"
 #include "ocispec.h"
-#include "security.h"
 #include "signals.h"
 #include "state.h"
 #include "util.h"
@@ -214,7 +213,7 @@ static int create(const struct create_args *a, struct oci_config *oc, pid_t *pid
 		snprintf(cgpath, sizeof(cgpath), "mini-runc/%s", a->id);
 		oc->rc.cgroup_path = cgpath;
 	}
-	if (cgroup_setup(&oc->rc, &err) < 0 || caps_parse(&oc->rc, &err) < 0) {
+	if (cgroup_setup(&oc->rc, &err) < 0) {
 		rc = fail("%s", err.msg);
 		goto out;
 	}

@@ -129,6 +129,50 @@ int caps_parse(const struct run_config *rc, struct md_error *err)
 	return 0;
 }
 
+/*
+ * mini-runc: an OCI config names each of the five sets itself (capabilities(7)):
+ * SETS[s][k] is 1 when capability k is in set s; caps[] is then the bounding set.
+ */
+static int oci_caps;
+static char oci_sets[CAPS_SETS][NCAPS];
+
+void caps_oci_begin(void)
+{
+	oci_caps = 1;
+	memset(caps, 0, sizeof(caps));
+	memset(oci_sets, 0, sizeof(oci_sets));
+}
+
+int caps_oci_add(int set, const char *name, struct md_error *err)
+{
+	int c = cap_number(name);
+	if (c < 0 || set < 0 || set >= CAPS_SETS)
+		return md_fail(err, "%s: no such capability (see capabilities(7))", name);
+	oci_sets[set][c] = 1;
+	if (set == CAPS_BOUNDING)
+		caps[c] = 1;
+	return 0;
+}
+
+/* after setuid (PR_SET_KEEPCAPS kept the permitted set of a uid other than 0): as runc sets them */
+static void oci_capset(void)
+{
+	static const cap_flag_t flags[] = {[CAPS_EFFECTIVE] = CAP_EFFECTIVE, [CAPS_PERMITTED] = CAP_PERMITTED,
+					   [CAPS_INHERITABLE] = CAP_INHERITABLE};
+	cap_t c = cap_init();
+	for (int s = CAPS_EFFECTIVE; s <= CAPS_INHERITABLE; s++)
+		for (cap_value_t k = 0; k < NCAPS; k++)
+			if (oci_sets[s][k] && cap_set_flag(c, flags[s], 1, &k, CAP_SET) < 0)
+				child_die("cap_set_flag: %m");
+	narrate("capset(effective, permitted, inheritable)", "capsh --caps=...  # process.capabilities");
+	if (cap_set_proc(c) < 0)
+		child_die("capset (process.capabilities: is effective within permitted?): %m");
+	cap_free(c);
+	for (int k = 0; k < NCAPS; k++)
+		if (oci_sets[CAPS_AMBIENT][k] && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, k, 0, 0) < 0)
+			child_die("raise ambient capability %d (it must be permitted and inheritable): %m", k);
+}
+
 const char *caps_effective_hex(void)
 {
 	static char hex[17];
@@ -296,6 +340,8 @@ void security_apply(const struct run_config *rc, uid_t uid, gid_t gid, const gid
 		if (!caps[k] && cap_drop_bound(k) < 0 && errno != EINVAL)
 			child_die("drop capability %d from the bounding set: %m", k);
 	/* END EXERCISE */
+	if (oci_caps && uid != 0 && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		child_die("prctl(PR_SET_KEEPCAPS): %m");
 	narrate("setgroups, setgid(%u), setuid(%u)", "setpriv --regid=%u --reuid=%u --init-groups", (unsigned)gid,
 		(unsigned)uid);
 	if (setgroups(n_groups, groups) < 0 && !(errno == EPERM && rc->userns))
@@ -311,6 +357,10 @@ void security_apply(const struct run_config *rc, uid_t uid, gid_t gid, const gid
 			child_die("prctl(PR_SET_NO_NEW_PRIVS): %m");
 	}
 	cap_reset_ambient();
+	if (oci_caps) {
+		oci_capset();
+		return;
+	}
 	if (uid != 0)
 		return;
 	cap_t c = cap_init(); /* all clear: inheritable stays empty */

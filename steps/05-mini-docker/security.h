@@ -7,6 +7,10 @@
 #include "container.h"
 
 int caps_parse(const struct run_config *rc, struct md_error *err);
+/* mini-runc: the five sets of an OCI config instead (caps_parse's are then not used) */
+enum { CAPS_BOUNDING, CAPS_EFFECTIVE, CAPS_PERMITTED, CAPS_INHERITABLE, CAPS_AMBIENT, CAPS_SETS };
+void caps_oci_begin(void);
+int caps_oci_add(int set, const char *name, struct md_error *err);
 /*
  * USER (NAME|UID[:GROUP|GID], "" is root) from etc/passwd and etc/group under ROOTFD
  * (AT_FDCWD: "/"), resolved inside that root: the ids, the supplementary groups (the
