@@ -9,7 +9,7 @@
  *           cgroup.procs (v1), uid_map/gid_map from the config, oom_score_adj, then "go"
  *   init    setns into the namespaces to join (user first), unshare(CLONE_NEWCGROUP)
  *           hostname; / private; the rootfs bound on itself (rootfs.c)
- *           the config's mounts in order (/dev: mounts.c's, runc's nodes)
+ *           the config's mounts in order (/dev: mounts.c's, runc's nodes), linux.devices
  *           the console (pty.c: its master over --console-socket)
  *           pivot_root . . (or, --no-pivot, mount --move . / and chroot)
  *           sysctl, maskedPaths and readonlyPaths (mounts.c), root.readonly
@@ -36,6 +36,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -109,6 +110,27 @@ static void oci_mount(const struct oci_config *oc, const struct oci_mount *m, in
 	}
 	if (m->propagation)
 		mount_or_die(NULL, m->dst, NULL, m->propagation, NULL, "mount --make-...");
+}
+
+/* linux.devices: mknod each (in a user namespace, where mknod is refused, a bind of the host's node) */
+static void make_devices(const struct oci_config *oc)
+{
+	for (int i = 0; i < oc->n_devices; i++) {
+		const char *path = oc->devices[i].path;
+		char shell[8300], host[4097];
+		make_target(path, 1);
+		if (oc->c.userns) {
+			snprintf(host, sizeof(host), "/%s", path);
+			snprintf(shell, sizeof(shell), "mount --bind %s %s", host, path);
+			mount_or_die(host, path, NULL, MS_BIND, NULL, shell);
+			continue;
+		}
+		narrate("mknod(\"%s\", 0%o, %u:%u)", "mknod %s ...", path, (unsigned)oc->devices[i].mode,
+			major(oc->devices[i].dev), minor(oc->devices[i].dev));
+		if (unlink(path) < 0 || mknod(path, oc->devices[i].mode, oc->devices[i].dev) < 0 ||
+		    chmod(path, oc->devices[i].mode & 07777) < 0 || chown(path, oc->devices[i].uid, oc->devices[i].gid) < 0)
+			child_die("linux.devices: mknod %s: %m", path);
+	}
 }
 
 /* the namespaces the config names by path: the user namespace first (it owns the others) */
@@ -196,6 +218,7 @@ static void init_main(struct oci_config *oc, const struct oci_create *how, int g
 	int dev = 0;
 	for (int i = 0; i < oc->n_mounts; i++)
 		oci_mount(oc, &oc->mounts[i], &dev);
+	make_devices(oc);
 	int slave = -1;
 	if (oc->terminal)
 		slave = pty_child_open(how->console);

@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "mounts.h"
@@ -314,6 +316,31 @@ static int resources(json_t *r, struct oci_config *oc, struct md_error *err)
 	return 0;
 }
 
+/* linux.devices: the nodes to make in the container (path, type c/b/u/p, major, minor, fileMode, uid, gid) */
+static int devices(json_t *a, struct oci_config *oc, struct md_error *err)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(a, i, v) {
+		const char *type = json_string_value(json_object_get(v, "type"));
+		json_t *mode = json_object_get(v, "fileMode");
+		if (oc->n_devices >= OCI_MAX)
+			return md_fail(err, "linux.devices: more than %d", OCI_MAX);
+		if (!(oc->devices[oc->n_devices].path = inside(json_string_value(json_object_get(v, "path")),
+								"linux.devices: path", err)))
+			return -1;
+		if (!type || strlen(type) != 1 || !strchr("cbup", *type))
+			return md_fail(err, "linux.devices[%zu]: type %s: c, b, u or p", i, type ? type : "(none)");
+		oc->devices[oc->n_devices].mode = (*type == 'b' ? S_IFBLK : *type == 'p' ? S_IFIFO : S_IFCHR) |
+						  (mode ? json_integer_value(mode) & 07777 : 0666);
+		oc->devices[oc->n_devices].dev = makedev(json_integer_value(json_object_get(v, "major")),
+							 json_integer_value(json_object_get(v, "minor")));
+		oc->devices[oc->n_devices].uid = json_integer_value(json_object_get(v, "uid"));
+		oc->devices[oc->n_devices++].gid = json_integer_value(json_object_get(v, "gid"));
+	}
+	return 0;
+}
+
 static int linux_section(json_t *l, struct oci_config *oc, struct md_error *err)
 {
 	const char *key;
@@ -331,7 +358,7 @@ static int linux_section(json_t *l, struct oci_config *oc, struct md_error *err)
 	} else if (json_array_size(json_object_get(l, "uidMappings"))) {
 		return md_fail(err, "linux.uidMappings: given without a new user namespace");
 	}
-	if (resources(json_object_get(l, "resources"), oc, err) < 0)
+	if (resources(json_object_get(l, "resources"), oc, err) < 0 || devices(json_object_get(l, "devices"), oc, err) < 0)
 		return -1;
 	if ((oc->rc.cgroup_path = json_string_value(json_object_get(l, "cgroupsPath")))) {
 		if (strchr(oc->rc.cgroup_path, ':'))
@@ -359,7 +386,7 @@ static int linux_section(json_t *l, struct oci_config *oc, struct md_error *err)
 			return md_context(err, "linux.seccomp");
 		oc->rc.no_seccomp = 0;
 	}
-	const char *no[] = {"devices", "intelRdt", "personality", "timeOffsets", "memoryPolicy"};
+	const char *no[] = {"intelRdt", "personality", "timeOffsets", "memoryPolicy"};
 	for (size_t k = 0; k < sizeof(no) / sizeof(no[0]); k++)
 		if (unsupported(l, no[k], "linux.", err) < 0)
 			return -1;
@@ -400,8 +427,11 @@ int oci_load(const char *bundle, struct oci_config *oc, struct md_error *err)
 		if (oc->joins[i].flag == CLONE_NEWNET)
 			oc->rc.network = NET_NONE;
 	oc->rc.hostname = json_string_value(json_object_get(j, "hostname"));
-	if (oc->rc.hostname && *oc->rc.hostname && !(oc->clone_flags & CLONE_NEWUTS))
-		return md_fail(err, "hostname: needs a new uts namespace (linux.namespaces)");
+	int uts = oc->clone_flags & CLONE_NEWUTS;
+	for (int i = 0; i < oc->n_joins; i++)
+		uts |= oc->joins[i].flag == CLONE_NEWUTS;
+	if (oc->rc.hostname && *oc->rc.hostname && !uts)
+		return md_fail(err, "hostname: needs a uts namespace of the container's own (linux.namespaces)");
 	if ((v = json_object_get(j, "hooks")) && unsupported(j, "hooks", "", err) < 0)
 		return -1;
 	if (unsupported(j, "domainname", "", err) < 0)

@@ -40,6 +40,8 @@ struct oci_config {
 	int n_mounts;
 	const char *masked[OCI_MAX], *readonly[OCI_MAX]; /* relative: "proc/kcore" */
 	int n_masked, n_readonly;
+	struct { const char *path; mode_t mode; dev_t dev; uid_t uid; gid_t gid; } devices[OCI_MAX]; /* linux.devices */
+	int n_devices;
 	const char *sysctl[OCI_MAX][2]; /* key, value */
 	int n_sysctl;
 	int terminal;
