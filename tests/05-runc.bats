@@ -46,7 +46,7 @@ teardown() {
 		"$MR" --root "$ST" delete --force "$id" >/dev/null 2>&1 || true
 	done
 	if [ -n "${PODMAN_USED:-}" ]; then podman_ rm -a -f -t 0 >/dev/null 2>&1 || true; fi
-	if [ -n "${CG:-}" ]; then remove_cgroups; fi
+	remove_cgroups "${CG:-}"
 }
 
 # mr ARGS...: mini-runc with this test's state root, bounded in time
