@@ -7,7 +7,7 @@
 # under a cgroup of the demo's own, removed at the end with what is below it
 democg=md-demo-$$
 echo "find /sys/fs/cgroup -maxdepth 10 -depth -type d -path '*/$democg*' -exec rmdir {} + 2>/dev/null; true" \
-	>"$WORK/undo.49-cgroups"
+	>"$WORK/undo.45-tools-cgroups" # (after 46-49: what runs in them goes first)
 if [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ]; then
 	nspawn_cg=/sys/fs/cgroup
 else
@@ -45,12 +45,15 @@ graphroot = "$WORK/podman/root"
 runroot = "$WORK/podman/run"
 EOF
 podman() {
-	local sub=$1
+	local global=() sub
+	# podman --runtime PATH ...: the one global option the demo gives
+	[ "$1" = --runtime ] && { global=("$1" "$2"); shift 2; }
+	sub=$1
 	shift
 	# run: under the demo's cgroup (else podman leaves libpod_parent/conmon at the root)
 	[ "$sub" = run ] && set -- --cgroup-parent "/$democg/podman" "$@"
 	CONTAINERS_CONF=$WORK/podman/containers.conf CONTAINERS_STORAGE_CONF=$WORK/podman/storage.conf \
-		command podman "$sub" "$@"
+		command podman "${global[@]}" "$sub" "$@"
 }
 echo "CONTAINERS_CONF='$WORK/podman/containers.conf' CONTAINERS_STORAGE_CONF='$WORK/podman/storage.conf' podman rm -af -t 0 >/dev/null 2>&1; true" \
 	>"$WORK/undo.47-podman"
@@ -113,6 +116,26 @@ export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$WORK/bus
 run systemd-nspawn --quiet --register=no --keep-unit --oci-bundle="$WORK/bundle-scatola" \
 	/bin/sh -c 'echo "from the bundle: PID $$, $(id)"'
 unset DBUS_SYSTEM_BUS_ADDRESS
+
+beat "mini-runc: the OCI runtime that podman, containerd and Kubernetes call (create, state, start, kill, delete)"
+mr=$(dirname "$md")/mini-runc mrroot=$WORK/mini-runc
+echo "'$mr' --root '$mrroot' delete --force scatola >/dev/null 2>&1; true" >"$WORK/undo.46-mini-runc"
+run "$md" --root "$store" unpack --bundle "$img" "$WORK/bundle-runc"
+say "the bundle's command, and its cgroup under the demo's (the default is mini-runc/ID)"
+jq --arg cg "/$democg/mini-runc/scatola" '.process.args = ["/bin/sh", "-c",
+	"echo \"in scatola: PID $$, hostname $(hostname)\"; sleep 600"] | .linux.cgroupsPath = $cg' \
+	"$WORK/bundle-runc/config.json" >"$WORK/config.json" && mv "$WORK/config.json" "$WORK/bundle-runc/config.json"
+run "$mr" --root "$mrroot" create --bundle "$WORK/bundle-runc" scatola
+say "created: namespaces, cgroup, mounts, capabilities all made; the init waits before its execve"
+run "$mr" --root "$mrroot" state scatola
+run "$mr" --root "$mrroot" start scatola
+sleep 0.5
+run "$mr" --root "$mrroot" list
+run "$mr" --root "$mrroot" kill scatola KILL
+for _ in $(seq 50); do "$mr" --root "$mrroot" state scatola | grep -q '"stopped"' && break; sleep 0.1; done
+run "$mr" --root "$mrroot" delete scatola
+say "and podman, told to call it instead of runc: podman -> conmon -> mini-runc"
+run podman --runtime "$mr" run --rm --network none "$img" /bin/sh -c 'echo "podman -> conmon -> mini-runc -> me: PID $$, $(id -un)"'
 
 beat "LXC: lxc-create -t oci (skopeo + umoci), then the slides' table: start, ls, attach, stop, destroy"
 lxcp=$WORK/lxc
