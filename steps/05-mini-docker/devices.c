@@ -42,6 +42,17 @@ static const struct {
 };
 #define N_ALLOWED (sizeof(allowed) / sizeof(allowed[0]))
 
+/* 1 when the list already lets the container open device TYPE MAJOR:MINOR (-1: any), or
+ * every such device: an engine's allow rule (containerd sends runc's list) asks nothing more */
+int devices_in_list(char type, long major, long minor)
+{
+	for (size_t i = 0; i < N_ALLOWED; i++)
+		if (allowed[i].type == type && allowed[i].major == major &&
+		    (allowed[i].minor == -1 || allowed[i].minor == minor))
+			return 1;
+	return 0;
+}
+
 /* "c 1:3 rwm" */
 static void rule_text(size_t i, char *out, size_t len)
 {

@@ -6,6 +6,7 @@
 
 #include "error.h"
 
+int devices_in_list(char type, long major, long minor);
 int devices_v1_line(size_t i, const char **file, char *value, size_t len);
 int devices_v2(int cgroup_fd, const char *dir, struct md_error *err);
 

@@ -24,6 +24,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "devices.h"
 #include "mounts.h"
 #include "ociseccomp.h"
 #include "ocispec.h"
@@ -299,11 +300,17 @@ static int resources(json_t *r, struct oci_config *oc, struct md_error *err)
 	rc->pids = json_integer_value(json_object_get(pids, "limit"));
 	if (rc->pids <= 0)
 		rc->pids = -1; /* none: the spec's default, not podman's 2048 */
-	/* only "deny every device": cgroups.c then allows runc's default list */
+	/* "deny every device", and allow rules that runc's default list (devices.c) already
+	 * grants, as containerd sends: cgroups.c applies that list, no other */
 	json_array_foreach(json_object_get(r, "devices"), i, v) {
-		if (json_is_true(json_object_get(v, "allow")) || json_object_get(v, "major") || json_object_get(v, "minor"))
-			return md_fail(err, "linux.resources.devices[%zu]: only a rule denying all devices is read "
-					    "(runc's default allow-list is then applied)", i);
+		const char *type = json_string_value(json_object_get(v, "type"));
+		json_t *major = json_object_get(v, "major"), *minor = json_object_get(v, "minor");
+		if (!json_is_true(json_object_get(v, "allow")) ? major || minor
+		    : !type || strlen(type) != 1 || !json_is_integer(major) ||
+			  !devices_in_list(type[0], json_integer_value(major), minor ? json_integer_value(minor) : -1))
+			return md_fail(err, "linux.resources.devices[%zu]: only a rule denying all devices, and "
+					    "rules allowing what runc's default allow-list has, are read (that list is "
+					    "applied)", i);
 	}
 	const char *no[] = {"blockIO", "hugepageLimits", "network", "rdma", "unified"};
 	for (size_t k = 0; k < sizeof(no) / sizeof(no[0]); k++)
