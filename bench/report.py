@@ -29,6 +29,7 @@ TARGETS = {
     "box 03": ("crun run", 0.5),
     "mini-docker run --rootfs": ("crun run", 0.8),
     "mini-docker run IMAGE": ("crun run", 1.0),
+    "mini-runc run": ("crun run", 0.8),
     "mini-docker pull": (FLOOR, 1.3),
 }
 
