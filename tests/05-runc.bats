@@ -231,6 +231,56 @@ c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["S
 	expect_gone
 }
 
+@test "mini-runc exec joins the container's namespaces and cgroup, passes its exit status on; --process, --detach, flags" {
+	hint "runc.c runc_exec: exec.c's exec_join in a child that forks the process (born in the container's PID namespace), ocirun.c's oci_become"
+	spec_bundle || return 1
+	config 'p["args"] = ["/bin/sleep", "600"]; c["hostname"] = "h-'"$ID"'"; c["root"]["readonly"] = False'
+	mr_detached run --detach --bundle "$B" --pid-file "$T/pid" "$ID"
+	expect_status 0 "mini-runc run --detach" || return 1
+	pid=$(cat "$T/pid")
+	mr exec "$ID" /bin/sh -c 'tr "\0" " " </proc/1/cmdline; echo; hostname; exit 3'
+	expect_status 3 "mini-runc exec of 'exit 3' (the process's own status)" || return 1
+	expect_eq "$(printf '/bin/sleep 600 \nh-%s' "$ID")" "$output" "PID 1's command line and the hostname, seen from the exec'ed process" || return 1
+	mr exec --user 7:8 --cwd /etc --env X=y-$ID "$ID" /bin/sh -c 'id -u; id -g; pwd; echo $X'
+	expect_status 0 "mini-runc exec --user --cwd --env" || return 1
+	expect_eq "$(printf '7\n8\n/etc\ny-%s' "$ID")" "$output" "id -u, id -g, pwd, \$X" || return 1
+	# the process object podman and containerd write, detached: where is it on the host?
+	cat >"$T/process.json" <<-EOF
+	{"terminal": false, "user": {"uid": 1234, "gid": 0}, "cwd": "/tmp", "env": ["PATH=/bin", "FOO=bar"],
+	 "args": ["/bin/sh", "-c", "id -u > /tmp/exec.out; pwd >> /tmp/exec.out; echo \$FOO >> /tmp/exec.out; exec sleep 600"],
+	 "capabilities": {"bounding": ["CAP_KILL"], "effective": ["CAP_KILL"], "permitted": ["CAP_KILL"]},
+	 "noNewPrivileges": true, "apparmorProfile": "ignored"}
+	EOF
+	mr_detached exec --process "$T/process.json" --detach --pid-file "$T/epid" "$ID"
+	expect_status 0 "mini-runc exec --process --detach --pid-file" || return 1
+	epid=$(cat "$T/epid")
+	for _ in $(seq 50); do [ "$(grep -c . "$B/rootfs/tmp/exec.out" 2>/dev/null)" = 3 ] && break; sleep 0.1; done
+	expect_eq "$(printf '1234\n/tmp\nbar')" "$(cat "$B/rootfs/tmp/exec.out" 2>&1)" "what the --process program wrote" || return 1
+	for ns in pid mnt uts ipc net; do
+		expect_eq "$(readlink /proc/"$pid"/ns/$ns)" "$(readlink /proc/"$epid"/ns/$ns)" "the exec'ed process's $ns namespace, the init's" || return 1
+	done
+	expect_eq "$(cat /proc/"$pid"/cgroup)" "$(cat /proc/"$epid"/cgroup)" "the exec'ed process's cgroups, the init's" || return 1
+	expect_eq "$(printf 'CapBnd:\t0000000000000020\nNoNewPrivs:\t1')" "$(grep -E '^(CapBnd|NoNewPrivs)' /proc/"$epid"/status)" \
+		"the exec'ed process's capabilities and no_new_privs (process.json's)" || return 1
+	run -127 --separate-stderr timeout 60 "$MR" --root "$ST" exec "$ID" /no/such/program
+	expect_status 127 "exec of a program that is not there" || return 1
+	mr exec "$ID"
+	expect_status 2 "exec without a command" || return 1
+	mr exec nosuch-$ID /bin/true
+	expect_status 1 "exec in a container that does not exist" || return 1
+	echo '{"args": ' >"$T/bad.json"
+	mr exec --process "$T/bad.json" "$ID"
+	expect_status 1 "exec --process of a broken JSON file" || return 1
+	expect_match "^mini-runc: --process" "$stderr" "a one-line error for the broken process.json" || return 1
+	mr kill "$ID" KILL
+	for _ in $(seq 50); do [ "$(state_of "$ID")" = "stopped 0" ] && break; sleep 0.1; done
+	mr exec "$ID" /bin/true
+	expect_status 1 "exec in a stopped container" || return 1
+	expect_match "not running" "$stderr" "why exec refused" || return 1
+	mr delete --force "$ID"
+	expect_gone
+}
+
 @test "the same bundle under mini-runc, runc and crun prints the same" {
 	hint "a real runtime: what config.json says, each runtime does the same"
 	tools_ok=1
@@ -316,6 +366,10 @@ sys.stdout.write(out.decode().replace("\r\n", "\n"))' "$MR" "$ST" "$B" "$ID" "$T
 	run --separate-stderr podman_ ps
 	expect_match "$NAME" "$output" "podman ps (the container, Up)" || return 1
 	expect_match " Up " "$output" "podman ps's status" || return 1
+	word=$(random_word)
+	run --separate-stderr podman_ exec "$NAME" /bin/sh -c "echo in-$word; tr '\0' ' ' </proc/1/cmdline; echo; exit 4"
+	expect_status 4 "podman exec of 'exit 4' through mini-runc exec --process" || return 1
+	expect_eq "$(printf 'in-%s\n/bin/sleep 600 ' "$word")" "$output" "what podman exec printed (PID 1: the container's sleep)" || return 1
 	run --separate-stderr podman_ stop -t 1 "$NAME"
 	expect_status 0 "podman stop" || return 1
 	run --separate-stderr podman_ rm "$NAME"

@@ -286,12 +286,12 @@ static int exec_load(const struct md_opts *o, struct exec_job *x, struct md_erro
 
 /*
  * Become part of the container, in order: its cgroup, non-dumpable, its
- * namespaces, a pty of its devpts (-t), its seccomp filter. Our own process
+ * namespaces (exec_join, mini-runc exec's too), a pty of its devpts (-t), its seccomp filter. Our own process
  * from here on only forks, waits and copies bytes.
  */
-static int exec_enter(struct exec_job *x, int *master, int *slave, struct md_error *err)
+int exec_join(pid_t pid, const char *start, const char *cgroups, struct md_error *err)
 {
-	if (*x->cgroups && join_cgroups(x->cgroups, err) < 0)
+	if (*cgroups && join_cgroups(cgroups, err) < 0)
 		return -1;
 	test_pause("exec-cgroup", getpid());
 	if (__lsan_do_leak_check) /* make SAN=1: now, not at exit (see above) */
@@ -303,7 +303,12 @@ static int exec_enter(struct exec_job *x, int *master, int *slave, struct md_err
 		"# until execve: no ptrace, no /proc/PID/exe from the container");
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		return md_fail_errno(err, "prctl(PR_SET_DUMPABLE, 0)");
-	if (join_namespaces(x->pid, x->start, err) < 0)
+	return join_namespaces(pid, start, err);
+}
+
+static int exec_enter(struct exec_job *x, int *master, int *slave, struct md_error *err)
+{
+	if (exec_join(x->pid, x->start, x->cgroups, err) < 0)
 		return -1;
 	/* -t: a pty of the container's own devpts (we are in its mount namespace now) */
 	if (x->tty) {

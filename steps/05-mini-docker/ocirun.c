@@ -228,15 +228,20 @@ static void init_main(struct oci_config *oc, const struct oci_create *how, int g
 	sysctls(oc);
 	mask_paths(oc->masked, oc->n_masked, oc->readonly, oc->n_readonly);
 	mounts_finish(&oc->rc);
+	oci_become(oc, slave, ready, how->fifo);
+}
+
+void oci_become(const struct oci_config *oc, int slave, int ready, int gate)
+{
 	umask(oc->umask);
 	for (int i = 0; i < oc->n_rlimits; i++)
 		if (setrlimit(oc->rlimits[i].resource, &oc->rlimits[i].limit) < 0)
 			child_die("process.rlimits[%d]: setrlimit: %m", i);
 	become_command(&oc->rc, &(struct become){
-		.argv = oc->rc.argv, .envp = oc->rc.envp, .cwd = oc->rc.cwd, .make_cwd = 1,
+		.argv = oc->rc.argv, .envp = oc->rc.envp, .cwd = oc->rc.cwd, .make_cwd = gate >= 0, /* runc: the init's */
 		.interactive = 1, .slave = slave, .pause = "user", .engine = getppid(), .life_line = -1,
 		.seccomp = 1, .ids = 1, .uid = oc->uid, .gid = oc->gid, .groups = oc->groups,
-		.n_groups = oc->n_groups, .ready = ready, .gate = how->fifo,
+		.n_groups = oc->n_groups, .ready = ready, .gate = gate,
 	});
 }
 

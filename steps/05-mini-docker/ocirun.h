@@ -15,5 +15,8 @@ struct oci_create {
 
 /* clone the init into OC's namespaces and cgroup and set it up to the gate: its PID, or -1 */
 pid_t oci_create_init(struct oci_config *oc, const struct oci_create *how, struct md_error *err);
+/* inside the container: umask, rlimits, then become.c (user, caps, no_new_privs, seccomp) to
+ * execve of OC's process; READY and GATE as struct become's (-1, -1: mini-runc exec) */
+void oci_become(const struct oci_config *oc, int slave, int ready, int gate) __attribute__((noreturn));
 
 #endif

@@ -153,6 +153,15 @@ static int process(json_t *p, struct oci_config *oc, struct md_error *err)
 	return 0;
 }
 
+int oci_process(json_t *p, struct oci_config *oc, struct md_error *err)
+{
+	free(oc->rc.argv);
+	free(oc->rc.envp);
+	oc->rc.argv = oc->rc.envp = NULL;
+	oc->n_groups = oc->n_rlimits = oc->has_oom_score_adj = 0;
+	return process(p, oc, err);
+}
+
 static const struct { const char *name; unsigned long set, clear, propagation; } mount_options[] = {
 	{"ro", MS_RDONLY, 0, 0}, {"rw", 0, MS_RDONLY, 0}, {"nosuid", MS_NOSUID, 0, 0}, {"suid", 0, MS_NOSUID, 0},
 	{"nodev", MS_NODEV, 0, 0}, {"dev", 0, MS_NODEV, 0}, {"noexec", MS_NOEXEC, 0, 0}, {"exec", 0, MS_NOEXEC, 0},

@@ -54,6 +54,8 @@ struct oci_config {
 /* read BUNDLE/config.json into OC; a field this runtime cannot honour is an error that names it */
 int oci_load(const char *bundle, struct oci_config *oc, struct md_error *err);
 void oci_free(struct oci_config *oc);
+/* mini-runc exec: P, the spec's process object, replaces the config's (OC's strings point into P) */
+int oci_process(json_t *p, struct oci_config *oc, struct md_error *err);
 /* the config `mini-runc spec` writes (runc spec's, with args ["sh"]) */
 json_t *oci_default_spec(void);
 

@@ -31,27 +31,20 @@
 #include "narrate.h"
 #include "pty.h"
 
-/* in the child, cwd = the rootfs with its /dev mounted: returns the slave */
-int pty_child_open(int sock)
+/* in the child, cwd = the container's root with its /dev mounted: a pty of its devpts, the
+ * master sent over SOCK (SCM_RIGHTS, runc's --console-socket); returns the slave, *N its number */
+int pty_open_send(int sock, int *n)
 {
 	int master = open("dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-	int unlock = 0, n;
+	int unlock = 0;
 	if (master < 0)
 		child_die("open /dev/pts/ptmx: %m");
-	if (ioctl(master, TIOCSPTLCK, &unlock) < 0 || ioctl(master, TIOCGPTN, &n) < 0)
+	if (ioctl(master, TIOCSPTLCK, &unlock) < 0 || ioctl(master, TIOCGPTN, n) < 0)
 		child_die("unlockpt: %m");
 	/* the slave through the master: no path to trust (TIOCGPTPEER, Linux 4.13) */
 	int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (slave < 0)
 		child_die("open the pty's slave: %m");
-	char path[64], shell[128];
-	snprintf(path, sizeof(path), "dev/pts/%d", n);
-	int fd = open("dev/console", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		child_die("create /dev/console: %m");
-	close(fd);
-	snprintf(shell, sizeof(shell), "mount --bind /%s /dev/console", path);
-	mount_or_die(path, "dev/console", NULL, MS_BIND, NULL, shell);
 
 	/* the master goes to the engine, as a file descriptor over the socket */
 	char data = 'm';
@@ -66,10 +59,25 @@ int pty_child_open(int sock)
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(cm), &master, sizeof(int));
-	narrate("sendmsg(SCM_RIGHTS, pty master)", "# the master end of /dev/pts/%d goes to mini-docker", n);
+	narrate("sendmsg(SCM_RIGHTS, pty master)", "# the master end of /dev/pts/%d goes to the engine", *n);
 	if (sendmsg(sock, &msg, 0) < 0)
 		child_die("send the pty to the engine: %m");
 	close(master);
+	return slave;
+}
+
+/* in the child, cwd = the rootfs with its /dev mounted: the pty, also on /dev/console; returns the slave */
+int pty_child_open(int sock)
+{
+	int n, slave = pty_open_send(sock, &n);
+	char path[64], shell[128];
+	snprintf(path, sizeof(path), "dev/pts/%d", n);
+	int fd = open("dev/console", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		child_die("create /dev/console: %m");
+	close(fd);
+	snprintf(shell, sizeof(shell), "mount --bind /%s /dev/console", path);
+	mount_or_die(path, "dev/console", NULL, MS_BIND, NULL, shell);
 	return slave;
 }
 

@@ -9,6 +9,8 @@
  *   start ID          state ID          kill ID [SIGNAL] [--all]
  *   delete [--force] ID                 run ID [--bundle DIR] [--detach] ...
  *   spec [--bundle DIR]                 list [--format table|json]     features
+ *   exec [--process FILE] [--detach] [--pid-file F] [--console-socket S] [--tty]
+ *        [--cwd DIR] [--env K=V] [--user UID[:GID]] ID [ARGS...]
  *
  * Its own binary, not a mode of mini-docker: engines call a runtime by its
  * path with runc's flags (podman --runtime PATH), and mini-docker's global
@@ -33,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -41,9 +44,11 @@
 #include <unistd.h>
 
 #include "cgroups.h"
+#include "exec.h"
 #include "narrate.h"
 #include "ocirun.h"
 #include "ocispec.h"
+#include "pty.h"
 #include "signals.h"
 #include "state.h"
 #include "util.h"
@@ -406,6 +411,167 @@ static int cmd_run(const struct create_args *a)
 	return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
 }
 
+struct exec_args {
+	const char *process, *cwd, *user, *pid_file, *console;
+	const char *env[64];
+	int n_env, tty, detach;
+	char **argv; /* ARGS, NULL-terminated (none with --process) */
+};
+
+/* exec's process: --process FILE (the spec's process object) as given, or the config's with
+ * ARGS, --cwd, --env, --user UID[:GID], --tty over it (runc exec's flags) */
+static json_t *exec_process(const struct exec_args *a, const struct oci_config *oc)
+{
+	json_error_t je;
+	if (a->process) {
+		json_t *p = json_load_file(a->process, JSON_REJECT_DUPLICATES, &je);
+		if (!p || !json_is_object(p))
+			fail("--process %s: %s", a->process, p ? "not a JSON object" : je.text);
+		if (p && !json_is_object(p))
+			json_decref(p), p = NULL;
+		return p;
+	}
+	json_t *p = json_deep_copy(json_object_get(oc->json, "process")), *args = json_array(), *env;
+	for (char **s = a->argv; *s; s++)
+		json_array_append_new(args, json_string(*s));
+	json_object_set_new(p, "args", args);
+	if (a->cwd)
+		json_object_set_new(p, "cwd", json_string(a->cwd));
+	if (!json_is_array(env = json_object_get(p, "env")))
+		json_object_set_new(p, "env", env = json_array());
+	for (int i = 0; i < a->n_env; i++)
+		json_array_append_new(env, json_string(a->env[i]));
+	json_object_set_new(p, "terminal", json_boolean(a->tty));
+	if (a->user) {
+		char *end;
+		long uid = strtol(a->user, &end, 10), gid = 0;
+		if (*end == ':')
+			gid = strtol(end + 1, &end, 10);
+		if (end == a->user || *end || uid < 0 || gid < 0) {
+			json_decref(p);
+			fail("--user %s: UID or UID:GID, numeric", a->user);
+			return NULL;
+		}
+		json_t *u = json_object_get(p, "user");
+		if (!json_is_object(u))
+			json_object_set_new(p, "user", u = json_object());
+		json_object_set_new(u, "uid", json_integer(uid));
+		json_object_set_new(u, "gid", json_integer(gid));
+	}
+	return p;
+}
+
+/* in a child (the joiner): into the container (exec.c's exec_join), then fork the process that
+ * becomes the command, born in the container's PID namespace; its PID (ours) goes up REPORT */
+static void exec_joiner(json_t *j, pid_t init, const struct oci_config *oc, int console, int report)
+{
+	struct md_error err;
+	if (exec_join(init, state_str(j, "init_start"), state_str(j, "cgroups"), &err) < 0) {
+		fail("exec: %s", err.msg);
+		_exit(EXIT_ENGINE);
+	}
+	int n, slave = oc->terminal ? pty_open_send(console, &n) : -1; /* cwd: the container's / */
+	pid_t child = fork();
+	if (child == 0) {
+		close(report);
+		oci_become(oc, slave, -1, -1);
+	}
+	if (child < 0 || write(report, &child, sizeof(child)) != sizeof(child))
+		_exit(EXIT_ENGINE);
+	_exit(0);
+}
+
+/* exec: a new process in a running container, as runc exec (podman exec, ctr task exec) */
+static int runc_exec(const char *id, const struct exec_args *a)
+{
+	json_t *j = load(id), *p = NULL;
+	pid_t init, child = -1;
+	struct oci_config oc = {0};
+	struct md_error err;
+	int rc = 1, console = -1, report[2] = {-1, -1};
+	if (!j)
+		return 1;
+	const char *s = status(id, j, &init);
+	if (strcmp(s, "running")) {
+		rc = fail("container %s is %s, not running: cannot exec in it", id, s);
+		goto out;
+	}
+	if (oci_load(state_str(j, "bundle"), &oc, &err) < 0) {
+		rc = fail("%s", err.msg);
+		goto out;
+	}
+	if (!(p = exec_process(a, &oc)))
+		goto out;
+	if (oci_process(p, &oc, &err) < 0) {
+		rc = fail("exec: %s", err.msg);
+		goto out;
+	}
+	if (oc.terminal != !!a->console) {
+		rc = fail(oc.terminal ? "exec with a terminal: give --console-socket (its pty's master goes there)"
+				      : "--console-socket without a terminal (--tty or process.terminal): nothing to send");
+		goto out;
+	}
+	if (a->console && (console = console_connect(a->console)) < 0) {
+		rc = fail("--console-socket %s: %s", a->console, strerror(errno));
+		goto out;
+	}
+	if (pipe2(report, O_CLOEXEC) < 0) {
+		rc = fail("pipe: %s", strerror(errno));
+		goto out;
+	}
+	/* foreground: the command is reparented to us when the joiner exits, for its status */
+	if (!a->detach && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
+		rc = fail("prctl(PR_SET_CHILD_SUBREAPER): %s", strerror(errno));
+		goto out;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	pid_t joiner = fork();
+	if (joiner == 0) {
+		close(report[0]);
+		exec_joiner(j, init, &oc, console, report[1]);
+	}
+	close(report[1]);
+	report[1] = -1;
+	if (joiner < 0 || read(report[0], &child, sizeof(child)) != sizeof(child))
+		child = -1;
+	while (joiner > 0 && waitpid(joiner, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (child < 0) {
+		rc = joiner < 0 ? fail("fork: %s", strerror(errno)) : EXIT_ENGINE; /* the joiner said why */
+		goto out;
+	}
+	if (a->pid_file && write_pid_file(a->pid_file, child)) {
+		kill(child, SIGKILL);
+		goto out;
+	}
+	if (a->detach) {
+		rc = 0;
+		goto out;
+	}
+	foreground = child;
+	int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], pass_on);
+	int st;
+	while (waitpid(child, &st, 0) < 0)
+		if (errno != EINTR) {
+			rc = fail("waitpid %d: %s", child, strerror(errno));
+			goto out;
+		}
+	rc = WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+out:
+	for (int i = 0; i < 2; i++)
+		if (report[i] >= 0)
+			close(report[i]);
+	if (console >= 0)
+		close(console);
+	oci_free(&oc);
+	json_decref(p);
+	json_decref(j);
+	return rc;
+}
+
 static int cmd_spec(const char *bundle)
 {
 	char *path = xasprintf("%s/config.json", bundle ? bundle : ".");
@@ -487,6 +653,8 @@ static int usage(void)
 			"  create ID [--bundle DIR] [--pid-file F] [--console-socket S] [--no-pivot]\n"
 			"  start ID | state ID | kill ID [SIGNAL] [--all] | delete [--force] ID\n"
 			"  run ID [--bundle DIR] [--detach] [--pid-file F] [--console-socket S] [--no-pivot]\n"
+			"  exec [--process FILE | ...] [--detach] [--pid-file F] [--console-socket S] [--tty]\n"
+			"       [--cwd DIR] [--env K=V] [--user UID[:GID]] ID [ARGS...]\n"
 			"  spec [--bundle DIR] | list [--format table|json] [-q] | features\n");
 	return 2;
 }
@@ -495,26 +663,39 @@ static int usage(void)
 static int command(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"bundle", required_argument, 0, 'b'}, {"pid-file", required_argument, 0, 'p'},
+		{"bundle", required_argument, 0, 'b'}, {"pid-file", required_argument, 0, 'I'},
 		{"console-socket", required_argument, 0, 'c'}, {"no-pivot", no_argument, 0, 'P'},
 		{"detach", no_argument, 0, 'd'}, {"force", no_argument, 0, 'f'}, {"all", no_argument, 0, 'a'},
 		{"format", required_argument, 0, 'F'}, {"quiet", no_argument, 0, 'q'},
 		{"no-new-keyring", no_argument, 0, 'K'}, {"preserve-fds", required_argument, 0, 'R'},
+		{"process", required_argument, 0, 'p'}, {"cwd", required_argument, 0, 'C'},
+		{"env", required_argument, 0, 'e'}, {"user", required_argument, 0, 'u'}, {"tty", no_argument, 0, 't'},
 		{0, 0, 0, 0},
 	};
 	const char *cmd = argv[0];
 	struct create_args a = {.bundle = "."};
+	struct exec_args x = {0};
 	const char *format = NULL;
 	int force = 0, all = 0, quiet = 0, c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "b:dfaqF:", opts, NULL)) != -1) {
+	/* exec: options before the ID only (runc's), so that exec ID ls -l gives -l to ls */
+	while ((c = getopt_long(argc, argv, strcmp(cmd, "exec") ? "b:dfaqF:" : "+b:dp:e:u:t", opts, NULL)) != -1) {
 		switch (c) {
 		case 'b': a.bundle = optarg; break;
-		case 'p': a.pid_file = optarg; break;
-		case 'c': a.console = optarg; break;
+		case 'I': a.pid_file = x.pid_file = optarg; break;
+		case 'c': a.console = x.console = optarg; break;
 		case 'P': a.no_pivot = 1; break;
-		case 'd': a.detach = 1; break;
+		case 'd': a.detach = x.detach = 1; break;
+		case 'p': x.process = optarg; break;
+		case 'C': x.cwd = optarg; break;
+		case 'u': x.user = optarg; break;
+		case 't': x.tty = 1; break;
+		case 'e':
+			if (x.n_env >= 64)
+				return fail("exec: more than 64 --env");
+			x.env[x.n_env++] = optarg;
+			break;
 		case 'f': force = 1; break;
 		case 'a': all = 1; break;
 		case 'F': format = optarg; break;
@@ -536,6 +717,12 @@ static int command(int argc, char **argv)
 		return n ? usage() : cmd_list(format, quiet);
 	if (!strcmp(cmd, "features"))
 		return n ? usage() : cmd_features();
+	if (!strcmp(cmd, "exec")) {
+		x.argv = ops + (n > 0);
+		if (n < 1 || (x.process ? n != 1 : n < 2))
+			return usage();
+		return runc_exec(a.id, &x);
+	}
 	if (!strcmp(cmd, "kill"))
 		return n < 1 || n > 2 ? usage() : cmd_kill(a.id, n == 2 ? ops[1] : NULL, all);
 	if (n != 1)
