@@ -281,6 +281,46 @@ c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["S
 	expect_gone
 }
 
+@test "mini-runc ps lists the container's processes; pause freezes them (state paused), resume thaws them" {
+	hint "runc.c: cmd_ps reads the cgroup's cgroup.procs; freeze: v1 freezer.state FROZEN/THAWED, v2 cgroup.freeze"
+	spec_bundle || return 1
+	config 'p["args"] = ["/bin/sh", "-c", "while :; do :; done"]'
+	mr_detached run --detach --bundle "$B" --pid-file "$T/pid" "$ID"
+	expect_status 0 "mini-runc run --detach of a busy loop" || return 1
+	pid=$(cat "$T/pid")
+	mr ps --format json "$ID"
+	expect_status 0 "mini-runc ps --format json" || return 1
+	expect_eq "[$pid]" "$output" "ps's JSON: the init's PID, alone in the cgroup" || return 1
+	mr ps "$ID"
+	expect_match "^$pid +/bin/sh -c while" "$(sed -n 2p <<<"$output")" "ps's table: the init and its command" || return 1
+	mr resume "$ID"
+	expect_status 1 "resume of a running container" || return 1
+	mr pause "$ID"
+	expect_status 0 "mini-runc pause" || return 1
+	expect_eq "paused $pid" "$(state_of "$ID")" "state after pause" || return 1
+	# a busy loop is R; frozen, v1 shows D (in the freezer), v2 S
+	expect_match "^State:.[DS] " "$(grep State: /proc/"$pid"/status)" "the frozen busy loop's state in /proc/PID/status" || return 1
+	t1=$(cut -d' ' -f14 /proc/"$pid"/stat)
+	sleep 0.5
+	expect_eq "$t1" "$(cut -d' ' -f14 /proc/"$pid"/stat)" "the busy loop's CPU time (utime) while paused" || return 1
+	mr pause "$ID"
+	expect_status 1 "pause of a paused container" || return 1
+	expect_match "paused, not running" "$stderr" "why a second pause is refused" || return 1
+	mr resume "$ID"
+	expect_status 0 "mini-runc resume" || return 1
+	expect_eq "running $pid" "$(state_of "$ID")" "state after resume" || return 1
+	sleep 0.5
+	expect_ne "$t1" "$(cut -d' ' -f14 /proc/"$pid"/stat)" "the busy loop's CPU time after resume" || return 1
+	mr pause "$ID"
+	mr delete --force "$ID"
+	expect_status 0 "delete --force of a paused container" || return 1
+	expect_gone || return 1
+	for c in pause resume ps; do
+		mr $c "$ID"
+		expect_status 1 "$c of a container that is gone" || return 1
+	done
+}
+
 @test "the same bundle under mini-runc, runc and crun prints the same" {
 	hint "a real runtime: what config.json says, each runtime does the same"
 	tools_ok=1

@@ -9,6 +9,7 @@
  *   start ID          state ID          kill ID [SIGNAL] [--all]
  *   delete [--force] ID                 run ID [--bundle DIR] [--detach] ...
  *   spec [--bundle DIR]                 list [--format table|json]     features
+ *   ps ID [--format table|json]        pause ID          resume ID
  *   exec [--process FILE] [--detach] [--pid-file F] [--console-socket S] [--tty]
  *        [--cwd DIR] [--env K=V] [--user UID[:GID]] ID [ARGS...]
  *
@@ -22,12 +23,14 @@
  * ROOT/ID/exec.fifo while the container is created but not started. The
  * status is read from the kernel, not remembered: the init's PID alive (and
  * the same process: its start time) with the FIFO there is "created", without
- * it "running", a dead or zombie init "stopped".
+ * it "running" (or "paused" when its cgroup freezer says frozen), a dead or
+ * zombie init "stopped".
  */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -38,6 +41,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -46,12 +50,15 @@
 #include "cgroups.h"
 #include "exec.h"
 #include "narrate.h"
+#include "ns.h"
 #include "ocirun.h"
 #include "ocispec.h"
 #include "pty.h"
 #include "signals.h"
 #include "state.h"
 #include "util.h"
+
+#define CGROUP_ROOT "/sys/fs/cgroup"
 
 static const char *root = "/run/mini-runc";
 static const char *log_file, *log_format = "text";
@@ -112,6 +119,41 @@ static json_t *load(const char *id)
 	return j;
 }
 
+/*
+ * pause and resume: the cgroup freezer. v2: DIR/cgroup.freeze (1, 0), done when cgroup.events
+ * says "frozen 1"; v1: freezer.state (FROZEN, THAWED; FREEZING on the way) of a freezer
+ * cgroup made beside the others at create (cgroups.c's limits need no freezer hierarchy).
+ * FILE: the freezer's file for the state's dirs DIRS; 0, or -1 when there is none.
+ */
+static int freezer_file(const char *dirs, char *file, size_t size, int *v2)
+{
+	char *copy = xstrdup(dirs), *save, *d;
+	int rc = -1;
+	for (d = strtok_r(copy, " ", &save); d && rc; d = strtok_r(NULL, " ", &save)) {
+		*v2 = strncmp(d, CGROUP_ROOT "/freezer/", strlen(CGROUP_ROOT "/freezer/")) != 0;
+		snprintf(file, size, "%s/%s", d, *v2 ? "cgroup.freeze" : "freezer.state");
+		rc = access(file, F_OK);
+	}
+	free(copy);
+	return rc;
+}
+
+static int frozen(json_t *j)
+{
+	char file[4200], text[256] = "";
+	int v2;
+	if (freezer_file(state_str(j, "cgroups"), file, sizeof(file), &v2) < 0)
+		return 0;
+	if (v2)
+		strcpy(strrchr(file, '/'), "/cgroup.events");
+	FILE *f = fopen(file, "re");
+	size_t n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+	text[n] = 0;
+	if (f)
+		fclose(f);
+	return v2 ? strstr(text, "frozen 1") != NULL : !strncmp(text, "FROZEN", 6);
+}
+
 /* from the kernel, each time: see the head comment */
 static const char *status(const char *id, json_t *j, pid_t *pid)
 {
@@ -121,7 +163,25 @@ static const char *status(const char *id, json_t *j, pid_t *pid)
 	char *fifo = path_of(id, "exec.fifo");
 	int created = access(fifo, F_OK) == 0;
 	free(fifo);
-	return created ? "created" : "running";
+	return created ? "created" : frozen(j) ? "paused" : "running";
+}
+
+/* the PIDs in the container's cgroup (the first hierarchy lists them all), as a JSON array */
+static json_t *cgroup_pids(json_t *j)
+{
+	char dirs[8192];
+	snprintf(dirs, sizeof(dirs), "%s", state_str(j, "cgroups"));
+	dirs[strcspn(dirs, " ")] = 0;
+	char *procs = xasprintf("%s/cgroup.procs", dirs);
+	FILE *f = *dirs ? fopen(procs, "re") : NULL;
+	json_t *pids = f ? json_array() : NULL;
+	int p;
+	while (f && fscanf(f, "%d", &p) == 1)
+		json_array_append_new(pids, json_integer(p));
+	if (f)
+		fclose(f);
+	free(procs);
+	return pids;
 }
 
 /* the spec's state: ociVersion, id, status, pid (not when stopped), bundle, annotations */
@@ -175,6 +235,25 @@ static int console_connect(const char *path)
 	return fd;
 }
 
+/* v1: a freezer cgroup for pause, at the path of DIRS' first one under CGROUP_ROOT/freezer, with
+ * the init (PID) in it: its children are born there. Into FREEZER ("" on v2, or no freezer). */
+static int freezer_v1(const char *dirs, const char *pid, char *freezer, size_t size)
+{
+	struct statfs fs;
+	struct md_error err;
+	const char *rest = strncmp(dirs, CGROUP_ROOT "/", strlen(CGROUP_ROOT "/")) ? NULL
+		: strchr(dirs + strlen(CGROUP_ROOT "/"), '/');
+	if (!rest || (statfs(CGROUP_ROOT, &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC) ||
+	    statfs(CGROUP_ROOT "/freezer", &fs) < 0 || fs.f_type != CGROUP_SUPER_MAGIC)
+		return 0;
+	snprintf(freezer, size, CGROUP_ROOT "/freezer%.*s", (int)strcspn(rest, " "), rest);
+	char *procs = xasprintf("%s/cgroup.procs", freezer);
+	int rc = mkdir_p(freezer, 0755, &err) < 0 ? fail("the freezer cgroup: %s", err.msg)
+		 : ns_write_file(procs, pid) < 0 ? fail("echo %s > %s: %s", pid, procs, strerror(errno)) : 0;
+	free(procs);
+	return rc ? -1 : 0;
+}
+
 struct create_args {
 	const char *id, *bundle, *pid_file, *console;
 	int no_pivot, detach;
@@ -186,6 +265,8 @@ static int create(const struct create_args *a, struct oci_config *oc, pid_t *pid
 	struct md_error err = {0};
 	char *dir = path_of(a->id, NULL), *fifo = path_of(a->id, "exec.fifo"), *state = path_of(a->id, "state.json");
 	int rc = 1, made = 0, console = -1, gate = -1;
+	char freezer[4200] = "";
+	json_t *j = NULL;
 	*pid = -1;
 	memset(oc, 0, sizeof(*oc));
 	if (!id_ok(a->id)) {
@@ -240,14 +321,17 @@ static int create(const struct create_args *a, struct oci_config *oc, pid_t *pid
 	}
 	char num[32], start[32], now[40];
 	snprintf(num, sizeof(num), "%d", *pid);
+	if (freezer_v1(cgroup_dirs(), num, freezer, sizeof(freezer)) < 0)
+		goto out;
+	char *dirs = xasprintf("%s%s%s", cgroup_dirs(), *freezer ? " " : "", freezer);
 	proc_start_time(*pid, start, sizeof(start));
 	time_now(now, sizeof(now));
-	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "id", a->id, "init_pid", num, "init_start", start,
-			      "bundle", oc->bundle, "created", now, "cgroups", cgroup_dirs());
+	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "id", a->id, "init_pid", num, "init_start", start, "bundle",
+		      oc->bundle, "created", now, "cgroups", dirs);
+	free(dirs);
 	if (oc->annotations)
 		json_object_set(j, "annotations", oc->annotations);
 	char *text = json_dumps(j, JSON_INDENT(2));
-	json_decref(j);
 	int w = write_file_atomic(state, text, strlen(text), &err);
 	free(text);
 	if (w < 0) {
@@ -268,8 +352,11 @@ out:
 			;
 		*pid = -1;
 	}
+	json_decref(j);
 	if (rc) {
 		cgroup_remove();
+		if (*freezer)
+			rmdir(freezer);
 		if (made)
 			rm_rf(dir);
 	}
@@ -287,9 +374,10 @@ static int start(const char *id)
 	if (!j)
 		return 1;
 	const char *s = status(id, j, &pid);
-	json_decref(j);
-	if (strcmp(s, "created"))
+	if (strcmp(s, "created")) {
+		json_decref(j);
 		return fail("container %s is %s, not created: cannot start it", id, s);
+	}
 	char *fifo = path_of(id, "exec.fifo");
 	int fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC), rc = 0;
 	char byte;
@@ -301,6 +389,7 @@ static int start(const char *id)
 	if (fd >= 0)
 		close(fd);
 	free(fifo);
+	json_decref(j);
 	return rc;
 }
 
@@ -332,25 +421,86 @@ static int cmd_kill(const char *id, const char *sig_name, int all)
 	if (!pid) {
 		rc = fail("container %s is %s: no process to signal", id, s);
 	} else if (all) {
-		/* every process of its cgroup (the first hierarchy lists them all) */
-		char dirs[8192];
-		snprintf(dirs, sizeof(dirs), "%s", state_str(j, "cgroups"));
-		dirs[strcspn(dirs, " ")] = 0;
-		char *procs = xasprintf("%s/cgroup.procs", dirs);
-		FILE *f = fopen(procs, "re");
-		int p;
-		while (f && fscanf(f, "%d", &p) == 1)
-			kill(p, sig);
-		if (f)
-			fclose(f);
-		free(procs);
-		if (!f)
+		/* every process of its cgroup */
+		json_t *pids = cgroup_pids(j), *p;
+		size_t i;
+		json_array_foreach(pids, i, p)
+			kill(json_integer_value(p), sig);
+		if (!pids)
 			kill(pid, sig);
+		json_decref(pids);
 	} else if (kill(pid, sig) < 0) {
 		rc = fail("kill %d: %s", pid, strerror(errno));
 	}
 	json_decref(j);
 	return rc;
+}
+
+/* write the freezer's file: ON, freeze; else thaw. Waits (a while) until the kernel says it is done. */
+static int freeze(json_t *j, int on)
+{
+	char file[4200];
+	int v2;
+	if (freezer_file(state_str(j, "cgroups"), file, sizeof(file), &v2) < 0)
+		return fail("no cgroup freezer for this container (cgroup v2, or v1's freezer hierarchy, needed)");
+	narrate("write(\"%s\", \"%s\")", "echo %2$s > %1$s", file, v2 ? (on ? "1" : "0") : on ? "FROZEN" : "THAWED");
+	if (ns_write_file(file, v2 ? (on ? "1" : "0") : on ? "FROZEN" : "THAWED") < 0)
+		return fail("echo > %s: %s", file, strerror(errno));
+	for (int i = 0; i < 500; i++) { /* v1: FREEZING until every task stopped; v2: cgroup.events */
+		if (frozen(j) == on)
+			return 0;
+		usleep(10000);
+	}
+	return fail("%s: the cgroup did not %s within 5 s", file, on ? "freeze" : "thaw");
+}
+
+static int cmd_pause(const char *id, int on)
+{
+	json_t *j = load(id);
+	pid_t pid;
+	if (!j)
+		return 1;
+	const char *s = status(id, j, &pid);
+	int rc = strcmp(s, on ? "running" : "paused")
+			 ? fail("container %s is %s, not %s: cannot %s it", id, s, on ? "running" : "paused",
+				on ? "pause" : "resume")
+			 : freeze(j, on);
+	json_decref(j);
+	return rc;
+}
+
+/* ps: the container's processes; json: their PIDs (what podman top and containerd read) */
+static int cmd_ps(const char *id, const char *format)
+{
+	if (format && strcmp(format, "table") && strcmp(format, "json"))
+		return fail("ps --format %s: table or json", format);
+	json_t *j = load(id), *pids, *p;
+	if (!j)
+		return 1;
+	if (!(pids = cgroup_pids(j)))
+		pids = json_array(); /* no cgroup (rootless) or gone: nothing in it */
+	size_t i;
+	if (format && !strcmp(format, "json")) {
+		char *text = json_dumps(pids, JSON_COMPACT);
+		puts(text);
+		free(text);
+	} else {
+		printf("%-8s %s\n", "PID", "CMD");
+		json_array_foreach(pids, i, p) {
+			char path[64], cmd[256] = "";
+			snprintf(path, sizeof(path), "/proc/%lld/cmdline", json_integer_value(p));
+			FILE *f = fopen(path, "re");
+			size_t n = f ? fread(cmd, 1, sizeof(cmd) - 1, f) : 0;
+			for (size_t k = 0; k + 1 < n; k++)
+				cmd[k] = cmd[k] ? cmd[k] : ' ';
+			if (f)
+				fclose(f);
+			printf("%-8lld %s\n", json_integer_value(p), cmd);
+		}
+	}
+	json_decref(pids);
+	json_decref(j);
+	return 0;
 }
 
 static int cmd_delete(const char *id, int force)
@@ -365,6 +515,8 @@ static int cmd_delete(const char *id, int force)
 		return fail("container %s is %s: stop it first, or delete --force", id, s);
 	}
 	if (pid) {
+		if (frozen(j)) /* a frozen (v1) task takes no SIGKILL until thawed: runc thaws too */
+			freeze(j, 0);
 		kill(pid, SIGKILL);
 		for (int i = 0; i < 500 && state_alive(j, "init_pid", "init_start"); i++)
 			usleep(10000);
@@ -655,6 +807,7 @@ static int usage(void)
 			"  run ID [--bundle DIR] [--detach] [--pid-file F] [--console-socket S] [--no-pivot]\n"
 			"  exec [--process FILE | ...] [--detach] [--pid-file F] [--console-socket S] [--tty]\n"
 			"       [--cwd DIR] [--env K=V] [--user UID[:GID]] ID [ARGS...]\n"
+			"  ps [--format table|json] ID | pause ID | resume ID\n"
 			"  spec [--bundle DIR] | list [--format table|json] [-q] | features\n");
 	return 2;
 }
@@ -742,6 +895,10 @@ static int command(int argc, char **argv)
 		return cmd_state(a.id);
 	if (!strcmp(cmd, "delete"))
 		return cmd_delete(a.id, force);
+	if (!strcmp(cmd, "ps"))
+		return cmd_ps(a.id, format);
+	if (!strcmp(cmd, "pause") || !strcmp(cmd, "resume"))
+		return cmd_pause(a.id, !strcmp(cmd, "pause"));
 	return fail("%s: unknown command (see mini-runc --help)", cmd);
 }
 
