@@ -212,7 +212,7 @@ c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["S
 	expect_status 0 "mini-runc run with a seccomp profile" || return 1
 	expect_eq 1 "$output" "mkdir's status under the profile" || return 1
 	expect_match "Permission denied" "$stderr" "mkdir's error (errnoRet 13, EACCES)" || return 1
-	for change in 'c["hooks"] = {"prestart": [{"path": "/bin/true"}]}' 'c["linux"]["timeOffsets"] = {"monotonic": {"secs": 100}}' \
+	for change in 'c["domainname"] = "example.org"' 'c["linux"]["timeOffsets"] = {"monotonic": {"secs": 100}}' \
 		'c["linux"]["cgroupsPath"] = "system.slice:mr:x"' 'p["capabilities"]["bounding"] = ["CAP_NO_SUCH_THING"]' \
 		'c["linux"]["seccomp"]["defaultAction"] = "SCMP_ACT_NOTIFY"'; do
 		cp "$B/config.json" "$T/good.json"
@@ -319,6 +319,54 @@ c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["S
 		mr $c "$ID"
 		expect_status 1 "$c of a container that is gone" || return 1
 	done
+}
+
+@test "mini-runc runs config.json's hooks with the state on stdin; a failing create-time hook fails create and leaves nothing" {
+	hint "ocihooks.c: fork, the state on stdin, exec_join for createContainer and startContainer; runc.c: when each runs"
+	spec_bundle || return 1
+	mkdir -p "$T/h"
+	# hook.sh DIR KIND: its stdin (the state) to DIR/KIND.json, the hostname it sees and $FOO to DIR/KIND.txt
+	printf '#!/bin/sh\ncat > "$1/$2.json"; echo "$(hostname) $FOO" > "$1/$2.txt"\n' >"$T/hook.sh"
+	chmod 755 "$T/hook.sh"
+	config 'p["args"] = ["/bin/sleep", "600"]; c["root"]["readonly"] = False; c["hostname"] = "h-'"$ID"'"
+def hook(kind, inside): return [{"path": "'"$T"'/hook.sh", "args": ["hook.sh", "/" if inside else "'"$T"'/h", kind],
+                                 "env": ["PATH=/bin:/usr/bin:/sbin:/usr/sbin", "FOO=foo-" + kind], "timeout": 10}]
+c["hooks"] = {k: hook(k, k in ("createContainer", "startContainer"))
+              for k in ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")}'
+	mr_detached create --bundle "$B" --pid-file "$T/pid" "$ID"
+	expect_status 0 "mini-runc create with six hooks" || return 1
+	pid=$(cat "$T/pid")
+	mr start "$ID"
+	expect_status 0 "mini-runc start" || return 1
+	mr kill "$ID" KILL
+	for _ in $(seq 50); do [ "$(state_of "$ID")" = "stopped 0" ] && break; sleep 0.1; done
+	mr delete "$ID"
+	expect_status 0 "mini-runc delete" || return 1
+	for k in prestart:creating createRuntime:creating createContainer:creating startContainer:created poststart:running poststop:stopped; do
+		kind=${k%%:*} want=${k#*:} dir=$T/h where=$(hostname)
+		case $kind in createContainer | startContainer) dir=$B/rootfs where=h-$ID ;; esac
+		got=$(python3 -c 'import json, sys; s = json.load(open(sys.argv[1])); print(s["id"], s["status"], s.get("pid", 0), s["bundle"])' "$dir/$kind.json" 2>&1)
+		pidwant=$pid
+		[ "$kind" != poststop ] || pidwant=0
+		expect_eq "$ID $want $pidwant $(realpath "$B")" "$got" "the state hooks.$kind read on its stdin (id, status, pid, bundle)" || return 1
+		expect_eq "$where foo-$kind" "$(cat "$dir/$kind.txt" 2>&1)" "hooks.$kind's hostname (its uts namespace) and env" || return 1
+	done
+	# a failing create-time hook: create fails, nothing stays; a poststop one only warns
+	for bad in '{"path": "/bin/false"}' '{"path": "/bin/sleep", "args": ["sleep", "30"], "timeout": 1}'; do
+		config 'c["hooks"] = {"createRuntime": ['"$bad"'], "poststop": [{"path": "/bin/false"}]}'
+		mr create --bundle "$B" "$ID"
+		expect_status 1 "create with the createRuntime hook $bad" || return 1
+		expect_match "^mini-runc: hooks\.createRuntime\[0\] .*(exit status 1|timed out after 1 s)$" "$stderr" "create's error" || return 1
+		expect_gone || return 1
+	done
+	config 'p["args"] = ["/bin/true"]; c["hooks"] = {"poststop": [{"path": "/bin/false"}]}'
+	mr run --bundle "$B" "$ID"
+	expect_status 0 "run with a failing poststop hook (only a warning)" || return 1
+	expect_match "warning: hooks\.poststop" "$stderr" "the poststop hook's warning" || return 1
+	config 'c["hooks"] = {"prestart": [{"path": "relative/hook"}]}'
+	mr create --bundle "$B" "$ID"
+	expect_status 1 "create with a relative hook path" || return 1
+	expect_gone
 }
 
 @test "the same bundle under mini-runc, runc and crun prints the same" {

@@ -7,7 +7,7 @@
  *
  * The spec says a runtime MUST ignore properties it does not know (they may be
  * newer than it): those are ignored. A property it knows but this runtime does
- * not honour yet (hooks, linux.devices, a time namespace ...) is an error that
+ * not honour yet (a time namespace, intelRdt, domainname ...) is an error that
  * names it: a container that runs without what it asked for is worse than one
  * that does not run. apparmorProfile, selinuxLabel and mountLabel are read and
  * not applied (no LSM is switched here): the README says so.
@@ -26,6 +26,7 @@
 
 #include "devices.h"
 #include "mounts.h"
+#include "ocihooks.h"
 #include "ociseccomp.h"
 #include "ocispec.h"
 #include "security.h"
@@ -448,7 +449,7 @@ int oci_load(const char *bundle, struct oci_config *oc, struct md_error *err)
 		uts |= oc->joins[i].flag == CLONE_NEWUTS;
 	if (oc->rc.hostname && *oc->rc.hostname && !uts)
 		return md_fail(err, "hostname: needs a uts namespace of the container's own (linux.namespaces)");
-	if ((v = json_object_get(j, "hooks")) && unsupported(j, "hooks", "", err) < 0)
+	if ((v = json_object_get(j, "hooks")) && !json_is_null(v) && oci_hooks_check(v, err) < 0)
 		return -1;
 	if (unsupported(j, "domainname", "", err) < 0)
 		return -1;

@@ -51,6 +51,7 @@
 #include "exec.h"
 #include "narrate.h"
 #include "ns.h"
+#include "ocihooks.h"
 #include "ocirun.h"
 #include "ocispec.h"
 #include "pty.h"
@@ -199,7 +200,30 @@ static json_t *spec_state(const char *id, json_t *j)
 	return out;
 }
 
-/* what delete removes, in reverse of create: the cgroup (its processes killed first), the state dir */
+/*
+ * config.json's hooks of KIND (state.json keeps them from create), the state on their stdin
+ * with the status the spec gives that point; IN: in the container's namespaces (ocihooks.c).
+ * A failure: 1 and its error; WARN (poststart, poststop): a warning, and on.
+ */
+static int hooks(const char *id, json_t *j, const char *kind, const char *now, int in, int warn)
+{
+	json_t *h = json_object_get(j, "hooks");
+	if (!json_array_size(json_object_get(h, kind)))
+		return 0;
+	json_t *st = spec_state(id, j);
+	json_object_set_new(st, "status", json_string(now));
+	struct oci_join join = {.pid = json_integer_value(json_object_get(st, "pid")),
+				.start = state_str(j, "init_start"), .cgroups = state_str(j, "cgroups")};
+	struct md_error err;
+	int rc = 0;
+	if (oci_hooks_run(h, kind, st, in ? &join : NULL, &err) < 0)
+		rc = warn ? (fail("warning: %s", err.msg), 0) : fail("%s", err.msg);
+	json_decref(st);
+	return rc;
+}
+
+/* what delete removes, in reverse of create: the cgroup (its processes killed first), the state
+ * dir; then the poststop hooks */
 static void remove_container(const char *id, json_t *j)
 {
 	if (j)
@@ -207,6 +231,8 @@ static void remove_container(const char *id, json_t *j)
 	char *dir = path_of(id, NULL);
 	rm_rf(dir);
 	free(dir);
+	if (j)
+		hooks(id, j, "poststop", "stopped", 0, 1);
 }
 
 static int write_pid_file(const char *file, pid_t pid)
@@ -331,6 +357,8 @@ static int create(const struct create_args *a, struct oci_config *oc, pid_t *pid
 	free(dirs);
 	if (oc->annotations)
 		json_object_set(j, "annotations", oc->annotations);
+	if (json_object_get(oc->json, "hooks"))
+		json_object_set(j, "hooks", json_object_get(oc->json, "hooks"));
 	char *text = json_dumps(j, JSON_INDENT(2));
 	int w = write_file_atomic(state, text, strlen(text), &err);
 	free(text);
@@ -338,6 +366,10 @@ static int create(const struct create_args *a, struct oci_config *oc, pid_t *pid
 		rc = fail("%s", err.msg);
 		goto out;
 	}
+	/* the init waits at the gate, its namespaces made: a failing hook fails create, undone */
+	if (hooks(a->id, j, "prestart", "creating", 0, 0) || hooks(a->id, j, "createRuntime", "creating", 0, 0) ||
+	    hooks(a->id, j, "createContainer", "creating", 1, 0))
+		goto out;
 	if (a->pid_file && write_pid_file(a->pid_file, *pid))
 		goto out;
 	rc = 0;
@@ -378,6 +410,12 @@ static int start(const char *id)
 		json_decref(j);
 		return fail("container %s is %s, not created: cannot start it", id, s);
 	}
+	/* the spec: a failing startContainer hook stops the container */
+	if (hooks(id, j, "startContainer", "created", 1, 0)) {
+		kill(pid, SIGKILL);
+		json_decref(j);
+		return 1;
+	}
 	char *fifo = path_of(id, "exec.fifo");
 	int fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC), rc = 0;
 	char byte;
@@ -389,6 +427,8 @@ static int start(const char *id)
 	if (fd >= 0)
 		close(fd);
 	free(fifo);
+	if (!rc)
+		hooks(id, j, "poststart", "running", 0, 1);
 	json_decref(j);
 	return rc;
 }
@@ -781,10 +821,11 @@ static int cmd_list(const char *format, int quiet)
 static int cmd_features(void)
 {
 	json_t *j = json_pack(
-		"{s:s, s:s, s:[s,s,s,s,s,s,s], s:[], s:{s:[s,s,s,s,s,s,s], s:{s:b, s:b, s:b}, s:{s:b, s:[s,s,s,s,s,s,s], "
+		"{s:s, s:s, s:[s,s,s,s,s,s,s], s:[s,s,s,s,s,s], s:{s:[s,s,s,s,s,s,s], s:{s:b, s:b, s:b}, s:{s:b, s:[s,s,s,s,s,s,s], "
 		"s:[s,s,s,s,s,s,s,s], s:[]}}, s:{s:s}}",
 		"ociVersionMin", "1.0.0", "ociVersionMax", OCI_VERSION, "mountOptions", "ro", "rw", "nosuid", "nodev",
-		"noexec", "bind", "rbind", "hooks", "linux", "namespaces", "pid", "network", "mount", "ipc", "uts", "user",
+		"noexec", "bind", "rbind", "hooks", "prestart", "createRuntime", "createContainer", "startContainer",
+		"poststart", "poststop", "linux", "namespaces", "pid", "network", "mount", "ipc", "uts", "user",
 		"cgroup", "cgroup", "v1", 1, "v2", 1, "systemd", 0, "seccomp", "enabled", 1, "actions", "SCMP_ACT_ALLOW",
 		"SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP",
 		"SCMP_ACT_LOG", "operators", "SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE",
