@@ -369,6 +369,26 @@ c["hooks"] = {k: hook(k, k in ("createContainer", "startContainer"))
 	expect_gone
 }
 
+@test "mini-runc --preserve-fds N passes the caller's descriptors 3..3+N-1 to the container's process, and no others" {
+	hint "become.c: close_inherited_fds(keep) leaves 3..2+N open through execve (runc's --preserve-fds)"
+	spec_bundle || return 1
+	config 'p["args"] = ["/bin/sh", "-c", "cat <&3 || exit 9; echo to-4 >&4; test -e /proc/self/fd/5 && echo fd5-open || echo fd5-closed"]'
+	echo "from-3-$ID" >"$T/in3"
+	status=0
+	timeout 60 "$MR" --root "$ST" run --preserve-fds 2 --bundle "$B" "$ID" 3<"$T/in3" 4>"$T/out4" 5</dev/null \
+		>"$T/out" 2>"$T/err" || status=$?
+	expect_status 0 "run --preserve-fds 2 ($(cat "$T/err"))" || return 1
+	expect_eq "$(printf 'from-3-%s\nfd5-closed' "$ID")" "$(cat "$T/out")" "what the container read from fd 3, and fd 5 (not preserved)" || return 1
+	expect_eq "to-4" "$(cat "$T/out4")" "what the container wrote to fd 4" || return 1
+	status=0
+	timeout 60 "$MR" --root "$ST" run --bundle "$B" "$ID" 3<"$T/in3" 4>"$T/out4" >"$T/out" 2>"$T/err" || status=$?
+	expect_eq 9 "$status" "run without --preserve-fds: cat <&3 fails (fd 3 is not the container's)" || return 1
+	expect_eq "" "$(cat "$T/out")" "what the container read from fd 3 without --preserve-fds" || return 1
+	mr run --preserve-fds -1 --bundle "$B" "$ID"
+	expect_status 1 "--preserve-fds -1" || return 1
+	expect_gone
+}
+
 @test "the same bundle under mini-runc, runc and crun prints the same" {
 	hint "a real runtime: what config.json says, each runtime does the same"
 	tools_ok=1

@@ -155,7 +155,7 @@ void become_command(const struct run_config *rc, const struct become *b)
 	}
 	if (b->gate >= 0)
 		wait_for_start(b);
-	close_inherited_fds();
+	close_inherited_fds(b->preserve_fds);
 	if (b->seccomp && !filter_first)
 		seccomp_apply(rc);
 	if (b->init)

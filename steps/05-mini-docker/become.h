@@ -24,6 +24,7 @@ struct become {
 	int n_groups;
 	int ready;               /* mini-runc create: a byte here when all but execve is done (else -1) */
 	int gate;                /* ... then open this O_PATH fd of exec.fifo to write: blocks until start */
+	int preserve_fds;        /* mini-runc --preserve-fds N: 3..3+N-1 stay open through execve */
 };
 void become_command(const struct run_config *rc, const struct become *b) __attribute__((noreturn));
 

@@ -241,7 +241,7 @@ void oci_become(const struct oci_config *oc, int slave, int ready, int gate)
 		.argv = oc->rc.argv, .envp = oc->rc.envp, .cwd = oc->rc.cwd, .make_cwd = gate >= 0, /* runc: the init's */
 		.interactive = 1, .slave = slave, .pause = "user", .engine = getppid(), .life_line = -1,
 		.seccomp = 1, .ids = 1, .uid = oc->uid, .gid = oc->gid, .groups = oc->groups,
-		.n_groups = oc->n_groups, .ready = ready, .gate = gate,
+		.n_groups = oc->n_groups, .ready = ready, .gate = gate, .preserve_fds = oc->preserve_fds,
 	});
 }
 

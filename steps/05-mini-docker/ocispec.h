@@ -48,6 +48,7 @@ struct oci_config {
 	int oom_score_adj, has_oom_score_adj;
 	mode_t umask;                     /* process.user.umask, 022 unless given (runc's) */
 	unsigned long rootfs_propagation; /* MS_PRIVATE | MS_REC unless rootfsPropagation says */
+	int preserve_fds;                 /* not the config's: runc.c's --preserve-fds N */
 	json_t *annotations;              /* borrowed from json, or NULL */
 };
 

@@ -5,7 +5,7 @@
  * and the root filesystem it names.
  *
  * Usage: mini-runc [--root DIR] [--log FILE] [--log-format text|json] [--debug] COMMAND ...
- *   create ID [--bundle DIR] [--pid-file F] [--console-socket S] [--no-pivot]
+ *   create ID [--bundle DIR] [--pid-file F] [--console-socket S] [--no-pivot] [--preserve-fds N]
  *   start ID          state ID          kill ID [SIGNAL] [--all]
  *   delete [--force] ID                 run ID [--bundle DIR] [--detach] ...
  *   spec [--bundle DIR]                 list [--format table|json]     features
@@ -282,7 +282,7 @@ static int freezer_v1(const char *dirs, const char *pid, char *freezer, size_t s
 
 struct create_args {
 	const char *id, *bundle, *pid_file, *console;
-	int no_pivot, detach;
+	int no_pivot, detach, preserve_fds;
 };
 
 /* create: everything up to the gate; *PID the init. On failure nothing stays. */
@@ -303,6 +303,7 @@ static int create(const struct create_args *a, struct oci_config *oc, pid_t *pid
 		rc = fail("%s", err.msg);
 		goto out;
 	}
+	oc->preserve_fds = a->preserve_fds;
 	if (oc->terminal && !a->console) {
 		rc = fail("process.terminal is true: give --console-socket (its pty's master goes there)");
 		goto out;
@@ -606,7 +607,7 @@ static int cmd_run(const struct create_args *a)
 struct exec_args {
 	const char *process, *cwd, *user, *pid_file, *console;
 	const char *env[64];
-	int n_env, tty, detach;
+	int n_env, tty, detach, preserve_fds;
 	char **argv; /* ARGS, NULL-terminated (none with --process) */
 };
 
@@ -698,6 +699,7 @@ static int runc_exec(const char *id, const struct exec_args *a)
 		rc = fail("exec: %s", err.msg);
 		goto out;
 	}
+	oc.preserve_fds = a->preserve_fds;
 	if (oc.terminal != !!a->console) {
 		rc = fail(oc.terminal ? "exec with a terminal: give --console-socket (its pty's master goes there)"
 				      : "--console-socket without a terminal (--tty or process.terminal): nothing to send");
@@ -843,7 +845,7 @@ static int cmd_features(void)
 static int usage(void)
 {
 	fprintf(stderr, "usage: mini-runc [--root DIR] [--log FILE] [--log-format text|json] [--debug] COMMAND\n"
-			"  create ID [--bundle DIR] [--pid-file F] [--console-socket S] [--no-pivot]\n"
+			"  create ID [--bundle DIR] [--pid-file F] [--console-socket S] [--no-pivot] [--preserve-fds N]\n"
 			"  start ID | state ID | kill ID [SIGNAL] [--all] | delete [--force] ID\n"
 			"  run ID [--bundle DIR] [--detach] [--pid-file F] [--console-socket S] [--no-pivot]\n"
 			"  exec [--process FILE | ...] [--detach] [--pid-file F] [--console-socket S] [--tty]\n"
@@ -895,10 +897,14 @@ static int command(int argc, char **argv)
 		case 'F': format = optarg; break;
 		case 'q': quiet = 1; break;
 		case 'K': break; /* no session keyring is made in any case */
-		case 'R':
-			if (strcmp(optarg, "0"))
-				return fail("--preserve-fds %s: not supported by mini-runc yet", optarg);
+		case 'R': {
+			char *end;
+			long n = strtol(optarg, &end, 10);
+			if (end == optarg || *end || n < 0 || n > 1024)
+				return fail("--preserve-fds %s: a number of descriptors, 0 to 1024", optarg);
+			a.preserve_fds = x.preserve_fds = n; /* 3..3+N-1 go to the container's process */
 			break;
+		}
 		default: return fail("%s: unknown option %s", cmd, argv[optind - 1]);
 		}
 	}

@@ -385,14 +385,17 @@ void security_apply(const struct run_config *rc, uid_t uid, gid_t gid, const gid
  * the engine's own (run -d's exec pipe: EOF at execve) work until then.
  * close_range(2) with CLOSE_RANGE_CLOEXEC is Linux 5.11; before, one at a time.
  */
-void close_inherited_fds(void)
+void close_inherited_fds(int keep)
 {
-	narrate("close_range(3, ~0U, CLOSE_RANGE_CLOEXEC)", "# no descriptor of the caller's above 2 goes in");
-	if (syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */) == 0)
+	for (int fd = 3; fd < 3 + keep; fd++)
+		fcntl(fd, F_SETFD, 0);
+	narrate("close_range(%d, ~0U, CLOSE_RANGE_CLOEXEC)", "# no descriptor of the caller's above %d goes in", 3 + keep,
+		2 + keep);
+	if (syscall(SYS_close_range, 3 + keep, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */) == 0)
 		return;
 	struct rlimit rl;
 	int top = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1 << 20 ? (int)rl.rlim_cur : 1 << 20;
-	for (int fd = 3; fd < top; fd++)
+	for (int fd = 3 + keep; fd < top; fd++)
 		fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 

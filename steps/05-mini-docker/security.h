@@ -32,8 +32,9 @@ int seccomp_prepare(const struct run_config *rc, struct md_error *err);
 int seccomp_take_program(const char *buf, size_t len);
 /* just before execve (with no_new_privs off: before the capabilities go, see become.c) */
 void seccomp_apply(const struct run_config *rc);
-/* every descriptor above 2 close-on-exec (the caller's must not reach the container) */
-void close_inherited_fds(void);
+/* every descriptor above 2+KEEP close-on-exec (the caller's must not reach the container);
+ * KEEP: mini-runc --preserve-fds, 3..3+KEEP-1 go in (not close-on-exec) */
+void close_inherited_fds(int keep);
 const char *caps_effective_hex(void);
 /* the Ith of Docker's 14 default capabilities, "CAP_CHOWN" ... (into BUF); NULL after the last */
 const char *caps_default_name(size_t i, char *buf, size_t len);
