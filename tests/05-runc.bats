@@ -452,6 +452,19 @@ sys.stdout.write(out.decode().replace("\r\n", "\n"))' "$MR" "$ST" "$B" "$ID" "$T
 	expect_gone
 }
 
+@test "mini-runc run in the foreground with process.terminal: its own pty, pumped to ours; run --detach without a console socket is refused" {
+	hint "runc.c cmd_run: a socketpair instead of --console-socket, pty.c's pty_receive and pty_pump"
+	spec_bundle || return 1
+	config 'p["args"] = ["/bin/sh", "-c", "tty; test -t 0 && echo stdin-is-a-tty; exit 3"]; p["terminal"] = True'
+	mr run --bundle "$B" "$ID"
+	expect_status 3 "run of a terminal process (exit 3 comes back)" || return 1
+	expect_eq "$(printf '/dev/pts/0\nstdin-is-a-tty')" "$(tr -d '\r' <<<"$output")" "tty and test -t 0 inside" || return 1
+	mr run --detach --bundle "$B" "$ID"
+	expect_status 1 "run --detach of a terminal process without --console-socket" || return 1
+	expect_stderr_says "console-socket" "why it is refused" || return 1
+	expect_gone
+}
+
 @test "podman --runtime mini-runc: run --rm prints and passes the exit status on; run -d, ps, stop, rm" {
 	hint "podman calls create (with --console-socket when -t), start, state, kill, delete: runc.c"
 	for t in podman conmon; do command -v "$t" >/dev/null || { echo "expected $t on this host (make deps)"; return 1; }; done

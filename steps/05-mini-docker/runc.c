@@ -283,6 +283,7 @@ static int freezer_v1(const char *dirs, const char *pid, char *freezer, size_t s
 struct create_args {
 	const char *id, *bundle, *pid_file, *console;
 	int no_pivot, detach, preserve_fds;
+	int console_fd; /* run in the foreground: our end for the pty's master instead of --console-socket, or -1 */
 };
 
 /* create: everything up to the gate; *PID the init. On failure nothing stays. */
@@ -304,7 +305,7 @@ static int create(const struct create_args *a, struct oci_config *oc, pid_t *pid
 		goto out;
 	}
 	oc->preserve_fds = a->preserve_fds;
-	if (oc->terminal && !a->console) {
+	if (oc->terminal && !a->console && a->console_fd < 0) {
 		rc = fail("process.terminal is true: give --console-socket (its pty's master goes there)");
 		goto out;
 	}
@@ -340,6 +341,8 @@ static int create(const struct create_args *a, struct oci_config *oc, pid_t *pid
 		rc = fail("--console-socket %s: %s", a->console, strerror(errno));
 		goto out;
 	}
+	if (!a->console && oc->terminal)
+		console = a->console_fd; /* the caller's: not closed here */
 	*pid = oci_create_init(oc, &(struct oci_create){.fifo = gate, .console = console, .no_pivot = a->no_pivot},
 			       &err);
 	if (*pid < 0) {
@@ -375,7 +378,7 @@ static int create(const struct create_args *a, struct oci_config *oc, pid_t *pid
 		goto out;
 	rc = 0;
 out:
-	if (console >= 0)
+	if (console >= 0 && console != a->console_fd)
 		close(console);
 	if (gate >= 0)
 		close(gate);
@@ -577,12 +580,26 @@ static void pass_on(int sig)
 static int cmd_run(const struct create_args *a)
 {
 	struct oci_config oc;
+	struct create_args own = *a;
+	struct md_error err;
 	pid_t pid;
-	if (create(a, &oc, &pid)) {
-		oci_free(&oc);
-		return 1;
-	}
+	int sv[2] = {-1, -1}, master = -1;
+	/* in the foreground without --console-socket a terminal is ours, as runc's: the init sends
+	 * the pty's master over a socketpair, and our terminal is pumped to and from it (pty.c) */
+	if (!a->detach && !a->console && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0)
+		own.console_fd = sv[1];
+	int rc = create(&own, &oc, &pid), terminal = oc.terminal;
 	oci_free(&oc);
+	if (sv[1] >= 0)
+		close(sv[1]);
+	if (!rc && terminal && sv[0] >= 0 && (master = pty_receive(sv[0], &err)) < 0) {
+		rc = fail("%s", err.msg);
+		cmd_delete(a->id, 1);
+	}
+	if (sv[0] >= 0)
+		close(sv[0]);
+	if (rc)
+		return 1;
 	foreground = pid;
 	if (!a->detach) {
 		int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
@@ -590,11 +607,15 @@ static int cmd_run(const struct create_args *a)
 			signal(sigs[i], pass_on);
 	}
 	if (start(a->id)) {
+		if (master >= 0)
+			close(master);
 		cmd_delete(a->id, 1);
 		return 1;
 	}
 	if (a->detach)
 		return 0;
+	if (master >= 0)
+		pty_pump(master, 1, pid); /* until the container's side of the pty closes */
 	int st;
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
@@ -869,7 +890,7 @@ static int command(int argc, char **argv)
 		{0, 0, 0, 0},
 	};
 	const char *cmd = argv[0];
-	struct create_args a = {.bundle = "."};
+	struct create_args a = {.bundle = ".", .console_fd = -1};
 	struct exec_args x = {0};
 	const char *format = NULL;
 	int force = 0, all = 0, quiet = 0, c;
