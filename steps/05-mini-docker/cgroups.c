@@ -14,6 +14,10 @@
  * not make one runs without.
  * The devices the container may open are limited here too (devices.c): the
  * devices controller on v1, an eBPF program attached to the cgroup on v2.
+ * mini-runc's linux.resources.cpu.cpus and .mems (the CPUs and memory nodes the
+ * container may run on) are the cpuset controller's cpuset.cpus and cpuset.mems:
+ * v2 enables +cpuset only when they are given; on v1 a mini-runc container is in
+ * the cpuset hierarchy too, as runc puts it in every hierarchy.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -33,16 +37,15 @@
 #include "narrate.h"
 #include "util.h"
 
-#define CGROUP_ROOT "/sys/fs/cgroup"
 #define CPU_PERIOD 100000
 
 static struct {
 	int v2, n;
-	char dir[5][PATH_MAX];
-	const char *cpu, *cpuacct, *memory, *pids, *devices; /* devices: v1 only (v2: devices.c's eBPF) */
+	char dir[6][PATH_MAX];
+	const char *cpu, *cpuacct, *memory, *pids, *cpuset, *devices; /* devices: v1 only (v2: devices.c's eBPF) */
 	int fd, created;
 	pid_t owner;
-	char list[5 * PATH_MAX + 8];
+	char list[6 * PATH_MAX + 8];
 } cg = {.fd = -1};
 
 /* copy of step 02's cg_write() (steps/02-cgroups/box.c); scripts/check-copies */
@@ -120,11 +123,13 @@ static void own_cgroup(const char *self, const char *controller, char *out, size
 /* copy of step 02's cgroup_find() (steps/02-cgroups/box.c); scripts/check-copies */
 static int find(const struct run_config *rc, const char *parent, struct md_error *err)
 {
-	static const char *const names[] = {"cpu", "cpuacct", "memory", "pids", "devices"};
-	const char **where[] = {&cg.cpu, &cg.cpuacct, &cg.memory, &cg.pids, &cg.devices};
+	static const char *const names[] = {"cpu", "cpuacct", "memory", "pids", "cpuset", "devices"};
+	const char **where[] = {&cg.cpu, &cg.cpuacct, &cg.memory, &cg.pids, &cg.cpuset, &cg.devices};
+	int cpuset = rc->cpuset_cpus || rc->cpuset_mems;
 	const char *flag[] = {rc->cpus > 0 ? "--cpus" : NULL, NULL, rc->memory > 0 ? "--memory" : NULL,
-			      rc->pids > 0 ? "--pids-limit" : NULL, NULL};
-	char real[5][PATH_MAX], self[8192] = "";
+			      rc->pids > 0 ? "--pids-limit" : NULL, cpuset ? "linux.resources.cpu.cpus/mems" : NULL,
+			      NULL};
+	char real[6][PATH_MAX], self[8192] = "";
 	struct statfs fs;
 	cg.owner = getpid();
 	if (statfs(CGROUP_ROOT, &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC) {
@@ -136,9 +141,11 @@ static int find(const struct run_config *rc, const char *parent, struct md_error
 		snprintf(padded, sizeof(padded), " %s ", have);
 		cg.n = 1;
 		snprintf(cg.dir[0], PATH_MAX, CGROUP_ROOT "/%s/%d", parent, (int)cg.owner);
-		for (int i = 0; i < 4; i++) {
+		for (int i = 0; i < 5; i++) {
 			char word[32];
 			snprintf(word, sizeof(word), " %s ", names[i]);
+			if (i == 4 && !cpuset) /* enabled only when asked: it would do nothing */
+				continue;
 			if (i == 1 || strstr(padded, word))
 				*where[i] = cg.dir[0];
 			else if (flag[i])
@@ -148,8 +155,10 @@ static int find(const struct run_config *rc, const char *parent, struct md_error
 		return 0;
 	}
 	narrate("statfs(\"" CGROUP_ROOT "\"): not cgroup2: controllers on v1", "stat -fc %%T " CGROUP_ROOT);
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < 6; i++) {
 		char mount[64], own[PATH_MAX];
+		if (i == 4 && !cpuset && !rc->cgroup_path) /* mini-docker's containers: not in cpuset's */
+			continue;
 		snprintf(mount, sizeof(mount), CGROUP_ROOT "/%s", names[i]);
 		if (statfs(mount, &fs) < 0 || fs.f_type != CGROUP_SUPER_MAGIC || !realpath(mount, real[cg.n])) {
 			if (flag[i])
@@ -162,7 +171,7 @@ static int find(const struct run_config *rc, const char *parent, struct md_error
 				*where[i] = cg.dir[j];
 		if (*where[i])
 			continue;
-		if (!self[0]) /* read once for the five controllers */
+		if (!self[0]) /* read once for the six controllers */
 			cg_read("/proc/self", "cgroup", self, sizeof(self));
 		own_cgroup(self, names[i], own, sizeof(own));
 		if (snprintf(cg.dir[cg.n], PATH_MAX, "%s%s/%s/%d", real[cg.n], strcmp(own, "/") ? own : "", parent,
@@ -218,18 +227,68 @@ static int mkdir_narrated(const char *path, int exist_ok)
 }
 
 /* v2, a cgroupsPath several levels down: mkdir each ancestor of PATH and enable ENABLE in it */
-static int enable_down(const char *path, const char *const enable[3], struct md_error *err)
+static int enable_down(const char *path, const char *const enable[4], struct md_error *err)
 {
 	char sub[PATH_MAX];
 	for (const char *p = path + strlen(CGROUP_ROOT) + 1; (p = strchr(p, '/')); p++) {
 		snprintf(sub, sizeof(sub), "%.*s", (int)(p - path), path);
 		if (mkdir_narrated(sub, 1) < 0)
 			return md_fail_errno(err, "mkdir %s", sub);
-		for (int i = 0; i < 3; i++)
+		for (int i = 0; i < 4; i++)
 			if (enable[i] && cg_write_err(sub, "cgroup.subtree_control", enable[i], err) < 0)
 				return -1;
 	}
 	return 0;
+}
+
+/*
+ * v1: a new cpuset cgroup has empty cpuset.cpus and cpuset.mems, and no task may
+ * join it (ENOSPC) until they are set: each level of PATH below the hierarchy's
+ * root that is empty gets its parent's, from the top down (as runc does).
+ */
+static int cpuset_fill(const char *path, struct md_error *err)
+{
+	static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
+	char sub[PATH_MAX], up[PATH_MAX], buf[1024];
+	const char *p = strchr(path + strlen(CGROUP_ROOT "/"), '/'); /* below CGROUP_ROOT/cpuset */
+	while (p) {
+		const char *next = strchr(p + 1, '/');
+		snprintf(up, sizeof(up), "%.*s", (int)(p - path), path);
+		snprintf(sub, sizeof(sub), "%.*s", (int)(next ? next - path : (long)strlen(path)), path);
+		for (int f = 0; f < 2; f++) {
+			if (!cg_read(sub, files[f], buf, sizeof(buf)))
+				return md_fail_errno(err, "cat %s/%s", sub, files[f]);
+			if (buf[0] != '\n' && buf[0])
+				continue;
+			if (!cg_read(up, files[f], buf, sizeof(buf)))
+				return md_fail_errno(err, "cat %s/%s", up, files[f]);
+			buf[strcspn(buf, "\n")] = '\0';
+			if (cg_write_err(sub, files[f], buf, err) < 0)
+				return -1;
+		}
+		p = next;
+	}
+	return 0;
+}
+
+/* linux.resources.cpu.cpus or .mems (WHAT): VALUE, a list such as "0-1,3", into cpuset.WHAT */
+static int cpuset_write(const char *value, const char *what, struct md_error *err)
+{
+	char file[32], have[256] = "?", up[PATH_MAX];
+	if (!value)
+		return 0;
+	snprintf(file, sizeof(file), "cpuset.%s", what);
+	if (cg_write(cg.cpuset, file, value) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ERANGE)
+		return md_fail_errno(err, "echo \"%s\" > %s/%s", value, cg.cpuset, file);
+	/* the common cause: a CPU or node the host (or the parent cgroup) does not have */
+	snprintf(up, sizeof(up), "%.*s", (int)(strrchr(cg.cpuset, '/') - cg.cpuset), cg.cpuset);
+	snprintf(file, sizeof(file), cg.v2 ? "cpuset.%s.effective" : "cpuset.effective_%s", what);
+	if (cg_read(up, file, have, sizeof(have)))
+		have[strcspn(have, "\n")] = '\0';
+	return md_fail(err, "linux.resources.cpu.%s \"%s\": not a list of %s this cgroup may use (%s/%s: \"%s\")",
+		       what, value, !strcmp(what, "cpus") ? "CPUs" : "memory nodes", up, file, have);
 }
 
 static int create(const struct run_config *rc, const char *parent, struct md_error *err)
@@ -239,7 +298,8 @@ static int create(const struct run_config *rc, const char *parent, struct md_err
 		snprintf(path, sizeof(path), CGROUP_ROOT "/%s", parent);
 		if (rc->cgroup_path) /* the leaf's own parent, made with its ancestors as the one below */
 			snprintf(path, sizeof(path), "%.*s", (int)(strrchr(cg.dir[0], '/') - cg.dir[0]), cg.dir[0]);
-		const char *enable[] = {cg.cpu ? "+cpu" : NULL, cg.memory ? "+memory" : NULL, cg.pids ? "+pids" : NULL};
+		const char *enable[] = {cg.cpu ? "+cpu" : NULL, cg.memory ? "+memory" : NULL, cg.pids ? "+pids" : NULL,
+					cg.cpuset ? "+cpuset" : NULL};
 		const char *tops[] = {CGROUP_ROOT, path};
 		for (int t = 0; t < 2; t++) {
 			if (t == 1 && !strcmp(path, CGROUP_ROOT))
@@ -248,7 +308,7 @@ static int create(const struct run_config *rc, const char *parent, struct md_err
 				return -1;
 			if (t == 1 && mkdir_narrated(path, 1) < 0)
 				return md_fail_errno(err, "mkdir %s", path);
-			for (int i = 0; i < 3; i++)
+			for (int i = 0; i < 4; i++)
 				if (enable[i] && cg_write_err(tops[t], "cgroup.subtree_control", enable[i], err) < 0)
 					return -1;
 		}
@@ -265,6 +325,10 @@ static int create(const struct run_config *rc, const char *parent, struct md_err
 			return md_fail_errno(err, "mkdir %s", cg.dir[i]);
 		cg.created = i + 1;
 	}
+	if (cg.cpuset && !cg.v2 && cpuset_fill(cg.cpuset, err) < 0)
+		return -1;
+	if (cpuset_write(rc->cpuset_mems, "mems", err) < 0 || cpuset_write(rc->cpuset_cpus, "cpus", err) < 0)
+		return -1;
 	if (rc->cpu_shares > 0) {
 		/* v2's weight is 1..10000 where v1's shares are 2..262144 (runc's conversion) */
 		unsigned long w = 1 + ((rc->cpu_shares < 2 ? 2 : rc->cpu_shares) - 2) * 9999 / 262142;
@@ -322,7 +386,8 @@ static int create(const struct run_config *rc, const char *parent, struct md_err
 int cgroup_setup(const struct run_config *rc, struct md_error *err)
 {
 	const char *parent = rc->cgroup_parent ? rc->cgroup_parent : "mini-docker";
-	int limits = rc->cpus > 0 || rc->memory > 0 || rc->pids > 0 || rc->cpu_quota > 0 || rc->cpu_shares > 0;
+	int limits = rc->cpus > 0 || rc->memory > 0 || rc->pids > 0 || rc->cpu_quota > 0 || rc->cpu_shares > 0 ||
+		     rc->cpuset_cpus || rc->cpuset_mems;
 	if (find(rc, parent, err) < 0 || oci_path(rc, err) < 0)
 		return -1;
 	if (!cg.n) {

@@ -6,6 +6,8 @@
 
 #include "container.h"
 
+#define CGROUP_ROOT "/sys/fs/cgroup"
+
 int cgroup_setup(const struct run_config *rc, struct md_error *err);
 int cgroup_clone_fd(void);                 /* v2: for CLONE_INTO_CGROUP, or -1 */
 int cgroup_add(pid_t pid, struct md_error *err); /* v1 (or no clone3): write cgroup.procs */

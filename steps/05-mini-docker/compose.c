@@ -27,301 +27,31 @@
  * docker compose puts labels on its containers. The name PROJECT-SERVICE-1 (or
  * container_name) finds one whose record lacks them (compose killed just then).
  * `up` again keeps a container that runs with the same hash and recreates the others.
+ *
+ * Here: `up` (the network, images, containers in start order, the waits of
+ * depends_on) and `logs` (also `up` in the foreground), and the command table.
+ * The engine's commands and the project's containers are composeengine.c's;
+ * `down`, `ps`, `exec`, `config` composeops.c's.
  */
 #define _GNU_SOURCE
-#include "compose.h"
-
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "composefile.h"
-#include "container.h"
-#include "ipam.h"
-#include "narrate.h"
+#include "compose.h"
+#include "composeengine.h"
+#include "composeproject.h"
 #include "opts.h"
 #include "state.h"
-#include "store.h"
 #include "util.h"
 
-struct ctx {
-	const struct md_opts *o;
-	struct compose_project p;
-	int dry_run;
-};
-
-/* ---- the engine's own commands, run as children of ours ---- */
-
-struct args {
-	const char **v;
-	int n, cap;
-};
-
-static void add(struct args *a, const char *s)
-{
-	if (a->n + 2 > a->cap) {
-		a->cap = a->cap ? 2 * a->cap : 32;
-		a->v = realloc(a->v, (size_t)a->cap * sizeof(char *));
-		if (!a->v)
-			abort();
-	}
-	a->v[a->n++] = s;
-	a->v[a->n] = NULL;
-}
-
-/* FLAG VALUE for each value of L (run -e K=V -e ...) */
-static void add_each(struct args *a, const char *flag, const struct strs *l)
-{
-	for (int i = 0; i < l->n; i++)
-		add(a, flag), add(a, l->v[i]);
-}
-
-/* FLAG VALUE when the key was given (VALUE not NULL) */
-static void add_opt(struct args *a, const char *flag, const char *value)
-{
-	if (value)
-		add(a, flag), add(a, value);
-}
-
-/* FLAG alone when the key is true */
-static void add_flag(struct args *a, const char *flag, int on)
-{
-	if (on)
-		add(a, flag);
-}
-
-/* "mini-docker --root R" then the global options as they were given, before any command */
-static struct args engine_args(struct ctx *c, const char *cmd)
-{
-	struct args a = {0};
-	add(&a, "mini-docker");
-	for (int i = 0; i < c->o->n_global; i++)
-		add(&a, c->o->global_argv[i]);
-	add(&a, cmd);
-	return a;
-}
-
-/* a command line as a shell would take it back: 'quoted' where needed */
-static void print_line(FILE *f, const char **argv)
-{
-	for (const char **a = argv; *a; a++) {
-		int plain = **a && !(*a)[strcspn(*a, " \t\n'\"\\$`|&;<>()*?[]{}#~!")];
-		if (plain)
-			fprintf(f, "%s%s", a == argv ? "" : " ", *a);
-		else {
-			fprintf(f, "%s'", a == argv ? "" : " ");
-			for (const char *p = *a; *p; p++)
-				fprintf(f, *p == '\'' ? "'\\''" : "%c", *p);
-			fputc('\'', f);
-		}
-	}
-	fputc('\n', f);
-}
-
-enum { QUIET = 1, CAPTURE = 2, FOLLOWER = 4 };
-
-/*
- * fork + execv(/proc/self/exe, ARGV): the engine again, in a child. QUIET: its stdout to
- * /dev/null; CAPTURE: its stdout into a pipe, whose read end is *FD; FOLLOWER: its stdout
- * and stderr into that pipe, in a process group of its own (Ctrl-C is for us to handle),
- * ended when we end (PR_SET_PDEATHSIG). Returns the child's PID, -1 when fork failed.
- */
-static pid_t spawn(struct args *a, int flags, int *fd)
-{
-	int pfd[2] = {-1, -1};
-	fflush(stdout);
-	fflush(stderr);
-	if ((flags & (CAPTURE | FOLLOWER)) && pipe2(pfd, O_CLOEXEC) < 0)
-		return -1;
-	narrate("fork(), execv(\"/proc/self/exe\", ...)", "%s ...", a->v[0]);
-	pid_t pid = fork();
-	if (pid == 0) {
-		if (flags & FOLLOWER) {
-			setpgid(0, 0);
-			prctl(PR_SET_PDEATHSIG, SIGTERM);
-			dup2(pfd[1], 2);
-		}
-		if (pfd[1] >= 0)
-			dup2(pfd[1], 1);
-		if (flags & QUIET) {
-			int null = open("/dev/null", O_WRONLY);
-			dup2(null, 1);
-		}
-		execv("/proc/self/exe", (char **)a->v);
-		_exit(127);
-	}
-	if (pfd[1] >= 0)
-		close(pfd[1]);
-	if (pid < 0) {
-		if (pfd[0] >= 0)
-			close(pfd[0]);
-		return -1;
-	}
-	if (fd)
-		*fd = pfd[0];
-	return pid;
-}
-
-static int exit_status(pid_t pid)
-{
-	int st;
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return 125;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-/* Run the command A and wait for it; its exit status. --dry-run: print it, run nothing.
- * OUT (when not NULL): what it printed on stdout, malloc'd ("" in a dry run). */
-static int engine(struct ctx *c, struct args *a, int flags, char **out)
-{
-	int fd = -1, status;
-	if (out)
-		*out = NULL;
-	if (c->dry_run) {
-		print_line(stdout, a->v);
-		free(a->v);
-		if (out)
-			*out = xstrdup("");
-		return 0;
-	}
-	pid_t pid = spawn(a, flags | (out ? CAPTURE : 0), out ? &fd : NULL);
-	free(a->v);
-	if (pid < 0)
-		return 125;
-	if (out) {
-		size_t len = 0, cap = 256;
-		char *buf = xcalloc(1, cap);
-		ssize_t r;
-		while ((r = read(fd, buf + len, cap - len - 1)) != 0) {
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r < 0)
-				break;
-			if ((len += (size_t)r) + 1 == cap && !(buf = realloc(buf, cap *= 2)))
-				abort();
-		}
-		buf[len] = 0;
-		close(fd);
-		*out = buf;
-	}
-	status = exit_status(pid);
-	return status;
-}
-
-/* ---- the project's containers ---- */
-
-static const char *container_name(struct ctx *c, const struct compose_service *s)
-{
-	return s->container_name ? s->container_name
-				 : pool_printf(&c->p.pool, "%s-%s-1", c->p.name, s->name);
-}
-
-/* what `logs` prefixes its lines with: SERVICE-1 (or the container_name) */
-static const char *short_name(struct ctx *c, const struct compose_service *s)
-{
-	return s->container_name ? s->container_name : pool_printf(&c->p.pool, "%s-1", s->name);
-}
-
-struct member {
-	char id[65];
-	const char *name, *service, *status;
-	json_t *state;
-};
-
-/*
- * The project's containers, in the order of the file's services: those whose record says
- * compose_project PROJECT, and those named as one of its services would be. Free with members_free.
- */
-static struct member *members(struct ctx *c, int *count)
-{
-	int n = 0, k = 0;
-	char **ids = state_list(c->o, &n);
-	struct member *m = xcalloc((size_t)n + 1, sizeof(*m));
-	for (int i = 0; i < n; i++) {
-		json_t *j = state_load(c->o, ids[i]);
-		const char *name = state_str(j, "name"), *service = NULL;
-		if (j && !strcmp(state_str(j, "compose_project"), c->p.name))
-			service = state_str(j, "compose_service");
-		for (int s = 0; j && !service && s < c->p.n_services; s++)
-			if (!strcmp(name, container_name(c, &c->p.services[s])))
-				service = c->p.services[s].name;
-		if (!service) {
-			json_decref(j);
-			free(ids[i]);
-			continue;
-		}
-		snprintf(m[k].id, sizeof(m[k].id), "%s", ids[i]);
-		m[k].state = j;
-		m[k].name = name;
-		m[k].service = service;
-		m[k++].status = state_status(j, NULL);
-		free(ids[i]);
-	}
-	free(ids);
-	/* in the file's order of services (the order they start in) */
-	for (int a = 1; a < k; a++)
-		for (int b = a; b > 0 && compose_service_index(&c->p, m[b].service) <
-					     compose_service_index(&c->p, m[b - 1].service);
-		     b--) {
-			struct member t = m[b];
-			m[b] = m[b - 1];
-			m[b - 1] = t;
-		}
-	*count = k;
-	return m;
-}
-
-static void members_free(struct member *m, int n)
-{
-	for (int i = 0; i < n; i++)
-		json_decref(m[i].state);
-	free(m);
-}
-
-/* The image's ID (its config's digest) when it is in the store, else "" */
-static void image_id(struct ctx *c, const char *image, char out[DIGEST_LEN])
-{
-	struct store s;
-	struct md_error err;
-	json_t *idx = NULL, *desc, *m = NULL, *cfg = NULL;
-	out[0] = 0;
-	if (store_open(&s, c->o, &err) < 0)
-		return;
-	if (store_index_load(&s, &idx, &err) == 0 &&
-	    store_find(&s, idx, image, &desc, &m, &cfg, &err) == 0)
-		snprintf(out, DIGEST_LEN, "%s",
-			 json_string_value(json_object_get(json_object_get(m, "config"), "digest"))
-			     ?: "");
-	json_decref(cfg);
-	json_decref(m);
-	json_decref(idx);
-	store_close(&s);
-}
-
 /* ---- up ---- */
-
-/* PROJECT_default: the project's network, as docker compose names it */
-static const char *network_name(struct ctx *c)
-{
-	return pool_printf(&c->p.pool, "%s_default", c->p.name);
-}
-
-static int network_exists(struct ctx *c)
-{
-	struct network n;
-	struct md_error err;
-	return ipam_network(c->o, network_name(c), &n, &err) == 0;
-}
 
 /* network create PROJECT_default, unless it is there (up) */
 static int network_up(struct ctx *c)
@@ -329,7 +59,7 @@ static int network_up(struct ctx *c)
 	if (network_exists(c))
 		return 0;
 	struct args a = engine_args(c, "network");
-	add(&a, "create"), add(&a, network_name(c));
+	args_add(&a, "create"), args_add(&a, network_name(c));
 	int r = engine(c, &a, QUIET, NULL);
 	if (r != 0) {
 		fprintf(stderr, "mini-docker: compose up: network create %s failed (exit %d, above)\n",
@@ -346,39 +76,39 @@ static struct args run_args(struct ctx *c, const struct compose_service *s)
 {
 	struct pool *pool = &c->p.pool;
 	struct args a = engine_args(c, "run");
-	add(&a, "-d");
-	add(&a, "--name");
-	add(&a, container_name(c, s));
-	add(&a, "--network"); /* the project's own network ... */
-	add(&a, network_name(c));
-	add(&a, "--network-alias"); /* ... where peers reach it by the service's name */
-	add(&a, s->name);
-	add_each(&a, "--network-alias", &s->aliases);
-	add_opt(&a, "--hostname", s->hostname);
-	add_each(&a, "--env-file", &s->env_files); /* first: environment: wins over env_file: */
-	add_each(&a, "-e", &s->env);
-	add_each(&a, "-p", &s->ports);
-	add_each(&a, "-v", &s->volumes);
-	add_opt(&a, "-w", s->working_dir);
-	add_opt(&a, "-u", s->user);
-	add_flag(&a, "-t", s->tty);
-	add_flag(&a, "-i", s->stdin_open);
-	add_flag(&a, "--read-only", s->read_only);
-	add_flag(&a, "--privileged", s->privileged);
-	add_flag(&a, "--init", s->init);
-	add_each(&a, "--cap-add", &s->cap_add);
-	add_each(&a, "--cap-drop", &s->cap_drop);
-	add_opt(&a, "--stop-signal", s->stop_signal);
+	args_add(&a, "-d");
+	args_add(&a, "--name");
+	args_add(&a, container_name(c, s));
+	args_add(&a, "--network"); /* the project's own network ... */
+	args_add(&a, network_name(c));
+	args_add(&a, "--network-alias"); /* ... where peers reach it by the service's name */
+	args_add(&a, s->name);
+	args_add_each(&a, "--network-alias", &s->aliases);
+	args_add_opt(&a, "--hostname", s->hostname);
+	args_add_each(&a, "--env-file", &s->env_files); /* first: environment: wins over env_file: */
+	args_add_each(&a, "-e", &s->env);
+	args_add_each(&a, "-p", &s->ports);
+	args_add_each(&a, "-v", &s->volumes);
+	args_add_opt(&a, "-w", s->working_dir);
+	args_add_opt(&a, "-u", s->user);
+	args_add_flag(&a, "-t", s->tty);
+	args_add_flag(&a, "-i", s->stdin_open);
+	args_add_flag(&a, "--read-only", s->read_only);
+	args_add_flag(&a, "--privileged", s->privileged);
+	args_add_flag(&a, "--init", s->init);
+	args_add_each(&a, "--cap-add", &s->cap_add);
+	args_add_each(&a, "--cap-drop", &s->cap_drop);
+	args_add_opt(&a, "--stop-signal", s->stop_signal);
 	if (s->stop_grace >= 0)
-		add(&a, "--stop-timeout"), add(&a, pool_printf(pool, "%ld", s->stop_grace));
+		args_add(&a, "--stop-timeout"), args_add(&a, pool_printf(pool, "%ld", s->stop_grace));
 	/* run's --entrypoint is one program: the rest of a list goes in front of the command */
 	if (s->entrypoint.v)
-		add(&a, "--entrypoint"), add(&a, s->entrypoint.n ? s->entrypoint.v[0] : "");
-	add(&a, s->image);
+		args_add(&a, "--entrypoint"), args_add(&a, s->entrypoint.n ? s->entrypoint.v[0] : "");
+	args_add(&a, s->image);
 	for (int i = 1; i < s->entrypoint.n; i++)
-		add(&a, s->entrypoint.v[i]);
+		args_add(&a, s->entrypoint.v[i]);
 	for (int i = 0; s->has_command && i < s->command.n; i++)
-		add(&a, s->command.v[i]);
+		args_add(&a, s->command.v[i]);
 	return a;
 }
 
@@ -399,15 +129,15 @@ static const char *config_hash(struct ctx *c, const struct args *a, const char *
 static int ensure_image(struct ctx *c, const struct compose_service *s, int force_build)
 {
 	char id[DIGEST_LEN];
-	image_id(c, s->image, id);
+	image_id_of(c, s->image, id);
 	if (s->build_context && (force_build || !*id)) {
 		struct args a = engine_args(c, "build");
-		add(&a, "-t"), add(&a, s->image);
+		args_add(&a, "-t"), args_add(&a, s->image);
 		if (s->dockerfile)
-			add(&a, "-f"), add(&a, s->dockerfile);
+			args_add(&a, "-f"), args_add(&a, s->dockerfile);
 		for (int i = 0; i < s->build_args.n; i++)
-			add(&a, "--build-arg"), add(&a, s->build_args.v[i]);
-		add(&a, s->build_context);
+			args_add(&a, "--build-arg"), args_add(&a, s->build_args.v[i]);
+		args_add(&a, s->build_context);
 		if (engine(c, &a, 0, NULL) != 0) {
 			fprintf(stderr,
 				"mini-docker: %s:%d: services.%s.build: the build of %s failed "
@@ -417,7 +147,7 @@ static int ensure_image(struct ctx *c, const struct compose_service *s, int forc
 		}
 	} else if (!*id) {
 		struct args a = engine_args(c, "pull");
-		add(&a, s->image);
+		args_add(&a, s->image);
 		if (engine(c, &a, 0, NULL) != 0) {
 			fprintf(stderr,
 				"mini-docker: %s:%d: services.%s.image: '%s' is not in the store "
@@ -449,7 +179,7 @@ static int wait_completed(struct ctx *c, const struct compose_service *s)
 		const struct compose_service *dep = &c->p.services[s->deps[d].service];
 		struct args a = engine_args(c, "wait");
 		char *out;
-		add(&a, container_name(c, dep));
+		args_add(&a, container_name(c, dep));
 		int r = engine(c, &a, 0, &out);
 		int code = r == 0 && !c->dry_run ? atoi(out) : r;
 		free(out);
@@ -468,12 +198,12 @@ static int wait_completed(struct ctx *c, const struct compose_service *s)
 static int health_probe(struct ctx *c, const struct compose_service *s)
 {
 	struct args a = engine_args(c, "exec");
-	add(&a, container_name(c, s));
+	args_add(&a, container_name(c, s));
 	for (int i = 0; i < s->health.test.n; i++)
-		add(&a, s->health.test.v[i]);
+		args_add(&a, s->health.test.v[i]);
 	if (c->dry_run)
 		return engine(c, &a, QUIET, NULL);
-	pid_t pid = spawn(&a, QUIET, NULL);
+	pid_t pid = engine_spawn(&a, QUIET, NULL);
 	free(a.v);
 	for (long ms = 0; pid > 0 && ms < s->health.timeout * 1000; ms += 100) {
 		int status;
@@ -535,7 +265,7 @@ static int start(struct ctx *c, const struct compose_service *s)
 	char id[DIGEST_LEN], cid[65];
 	struct md_error err;
 	struct args a = run_args(c, s);
-	image_id(c, s->image, id);
+	image_id_of(c, s->image, id);
 	const char *hash = config_hash(c, &a, id);
 	json_t *j = state_find(c->o, name, cid, &err) == 0 ? state_load(c->o, cid) : NULL;
 	if (j) {
@@ -549,7 +279,7 @@ static int start(struct ctx *c, const struct compose_service *s)
 			return 0;
 		}
 		struct args rm = engine_args(c, "rm");
-		add(&rm, "-f"), add(&rm, name);
+		args_add(&rm, "-f"), args_add(&rm, name);
 		if (engine(c, &rm, QUIET, NULL) != 0) {
 			free(a.v);
 			return -1;
@@ -681,10 +411,10 @@ static pid_t stop_all(struct ctx *c, struct stream *st, int n, int force)
 {
 	struct args a = engine_args(c, force ? "kill" : "stop");
 	for (int i = n - 1; i >= 0; i--) /* the last started first */
-		add(&a, st[i].name);
+		args_add(&a, st[i].name);
 	fprintf(stderr,
 		force ? "Killing...\n" : "Gracefully stopping... (press Ctrl+C again to force)\n");
-	pid_t pid = spawn(&a, QUIET, NULL);
+	pid_t pid = engine_spawn(&a, QUIET, NULL);
 	free(a.v);
 	return pid;
 }
@@ -716,14 +446,14 @@ static int follow(struct ctx *c, char *want_, int follow_, int up)
 		st[k].prefix = s >= 0 ? short_name(c, &c->p.services[s]) : st[k].name;
 		struct args a = engine_args(c, "logs");
 		if (follow_)
-			add(&a, "-f");
-		add(&a, st[k].name);
+			args_add(&a, "-f");
+		args_add(&a, st[k].name);
 		if (c->dry_run) {
-			print_line(stdout, a.v);
+			args_print(stdout, a.v);
 			free(a.v);
 			continue;
 		}
-		st[k].pid = spawn(&a, FOLLOWER, &st[k].fd);
+		st[k].pid = engine_spawn(&a, FOLLOWER, &st[k].fd);
 		free(a.v);
 		if (st[k].pid < 0)
 			continue;
@@ -736,7 +466,7 @@ static int follow(struct ctx *c, char *want_, int follow_, int up)
 	while (open_ > 0) {
 		while (stops < signals_got && stops < 2) { /* the first: stop; the second: kill */
 			if (stopper > 0)
-				kill(stopper, SIGKILL), exit_status(stopper);
+				kill(stopper, SIGKILL), engine_wait(stopper);
 			stopper = stop_all(c, st, k, stops++);
 			rc = 128 + last_signal;
 		}
@@ -760,7 +490,7 @@ static int follow(struct ctx *c, char *want_, int follow_, int up)
 			emit(&st[i], width, 1); /* the container ended, or logs did */
 			close(st[i].fd);
 			st[i].fd = -1;
-			exit_status(st[i].pid);
+			engine_wait(st[i].pid);
 			open_--;
 			if (up) {
 				char id[65];
@@ -773,7 +503,7 @@ static int follow(struct ctx *c, char *want_, int follow_, int up)
 		}
 	}
 	if (stopper > 0)
-		exit_status(stopper);
+		engine_wait(stopper);
 	if (up) {
 		sigaction(SIGINT, &old_int, NULL);
 		sigaction(SIGTERM, &old_term, NULL);
@@ -801,238 +531,6 @@ static int compose_logs(struct ctx *c, int argc, char **argv)
 	rc = follow(c, g.optind < argc ? wanted : NULL, follow_, 0);
 	free(wanted);
 	return rc;
-}
-
-/* ---- down, ps, exec, config ---- */
-
-static int compose_down(struct ctx *c, int argc, char **argv)
-{
-	int volumes = 0, k, n, rc = 0;
-	const char *timeout = NULL;
-	enum { VOLUMES, TIMEOUT, ORPHANS };
-	static const struct md_option options[] = {
-	    [VOLUMES] = {"volumes", 'v', MD_FLAG},
-	    [TIMEOUT] = {"timeout", 't', MD_VALUE},
-	    [ORPHANS] = {"remove-orphans", 0,
-			 MD_FLAG}, /* every container of the project goes anyway */
-	};
-	struct md_getopt g;
-	struct md_error err;
-	md_getopt_init(&g, "compose down", "compose down [-v] [-t SECS]", options, MD_N(options),
-		       MD_ANYWHERE, argc, argv);
-	while ((k = md_getopt(&g, &err)) >= 0)
-		if (k == VOLUMES)
-			volumes = 1;
-		else if (k == TIMEOUT)
-			timeout = g.value;
-	if (k != MD_OPT_END)
-		return md_getopt_status(k, &err);
-	if (g.optind < argc)
-		return md_usage("compose down [-v] [-t SECS]");
-	struct member *m = members(c, &n);
-	if (n >
-	    0) { /* stop (the last started first), then rm; then the project's network */
-		struct args stop = engine_args(c, "stop"), rm = engine_args(c, "rm");
-		if (timeout)
-			add(&stop, "-t"), add(&stop, timeout);
-		add(&rm, "-f");
-		int base = stop.n;
-		for (int i = n - 1; i >= 0; i--) {
-			if (!strcmp(m[i].status, "running"))
-				add(&stop, m[i].name);
-			add(&rm, m[i].name);
-		}
-		if (stop.n > base)
-			rc |= engine(c, &stop, QUIET, NULL) != 0;
-		else
-			free(stop.v);
-		rc |= engine(c, &rm, QUIET, NULL) != 0;
-		for (int i = 0; i < n && !c->dry_run; i++)
-			fprintf(stderr, " Container %s  Removed\n", m[i].name);
-	}
-	members_free(m, n);
-	if (network_exists(c)) { /* after the containers: network rm refuses one in use */
-		struct args a = engine_args(c, "network");
-		add(&a, "rm"), add(&a, network_name(c));
-		if (engine(c, &a, QUIET, NULL) != 0)
-			rc = 1;
-		else if (!c->dry_run)
-			fprintf(stderr, " Network %s  Removed\n", network_name(c));
-	}
-	/* -v: the named volumes, directories of the store; no command of the engine removes one */
-	for (int i = 0; volumes && i < c->p.volumes.n; i++) {
-		char *dir = xasprintf("%s/volumes/%s", c->o->root, c->p.volumes.v[i]);
-		struct stat sb;
-		if (c->dry_run)
-			printf("rm -rf %s\n", dir);
-		else if (lstat(dir, &sb) == 0) {
-			narrate("rm_rf(\"%s\")", "rm -rf %s", dir);
-			if (rm_rf(dir) < 0) {
-				fprintf(stderr, "mini-docker: volume %s: could not remove %s\n",
-					c->p.volumes.v[i], dir);
-				rc = 1;
-			} else {
-				fprintf(stderr, " Volume %s  Removed\n", c->p.volumes.v[i]);
-			}
-		}
-		free(dir);
-	}
-	return rc;
-}
-
-static int compose_ps(struct ctx *c, int argc, char **argv)
-{
-	int all = 0, quiet = 0, k, n;
-	enum { ALL, QUIET_ };
-	static const struct md_option options[] = {
-	    [ALL] = {"all", 'a', MD_FLAG}, [QUIET_] = {"quiet", 'q', MD_FLAG}};
-	struct md_getopt g;
-	struct md_error err;
-	md_getopt_init(&g, "compose ps", "compose ps [-a] [-q]", options, MD_N(options),
-		       MD_ANYWHERE, argc, argv);
-	while ((k = md_getopt(&g, &err)) >= 0)
-		*(k == ALL ? &all : &quiet) = 1;
-	if (k != MD_OPT_END)
-		return md_getopt_status(k, &err);
-	struct member *m = members(c, &n);
-	char(*status)[64] = xcalloc(n ? n : 1, sizeof(*status));
-	/* the columns are as wide as their widest cell, three spaces apart, as docker's */
-	int w[4] = {4, 5, 7, 6}; /* NAME IMAGE SERVICE STATUS */
-	for (int i = 0; i < n; i++) {
-		if (!strcmp(m[i].status, "exited"))
-			snprintf(status[i], sizeof(status[i]), "Exited (%s)",
-				 state_str(m[i].state, "exit_code"));
-		else
-			snprintf(status[i], sizeof(status[i]), "%s",
-				 !strcmp(m[i].status, "running") ? "Up" : m[i].status);
-		const char *cell[4] = {m[i].name, state_str(m[i].state, "image"), m[i].service,
-				       status[i]};
-		for (int k2 = 0; k2 < 4; k2++)
-			if ((int)strlen(cell[k2]) > w[k2])
-				w[k2] = (int)strlen(cell[k2]);
-	}
-	if (!quiet)
-		printf("%-*s   %-*s   %-*s   %-*s   %s\n", w[0], "NAME", w[1], "IMAGE", w[2],
-		       "SERVICE", w[3], "STATUS", "PORTS");
-	for (int i = 0; i < n; i++) {
-		int running = !strcmp(m[i].status, "running");
-		if (!all && !running)
-			continue;
-		if (quiet) {
-			printf("%s\n", m[i].id);
-			continue;
-		}
-		printf("%-*s   %-*s   %-*s   %-*s   %s\n", w[0], m[i].name, w[1],
-		       state_str(m[i].state, "image"), w[2], m[i].service, w[3], status[i],
-		       running ? state_str(m[i].state, "ports") : "");
-	}
-	free(status);
-	members_free(m, n);
-	return 0;
-}
-
-/* exec SERVICE CMD: the engine's exec in this very process (execv), with -i, and -t on a terminal */
-static int compose_exec(struct ctx *c, int argc, char **argv)
-{
-	int k, no_tty = 0;
-	const char *usage = "compose exec [-T] [-e K=V] [-u USER] [-w DIR] SERVICE CMD...";
-	enum { NO_TTY, ENV, USER, WORKDIR };
-	static const struct md_option options[] = {
-	    [NO_TTY] = {"no-TTY", 'T', MD_FLAG},
-	    [ENV] = {"env", 'e', MD_VALUE},
-	    [USER] = {"user", 'u', MD_VALUE},
-	    [WORKDIR] = {"workdir", 'w', MD_VALUE},
-	};
-	struct md_getopt g;
-	struct md_error err;
-	struct args a = engine_args(c, "exec");
-	add(&a, "-i");
-	md_getopt_init(&g, "compose exec", usage, options, MD_N(options), MD_FIRST, argc, argv);
-	while ((k = md_getopt(&g, &err)) >= 0) {
-		if (k == NO_TTY)
-			no_tty = 1;
-		else
-			add(&a, k == ENV ? "-e" : k == USER ? "-u" : "-w"), add(&a, g.value);
-	}
-	if (k != MD_OPT_END || argc - g.optind < 2) {
-		free(a.v);
-		return k != MD_OPT_END ? md_getopt_status(k, &err) : md_usage(usage);
-	}
-	int s = compose_service_index(&c->p, argv[g.optind]);
-	if (s < 0) {
-		free(a.v);
-		fprintf(stderr, "mini-docker: compose exec: no such service: %s\n", argv[g.optind]);
-		return 1;
-	}
-	if (!no_tty && isatty(0) && isatty(1))
-		add(&a, "-t");
-	add(&a, container_name(c, &c->p.services[s]));
-	for (int i = g.optind + 1; i < argc; i++)
-		add(&a, argv[i]);
-	if (c->dry_run) {
-		print_line(stdout, a.v);
-		free(a.v);
-		return 0;
-	}
-	fflush(stdout);
-	execv("/proc/self/exe", (char **)a.v);
-	fprintf(stderr, "mini-docker: execv /proc/self/exe: %s\n", strerror(errno));
-	free(a.v);
-	return EXIT_ENGINE;
-}
-
-/* config: the project as compose understood it, in YAML (what each key became) */
-static void yaml_list(const char *key, const struct strs *l)
-{
-	if (!l->n)
-		return;
-	printf("    %s:\n", key);
-	for (int i = 0; i < l->n; i++)
-		printf("      - \"%s\"\n", l->v[i]);
-}
-
-static int compose_config(struct ctx *c, int argc, char **argv)
-{
-	(void)argc, (void)argv;
-	printf("name: %s\nservices:\n", c->p.name);
-	for (int o = 0; o < c->p.n_services; o++) {
-		const struct compose_service *s = &c->p.services[c->p.order[o]];
-		printf("  %s:\n    container_name: %s\n    image: %s\n", s->name,
-		       container_name(c, s), s->image);
-		if (s->build_context)
-			printf("    build:\n      context: %s\n%s%s%s", s->build_context,
-			       s->dockerfile ? "      dockerfile: " : "",
-			       s->dockerfile ? s->dockerfile : "", s->dockerfile ? "\n" : "");
-		if (s->entrypoint.v)
-			yaml_list("entrypoint", &s->entrypoint);
-		if (s->has_command)
-			yaml_list("command", &s->command);
-		if (s->n_deps) {
-			printf("    depends_on:\n");
-			for (int d = 0; d < s->n_deps; d++)
-				printf("      %s:\n        condition: %s\n",
-				       c->p.services[s->deps[d].service].name,
-				       s->deps[d].completed ? "service_completed_successfully"
-				       : s->deps[d].healthy ? "service_healthy"
-							    : "service_started");
-		}
-		yaml_list("env_file", &s->env_files);
-		yaml_list("environment", &s->env);
-		yaml_list("ports", &s->ports);
-		yaml_list("volumes", &s->volumes);
-		yaml_list("networks.default.aliases", &s->aliases);
-		yaml_list("healthcheck.test", &s->health.test);
-		if (s->health.test.n)
-			printf("    healthcheck.interval: %lds\n    healthcheck.timeout: %lds\n"
-			       "    healthcheck.start_period: %lds\n    healthcheck.retries: %ld\n",
-			       s->health.interval, s->health.timeout, s->health.start_period,
-			       s->health.retries);
-	}
-	if (c->p.volumes.n)
-		printf("volumes:\n");
-	for (int i = 0; i < c->p.volumes.n; i++)
-		printf("  %s: {}\n", c->p.volumes.v[i]);
-	return 0;
 }
 
 /* ---- mini-docker compose [-f FILE] [-p NAME] [--dry-run] COMMAND ---- */

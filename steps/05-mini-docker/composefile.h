@@ -1,5 +1,6 @@
 /*
- * composefile.h: a compose file (compose.yaml) read into a project (composefile.c).
+ * composefile.h: a compose file (compose.yaml) read into a project: its types
+ * (compose_load, in composeproject.h, fills them; composefile.c has the pool).
  *
  * The YAML comes from libyaml, whose document loader keeps each node's line, so
  * every error can say where it is ("compose.yaml:7: services.web: unknown key
@@ -72,18 +73,12 @@ struct compose_project {
 	struct strs volumes; /* the named volumes' full names, PROJECT_NAME */
 };
 
-/*
- * Read FILE (NULL: compose.yaml, compose.yml, docker-compose.yml, docker-compose.yaml in
- * the working directory) into P. NAME: -p's project name, or NULL (COMPOSE_PROJECT_NAME,
- * the file's name:, the directory's basename). On failure P holds nothing to free.
- */
-int compose_load(struct compose_project *p, const char *file, const char *name,
-		 struct md_error *err);
+/* compose_load (composeproject.h) reads a file into a project; this frees it */
 void compose_free(struct compose_project *p);
 /* the service called NAME, or -1 */
 int compose_service_index(const struct compose_project *p, const char *name);
 
-/* compose_load's helpers, for compose.c's strings too */
+/* the pool: the project's strings and arrays, freed at once; compose.c's strings too */
 void *pool_alloc(struct pool *p, size_t size);
 char *pool_strdup(struct pool *p, const char *s);
 char *pool_printf(struct pool *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdint.h>
+#include <sys/ioctl.h>
 #include <sys/types.h>
 
 #include "error.h"
@@ -56,6 +57,7 @@ struct run_config {
 	const struct md_opts *o;
 	/* the command line */
 	int rm, interactive, tty, init, read_only, privileged, no_seccomp, userns;
+	struct winsize tty_size; /* -t: the size of the terminal run started from (0x0: none), the pty's at start */
 	int nnp; /* no_new_privs: 0 not said (on, off with --privileged), 1 on, -1 off (security.c nnp_on) */
 	const char *name, *workdir, *user, *hostname, *rootfs_dir, *image, *cgroup_parent;
 	const char *entrypoint; /* --entrypoint: NULL when not given, "" to clear the image's */
@@ -74,6 +76,7 @@ struct run_config {
 	long long cpu_quota;      /* cpu.quota (µs per period), with cpu_period; 0: not given */
 	long cpu_period;
 	unsigned long cpu_shares; /* cpu.shares (v1), as cpu.weight on v2; 0: not given */
+	const char *cpuset_cpus, *cpuset_mems; /* cpu.cpus, cpu.mems ("0-1,3"): cpuset.cpus, cpuset.mems */
 	long pids; /* --pids-limit: 0 not given (PIDS_DEFAULT where there is a pids controller), -1 none */
 	int network;
 	const char *network_name; /* --network NAME of a user network (NULL: bridge, mini0) */

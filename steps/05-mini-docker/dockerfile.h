@@ -19,7 +19,7 @@
  *
  * Variables are not expanded here. The builder expands them one instruction at
  * a time, with the ENV and ARG values known at that point, by dockerfile_words()
- * or dockerfile_word(), for the instructions that take words (see below). RUN,
+ * or dockerfile_word() (dockerwords.h), for the instructions that take words. RUN,
  * CMD and ENTRYPOINT are left to the container's shell: `RUN echo $HOME`
  * prints the HOME of the build container.
  */
@@ -28,6 +28,7 @@
 
 #include <stddef.h>
 
+#include "dockerwords.h" /* dockerfile_words(), dockerfile_word(): variables, quotes, escapes */
 #include "error.h"
 
 struct df_instr {
@@ -61,23 +62,5 @@ int dockerfile_parse(const char *text, size_t len, const char *name, struct dock
 		     struct md_error *err);
 void dockerfile_free(struct dockerfile *df);
 
-/*
- * Docker's word processing for instructions that take words (ENV, LABEL, ARG, COPY, ADD, EXPOSE,
- * VOLUME, FROM, WORKDIR, USER, STOPSIGNAL, ONBUILD aside): expand $VAR, ${VAR}, ${VAR:-word},
- * ${VAR:+word}, ${VAR-word}, ${VAR+word} (and ${VAR:?message}, ${VAR?message}: an error when
- * unset) from VARS ("K=V" strings, N_VARS of them; a later one wins), except inside single
- * quotes; remove quotes; ESCAPE escapes the next char (and \$ is a literal $; inside double
- * quotes it escapes only " $ and itself); split on unquoted whitespace, also in the value
- * of an unquoted $VAR. A word left empty ("" alone) is dropped, as in Docker.
- * WORDS: a malloc'd NULL-terminated array of malloc'd strings; N its length.
- * An error names the text and what is wrong in it; the caller adds "Dockerfile:LINE".
- */
-int dockerfile_words(const char *s, char escape, char *const *vars, int n_vars, char ***words,
-		     int *n, struct md_error *err);
-/* The same for one word (no splitting: spaces stay, as for WORKDIR, USER, and ENV's legacy "ENV K V V" value). */
-char *dockerfile_word(const char *s, char escape, char *const *vars, int n_vars,
-		      struct md_error *err);
-/* Free what dockerfile_words() made (and df_instr's flags and argv); NULL is fine. */
-void dockerfile_words_free(char **words);
 
 #endif

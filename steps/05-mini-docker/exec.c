@@ -319,6 +319,9 @@ static int exec_enter(struct exec_job *x, int *master, int *slave, struct md_err
 		if (*master < 0 || ioctl(*master, TIOCSPTLCK, &unlock) < 0 ||
 		    (*slave = ioctl(*master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
 			return md_fail_errno(err, "a pty in the container (/dev/pts/ptmx)");
+		struct winsize ws; /* our size before the fork: the command never sees 0x0 */
+		if (pty_our_size(&ws) && ioctl(*master, TIOCSWINSZ, &ws) < 0)
+			return md_fail_errno(err, "set the pty's size");
 	}
 	/* the filter before the fork: the child is born under it, so no process of the container
 	 * ever sees it unfiltered (it applies to us too) */

@@ -110,6 +110,11 @@ static void enter_time_namespace(const struct run_config *rc)
 	close(fd);
 }
 
+void ns_enter_time(const struct run_config *rc)
+{
+	enter_time_namespace(rc);
+}
+
 static void child_main(struct container *c, struct run_config *rc, int sync_fd, int sock)
 {
 	struct net_info ni;
@@ -154,7 +159,7 @@ static void child_main(struct container *c, struct run_config *rc, int sync_fd, 
 	rootfs_enter(c, rc);
 	mounts_setup(c, rc);
 	test_pause("mounts", engine);
-	int slave = rc->tty ? pty_child_open(sock) : -1;
+	int slave = rc->tty ? pty_child_open(sock, rc->tty_size.ws_row ? &rc->tty_size : NULL) : -1;
 	if (sock >= 0)
 		close(sock);
 

@@ -11,5 +11,6 @@ extern ino_t host_mnt_ns;
 /* mini-runc (ocirun.c) builds its own child from these */
 pid_t clone_child(unsigned long flags, int *cgfd, const char **how);
 int ns_write_file(const char *path, const char *text); /* open, write TEXT, close: /proc and /sys files */
+void ns_enter_time(const struct run_config *rc); /* a new time namespace with RC's offsets, entered */
 
 #endif

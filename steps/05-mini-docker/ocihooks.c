@@ -8,7 +8,7 @@
  * a signal or the timeout is a failure; what a failure does depends on when (runc.c).
  *
  *   prestart, createRuntime  create, in the runtime's namespaces
- *   createContainer          create, in the container's namespaces (exec.c's exec_join)
+ *   createContainer          create, in the container's namespaces (exec.c's exec_join), before pivot_root
  *   startContainer           start, in the container's namespaces, before the process runs
  *   poststart                start, in the runtime's namespaces, once it runs
  *   poststop                 delete, in the runtime's namespaces

@@ -11,6 +11,8 @@
  *           hostname; / private; the rootfs bound on itself (rootfs.c)
  *           the config's mounts in order (/dev: mounts.c's, runc's nodes), linux.devices
  *           the console (pty.c: its master over --console-socket)
+ *           a byte to `create` ("h") and wait: create runs the create-time hooks
+ *           (prestart, createRuntime, createContainer: runc.c), then "go on"
  *           pivot_root . . (or, --no-pivot, mount --move . / and chroot)
  *           sysctl, maskedPaths and readonlyPaths (mounts.c), root.readonly
  *           umask, rlimits; then become.c: user, caps, no_new_privs,
@@ -133,18 +135,25 @@ static void make_devices(const struct oci_config *oc)
 	}
 }
 
-/* the namespaces the config names by path: the user namespace first (it owns the others) */
+/*
+ * the namespaces the config names by path: the user namespace first (it owns the
+ * others). All are opened before the first setns: joining a mount namespace
+ * changes what a path such as /proc/PID/ns/net names (its / and our cwd are its).
+ */
 static void join_namespaces(const struct oci_config *oc)
 {
+	int fds[sizeof(oc->joins) / sizeof(oc->joins[0])];
+	for (int i = 0; i < oc->n_joins; i++)
+		if (oc->joins[i].flag != CLONE_NEWPID && (fds[i] = open(oc->joins[i].path, O_RDONLY | O_CLOEXEC)) < 0)
+			child_die("open the namespace %s: %m", oc->joins[i].path);
 	for (int pass = 0; pass < 2; pass++)
 		for (int i = 0; i < oc->n_joins; i++) {
 			if ((oc->joins[i].flag == CLONE_NEWUSER) != !pass || oc->joins[i].flag == CLONE_NEWPID)
 				continue;
 			narrate("setns(\"%s\")", "nsenter --... %s", oc->joins[i].path);
-			int fd = open(oc->joins[i].path, O_RDONLY | O_CLOEXEC);
-			if (fd < 0 || setns(fd, oc->joins[i].flag) < 0)
+			if (setns(fds[i], oc->joins[i].flag) < 0)
 				child_die("join the namespace %s: %m", oc->joins[i].path);
-			close(fd);
+			close(fds[i]);
 		}
 }
 
@@ -193,7 +202,6 @@ static void init_main(struct oci_config *oc, const struct oci_create *how, int g
 		;
 	if (n != 1)
 		_exit(EXIT_ENGINE); /* create failed (it said why) or was killed */
-	close(go);
 	join_namespaces(oc);
 	if (oc->rc.userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
 		child_die("become root of the user namespace: %m (is 0 in uidMappings and gidMappings?)");
@@ -202,6 +210,8 @@ static void init_main(struct oci_config *oc, const struct oci_create *how, int g
 		if (unshare(CLONE_NEWCGROUP) < 0)
 			child_die("unshare(CLONE_NEWCGROUP): %m");
 	}
+	if (oc->rc.timens)
+		ns_enter_time(&oc->rc); /* linux.timeOffsets: ns.c's, as run --boottime */
 	/* CVE-2019-5736: nothing in the container may open /proc/1/exe, our binary, until execve */
 	if (geteuid() == 0 && !oc->rc.userns && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		child_die("prctl(PR_SET_DUMPABLE, 0): %m");
@@ -209,6 +219,11 @@ static void init_main(struct oci_config *oc, const struct oci_create *how, int g
 		narrate("sethostname(\"%s\")", "hostname %s", oc->rc.hostname);
 		if (sethostname(oc->rc.hostname, strlen(oc->rc.hostname)) < 0)
 			child_die("sethostname(%s): %m", oc->rc.hostname);
+	}
+	if (oc->domainname && *oc->domainname) {
+		narrate("setdomainname(\"%s\")", "domainname %s", oc->domainname);
+		if (setdomainname(oc->domainname, strlen(oc->domainname)) < 0)
+			child_die("setdomainname(%s): %m", oc->domainname);
 	}
 	struct stat st;
 	if (stat("/proc/self/ns/mnt", &st) < 0 || st.st_ino == host_mnt_ns)
@@ -221,9 +236,20 @@ static void init_main(struct oci_config *oc, const struct oci_create *how, int g
 	make_devices(oc);
 	int slave = -1;
 	if (oc->terminal)
-		slave = pty_child_open(how->console);
+		slave = pty_child_open(how->console, oc->has_console_size ? &oc->console_size : NULL);
 	if (how->console >= 0)
 		close(how->console);
+	/* the spec's point for the create-time hooks: the mounts made, the root not yet pivoted
+	 * (a createContainer hook in our mount namespace sees the host's tree, the rootfs in it) */
+	if (how->before_pivot) {
+		if (write(ready, "h", 1) != 1)
+			_exit(EXIT_ENGINE);
+		while ((n = read(go, &byte, 1)) < 0 && errno == EINTR)
+			;
+		if (n != 1)
+			_exit(EXIT_ENGINE); /* a hook failed: create kills us */
+	}
+	close(go);
 	enter_root(oc, how->no_pivot);
 	sysctls(oc);
 	mask_paths(oc->masked, oc->n_masked, oc->readonly, oc->n_readonly);
@@ -315,6 +341,17 @@ pid_t oci_create_init(struct oci_config *oc, const struct oci_create *how, struc
 	ssize_t n;
 	while ((n = read(ready[0], &byte, 1)) < 0 && errno == EINTR)
 		;
+	if (n == 1 && byte == 'h') {
+		/* before pivot_root: create's hooks, then on to the gate */
+		if (how->before_pivot(pid, how->arg, err) != 0)
+			goto fail;
+		if (write(go[1], "c", 1) != 1) {
+			md_fail_errno(err, "wake the container's init");
+			goto fail;
+		}
+		while ((n = read(ready[0], &byte, 1)) < 0 && errno == EINTR)
+			;
+	}
 	if (n == 1)
 		goto out;
 	md_fail(err, "the container's init failed before its command (see its error above)");

@@ -11,6 +11,10 @@ struct oci_create {
 	int fifo;           /* exec.fifo, an O_PATH fd: the init blocks opening it to write until `start` */
 	int console;        /* --console-socket, connected (the pty's master goes there), or -1 */
 	int no_pivot;       /* --no-pivot: MS_MOVE and chroot instead of pivot_root */
+	/* called while the init waits with its mounts made, before pivot_root: the point of the
+	 * spec's create-time hooks. Non-zero stops create (it said why; ERR may stay empty) */
+	int (*before_pivot)(pid_t pid, void *arg, struct md_error *err);
+	void *arg;
 };
 
 /* clone the init into OC's namespaces and cgroup and set it up to the gate: its PID, or -1 */

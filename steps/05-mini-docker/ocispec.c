@@ -7,7 +7,7 @@
  *
  * The spec says a runtime MUST ignore properties it does not know (they may be
  * newer than it): those are ignored. A property it knows but this runtime does
- * not honour yet (a time namespace, intelRdt, domainname ...) is an error that
+ * not honour yet (intelRdt, personality, realtime CPU time ...) is an error that
  * names it: a container that runs without what it asked for is worse than one
  * that does not run. apparmorProfile, selinuxLabel and mountLabel are read and
  * not applied (no LSM is switched here): the README says so.
@@ -129,6 +129,17 @@ static int process(json_t *p, struct oci_config *oc, struct md_error *err)
 	if (!rc->cwd || *rc->cwd != '/')
 		return md_fail(err, "process.cwd: must be an absolute path");
 	oc->terminal = json_is_true(json_object_get(p, "terminal"));
+	/* the spec: ignored without a terminal; runc and crun set it before the program runs */
+	json_t *size = json_object_get(p, "consoleSize");
+	oc->has_console_size = oc->terminal && size;
+	if (oc->has_console_size) {
+		json_int_t h = json_integer_value(json_object_get(size, "height"));
+		json_int_t w = json_integer_value(json_object_get(size, "width"));
+		if (!json_is_integer(json_object_get(size, "height")) || !json_is_integer(json_object_get(size, "width")) ||
+		    h < 0 || w < 0 || h > 65535 || w > 65535)
+			return md_fail(err, "process.consoleSize: height and width must be integers from 0 to 65535");
+		oc->console_size = (struct winsize){.ws_row = h, .ws_col = w};
+	}
 	oc->uid = json_integer_value(json_object_get(user, "uid"));
 	oc->gid = json_integer_value(json_object_get(user, "gid"));
 	size_t i;
@@ -248,13 +259,14 @@ static int paths(json_t *a, const char *what, const char **out, int *n, struct m
 
 static const struct { const char *type; int flag; } ns_types[] = {
 	{"pid", CLONE_NEWPID}, {"network", CLONE_NEWNET}, {"mount", CLONE_NEWNS}, {"ipc", CLONE_NEWIPC},
-	{"uts", CLONE_NEWUTS}, {"user", CLONE_NEWUSER}, {"cgroup", CLONE_NEWCGROUP},
+	{"uts", CLONE_NEWUTS}, {"user", CLONE_NEWUSER}, {"cgroup", CLONE_NEWCGROUP}, {"time", CLONE_NEWTIME},
 };
 
 static int namespaces(json_t *a, struct oci_config *oc, struct md_error *err)
 {
 	size_t i, k;
 	json_t *v;
+	int mnt = 0; /* a mount namespace joined */
 	json_array_foreach(a, i, v) {
 		const char *type = json_string_value(json_object_get(v, "type"));
 		const char *path = json_string_value(json_object_get(v, "path"));
@@ -265,16 +277,21 @@ static int namespaces(json_t *a, struct oci_config *oc, struct md_error *err)
 			return md_fail(err, "linux.namespaces: type %s is not supported by mini-runc yet",
 				       type ? type : "(none)");
 		if (path && *path) {
-			if (ns_types[k].flag == CLONE_NEWNS)
-				return md_fail(err, "linux.namespaces: joining a mount namespace (%s) is not supported", path);
+			if (oc->n_joins == sizeof(oc->joins) / sizeof(oc->joins[0]))
+				return md_fail(err, "linux.namespaces: more than %d to join", oc->n_joins);
 			oc->joins[oc->n_joins].flag = ns_types[k].flag;
 			oc->joins[oc->n_joins++].path = path;
+			mnt |= ns_types[k].flag == CLONE_NEWNS;
+		} else if (ns_types[k].flag == CLONE_NEWTIME) {
+			oc->rc.timens = 1; /* unshared by the init, as ns.c's child does: clone3 cannot make it */
 		} else {
 			oc->clone_flags |= ns_types[k].flag;
 		}
 	}
-	if (!(oc->clone_flags & CLONE_NEWNS))
-		return md_fail(err, "linux.namespaces: mini-runc needs a new mount namespace (type \"mount\")");
+	/* the init's mounts (/ private, the rootfs, pivot_root) would change the host's */
+	if (!(oc->clone_flags & CLONE_NEWNS) && !mnt)
+		return md_fail(err, "linux.namespaces: mini-runc needs a mount namespace, new (type \"mount\") "
+				    "or joined (with its path)");
 	return 0;
 }
 
@@ -326,9 +343,16 @@ static int resources(json_t *r, struct oci_config *oc, struct md_error *err)
 	for (size_t k = 0; k < sizeof(no) / sizeof(no[0]); k++)
 		if (unsupported(r, no[k], "linux.resources.", err) < 0)
 			return -1;
-	if (unsupported(cpu, "cpus", "linux.resources.cpu.", err) < 0 ||
-	    unsupported(cpu, "mems", "linux.resources.cpu.", err) < 0 ||
-	    unsupported(cpu, "realtimeRuntime", "linux.resources.cpu.", err) < 0)
+	const char *lists[] = {"cpus", "mems"}, **into[] = {&rc->cpuset_cpus, &rc->cpuset_mems};
+	for (int k = 0; k < 2; k++) {
+		json_t *list = json_object_get(cpu, lists[k]);
+		const char *s = json_string_value(list);
+		if (list && !json_is_null(list) && (!s || strspn(s, "0123456789,-") != strlen(s)))
+			return md_fail(err, "linux.resources.cpu.%s \"%s\": not a list such as \"0-1,3\"", lists[k],
+				       s ? s : "(not a string)");
+		*into[k] = s && *s ? s : NULL; /* "": the parent's, as not given */
+	}
+	if (unsupported(cpu, "realtimeRuntime", "linux.resources.cpu.", err) < 0)
 		return -1;
 	return 0;
 }
@@ -358,11 +382,36 @@ static int devices(json_t *a, struct oci_config *oc, struct md_error *err)
 	return 0;
 }
 
+/* linux.timeOffsets: {"monotonic": {"secs": N, "nanosecs": 0}, "boottime": ...}, in a new time namespace */
+static int time_offsets(json_t *o, struct oci_config *oc, struct md_error *err)
+{
+	const char *clock;
+	json_t *v;
+	if (!o || json_is_null(o))
+		return 0;
+	if (!oc->rc.timens)
+		return md_fail(err, "linux.timeOffsets: needs a new time namespace (linux.namespaces type \"time\")");
+	json_object_foreach(o, clock, v) {
+		long long secs = json_integer_value(json_object_get(v, "secs"));
+		if (json_integer_value(json_object_get(v, "nanosecs")))
+			return md_fail(err, "linux.timeOffsets.%s.nanosecs: mini-runc moves clocks by whole seconds", clock);
+		if (!strcmp(clock, "monotonic"))
+			oc->rc.monotonic_offset = secs;
+		else if (!strcmp(clock, "boottime"))
+			oc->rc.boottime_offset = secs;
+		else
+			return md_fail(err, "linux.timeOffsets: %s is not a clock of a time namespace (monotonic, boottime)",
+				       clock);
+	}
+	return 0;
+}
+
 static int linux_section(json_t *l, struct oci_config *oc, struct md_error *err)
 {
 	const char *key;
 	json_t *v;
-	if (namespaces(json_object_get(l, "namespaces"), oc, err) < 0)
+	if (namespaces(json_object_get(l, "namespaces"), oc, err) < 0 ||
+	    time_offsets(json_object_get(l, "timeOffsets"), oc, err) < 0)
 		return -1;
 	if (oc->clone_flags & CLONE_NEWUSER) {
 		if (id_map(json_object_get(l, "uidMappings"), "linux.uidMappings", oc->uid_map, sizeof(oc->uid_map), err) <
@@ -403,7 +452,7 @@ static int linux_section(json_t *l, struct oci_config *oc, struct md_error *err)
 			return md_context(err, "linux.seccomp");
 		oc->rc.no_seccomp = 0;
 	}
-	const char *no[] = {"intelRdt", "personality", "timeOffsets", "memoryPolicy"};
+	const char *no[] = {"intelRdt", "personality", "memoryPolicy"};
 	for (size_t k = 0; k < sizeof(no) / sizeof(no[0]); k++)
 		if (unsupported(l, no[k], "linux.", err) < 0)
 			return -1;
@@ -449,9 +498,10 @@ int oci_load(const char *bundle, struct oci_config *oc, struct md_error *err)
 		uts |= oc->joins[i].flag == CLONE_NEWUTS;
 	if (oc->rc.hostname && *oc->rc.hostname && !uts)
 		return md_fail(err, "hostname: needs a uts namespace of the container's own (linux.namespaces)");
+	oc->domainname = json_string_value(json_object_get(j, "domainname"));
+	if (oc->domainname && *oc->domainname && !uts)
+		return md_fail(err, "domainname: needs a uts namespace of the container's own (linux.namespaces)");
 	if ((v = json_object_get(j, "hooks")) && !json_is_null(v) && oci_hooks_check(v, err) < 0)
-		return -1;
-	if (unsupported(j, "domainname", "", err) < 0)
 		return -1;
 	oc->annotations = json_object_get(j, "annotations");
 	return 0;

@@ -3,6 +3,7 @@
 #define MD_OCISPEC_H
 
 #include <jansson.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 
@@ -29,6 +30,7 @@ struct oci_config {
 	unsigned long clone_flags;  /* the namespaces to make (CLONE_NEWCGROUP: unshared after the cgroup) */
 	struct { int flag; const char *path; } joins[8]; /* the namespaces to join (setns) */
 	int n_joins;
+	const char *domainname; /* setdomainname(2) in the uts namespace, beside the hostname */
 	char uid_map[512], gid_map[512]; /* "IN OUT COUNT\n" lines, for /proc/PID/[ug]id_map */
 	uid_t uid;
 	gid_t gid;
@@ -45,6 +47,8 @@ struct oci_config {
 	const char *sysctl[OCI_MAX][2]; /* key, value */
 	int n_sysctl;
 	int terminal;
+	struct winsize console_size; /* process.consoleSize: the pty's rows and columns at start */
+	int has_console_size;
 	int oom_score_adj, has_oom_score_adj;
 	mode_t umask;                     /* process.user.umask, 022 unless given (runc's) */
 	unsigned long rootfs_propagation; /* MS_PRIVATE | MS_REC unless rootfsPropagation says */

@@ -33,7 +33,7 @@
 
 /* in the child, cwd = the container's root with its /dev mounted: a pty of its devpts, the
  * master sent over SOCK (SCM_RIGHTS, runc's --console-socket); returns the slave, *N its number */
-int pty_open_send(int sock, int *n)
+int pty_open_send(int sock, int *n, const struct winsize *size)
 {
 	int master = open("dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	int unlock = 0;
@@ -45,6 +45,13 @@ int pty_open_send(int sock, int *n)
 	int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (slave < 0)
 		child_die("open the pty's slave: %m");
+	/* the size before the engine has the master: no window where the program sees 0x0 */
+	if (size) {
+		narrate("ioctl(TIOCSWINSZ, %dx%d)", "stty rows %d cols %d # the size it starts with (consoleSize)",
+			size->ws_row, size->ws_col);
+		if (ioctl(slave, TIOCSWINSZ, size) < 0)
+			child_die("set the pty's size (consoleSize): %m");
+	}
 
 	/* the master goes to the engine, as a file descriptor over the socket */
 	char data = 'm';
@@ -67,9 +74,9 @@ int pty_open_send(int sock, int *n)
 }
 
 /* in the child, cwd = the rootfs with its /dev mounted: the pty, also on /dev/console; returns the slave */
-int pty_child_open(int sock)
+int pty_child_open(int sock, const struct winsize *size)
 {
-	int n, slave = pty_open_send(sock, &n);
+	int n, slave = pty_open_send(sock, &n, size);
 	char path[64], shell[128];
 	snprintf(path, sizeof(path), "dev/pts/%d", n);
 	int fd = open("dev/console", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
@@ -132,10 +139,15 @@ static void on_winch(int sig)
 	winch = 1;
 }
 
+int pty_our_size(struct winsize *size)
+{
+	return ioctl(0, TIOCGWINSZ, size) == 0 && size->ws_row && size->ws_col;
+}
+
 static void copy_winsize(int master)
 {
 	struct winsize ws;
-	if (ioctl(0, TIOCGWINSZ, &ws) == 0 && ioctl(master, TIOCSWINSZ, &ws) == 0)
+	if (pty_our_size(&ws) && ioctl(master, TIOCSWINSZ, &ws) == 0)
 		narrate("ioctl(TIOCSWINSZ, %dx%d)", "stty rows %d cols %d", ws.ws_row, ws.ws_col);
 }
 

@@ -546,6 +546,10 @@ int cmd_run(const struct md_opts *o, int argc, char **argv)
 	rc.stop_timeout = 10;
 	if (parse_args(&rc, argc, argv, &err) < 0)
 		return fail(&err);
+	/* -t: the pty starts with our terminal's size, as docker's ConsoleSize: a program that asks
+	 * at once must not see 0x0 before pty_pump copies it (with -d, before stdin is /dev/null) */
+	if (rc.tty && !pty_our_size(&rc.tty_size))
+		rc.tty_size = (struct winsize){0}; /* none: the pty starts at 0x0, as a pipe's */
 	if (geteuid() != 0)
 		rc.userns = 1; /* rootless: a user namespace where we are root (and nobody else) */
 	if ((rc.network == NET_VETH || rc.network == NET_BRIDGE) && geteuid() != 0) {

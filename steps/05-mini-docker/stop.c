@@ -71,7 +71,18 @@ static void wait_recorded(const struct md_opts *o, const char *id)
 	}
 }
 
-static int signal_one(const struct md_opts *o, const char *what, int sig, int timeout, int stop)
+/* A container stop has signalled and waits for: every one is signalled first, as docker's CLI does */
+struct stopping {
+	char id[65], start[32];
+	pid_t pid;	 /* 0: not running (docker stop of a stopped container is fine) */
+	long long until; /* CLOCK_MONOTONIC ms: then SIGKILL */
+};
+
+/*
+ * Send SIG (0: the container's StopSignal) to container WHAT's PID 1. kill
+ * prints WHAT then; stop (S given) records what to wait for in S instead.
+ */
+static int signal_one(const struct md_opts *o, const char *what, int sig, struct stopping *s)
 {
 	char id[65];
 	json_t *j = state_open_said(o, what, id);
@@ -83,8 +94,8 @@ static int signal_one(const struct md_opts *o, const char *what, int sig, int ti
 	snprintf(start, sizeof(start), "%s", state_str(j, "pid_start"));
 	if (!pid) {
 		json_decref(j);
-		if (stop) { /* docker stop of a stopped container is fine */
-			printf("%s\n", what);
+		if (s) {
+			s->pid = 0;
 			return 0;
 		}
 		fprintf(stderr, "mini-docker: container %s is not running (%s)\n", what, st);
@@ -100,18 +111,28 @@ static int signal_one(const struct md_opts *o, const char *what, int sig, int ti
 			strerror(errno));
 		return 1;
 	}
-	if (stop) {
-		/* PID 1 of a namespace ignores signals it has no handler for: then the timeout, then SIGKILL */
-		if (!wait_gone(pid, start, timeout * 1000)) {
-			narrate("kill(%d, SIGKILL)  # %d s passed", "kill -KILL %d", pid, timeout,
-				pid);
-			kill(pid, SIGKILL);
-			wait_gone(pid, start, 10000);
-		}
-		wait_recorded(o, id);
+	if (!s) {
+		printf("%s\n", what);
+		return 0;
 	}
-	printf("%s\n", what);
+	snprintf(s->id, sizeof(s->id), "%s", id);
+	snprintf(s->start, sizeof(s->start), "%s", start);
+	s->pid = pid;
 	return 0;
+}
+
+/* Wait for a container stop signalled: PID 1 of a namespace ignores a signal it has no handler for, so at S's deadline SIGKILL */
+static void stop_wait(const struct md_opts *o, const struct stopping *s, int timeout)
+{
+	if (!s->pid)
+		return;
+	long long left = s->until - monotonic_ms();
+	if (!wait_gone(s->pid, s->start, left > 0 ? (int)left : 0)) {
+		narrate("kill(%d, SIGKILL)  # %d s passed", "kill -KILL %d", s->pid, timeout, s->pid);
+		kill(s->pid, SIGKILL);
+		wait_gone(s->pid, s->start, 10000);
+	}
+	wait_recorded(o, s->id);
 }
 
 int cmd_stop(const struct md_opts *o, int argc, char **argv)
@@ -133,19 +154,31 @@ int cmd_stop(const struct md_opts *o, int argc, char **argv)
 	i = g.optind;
 	if (i == argc)
 		return md_usage(usage), EXIT_ENGINE;
-	for (; i < argc; i++) {
-		int t = timeout;
-		if (t < 0) { /* the container's own --stop-timeout, else docker's 10 s */
+	int n = argc - i;
+	struct stopping *s = xcalloc(n, sizeof(*s));
+	int *t = xcalloc(n, sizeof(*t)), *ok = xcalloc(n, sizeof(*ok));
+	/* every container gets its signal first, then each is waited for until its own deadline: N containers take the longest timeout, not the sum */
+	for (k = 0; k < n; k++) {
+		t[k] = timeout;
+		if (t[k] < 0) { /* the container's own --stop-timeout, else docker's 10 s */
 			char id[65];
 			struct md_error err;
 			json_t *j =
-			    state_find(o, argv[i], id, &err) == 0 ? state_load(o, id) : NULL;
-			t = j && *state_str(j, "stop_timeout") ? atoi(state_str(j, "stop_timeout"))
-							       : 10;
+			    state_find(o, argv[i + k], id, &err) == 0 ? state_load(o, id) : NULL;
+			t[k] = j && *state_str(j, "stop_timeout") ? atoi(state_str(j, "stop_timeout"))
+								  : 10;
 			json_decref(j);
 		}
-		rc |= signal_one(o, argv[i], 0, t, 1);
+		ok[k] = signal_one(o, argv[i + k], 0, &s[k]) == 0;
+		s[k].until = monotonic_ms() + t[k] * 1000LL;
+		rc |= !ok[k];
 	}
+	for (k = 0; k < n; k++)
+		if (ok[k]) {
+			stop_wait(o, &s[k], t[k]);
+			printf("%s\n", argv[i + k]);
+		}
+	free(s), free(t), free(ok);
 	return rc;
 }
 
@@ -166,7 +199,7 @@ int cmd_kill(const struct md_opts *o, int argc, char **argv)
 	if (i == argc)
 		return md_usage(usage), EXIT_ENGINE;
 	for (; i < argc; i++)
-		rc |= signal_one(o, argv[i], sig, 0, 0);
+		rc |= signal_one(o, argv[i], sig, NULL);
 	return rc;
 }
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 int sha256_init(struct sha256 *h, struct md_error *err)
@@ -363,6 +364,13 @@ static uint64_t du_at(int at, const char *name)
 uint64_t du_bytes(const char *path)
 {
 	return du_at(AT_FDCWD, path);
+}
+
+int64_t monotonic_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
 void human_size(uint64_t n, char *buf, size_t len)

@@ -41,6 +41,8 @@ int rm_rf_at(int dirfd, const char *name);
 int rm_rf(const char *path);
 /* Bytes used by the files under PATH. */
 uint64_t du_bytes(const char *path);
+/* CLOCK_MONOTONIC in milliseconds: for deadlines, never the date */
+int64_t monotonic_ms(void);
 /* "12.3MB" */
 void human_size(uint64_t n, char *buf, size_t len);
 /* asprintf that exits on out-of-memory (the one failure the engine does not unwind) */
