@@ -113,7 +113,7 @@ PY
 
 # exercise: 05.1 05.2 05.4 05.5
 @test "build: the slides' loop, a Dockerfile with COPY, RUN, ENV, WORKDIR and CMD becomes an image that runs" {
-	hint "build.c: each instruction applied to the state the ones before made; RUN in a container, its upper dir a layer"
+	hint "build.c: each instruction applied to the state the ones before made; buildfs.c: RUN in a container, its upper dir a layer"
 	printf '#!/bin/sh\necho "rantune plays $TUNE in $(pwd)"\n' >"$CTX/rantune.sh"
 	chmod 755 "$CTX/rantune.sh"
 	dockerfile "FROM $PLAIN/base" \
@@ -184,7 +184,7 @@ PY
 
 # exercise: 05.1 05.2 05.4 05.5
 @test "build: a second build hits the cache at each step and makes the same image; a changed file re-runs from its COPY" {
-	hint "build.c: a step's key is the key before it + what the step does (for COPY the files' sha256)"
+	hint "buildstate.c: a step's key is the key before it + what the step does (for COPY the files' sha256)"
 	echo one >"$CTX/data"
 	dockerfile "FROM $PLAIN/base" "RUN echo ran-first > /first" "COPY data /data" "RUN cat /data > /copy"
 	md build -t cached "$CTX"
@@ -225,7 +225,7 @@ PY
 
 # exercise: 05.1 05.2 05.4 05.5
 @test "build: a build killed (SIGKILL) in a RUN takes the RUN's container along; the next build clears what it left" {
-	hint "build.c: the RUN's run gets SIGTERM when build dies (PR_SET_PDEATHSIG); the overlays die with build's mount namespace"
+	hint "buildfs.c: the RUN's run gets SIGTERM when build dies (PR_SET_PDEATHSIG); the overlays die with build's mount namespace"
 	dockerfile "FROM $PLAIN/base" "RUN echo started-$$; sleep 60"
 	"$MINI_DOCKER" --root "$ROOT" --insecure-registry "$PLAIN" build "$CTX" >"$BATS_TEST_TMPDIR/build.log" 2>&1 &
 	pid=$!
@@ -325,7 +325,7 @@ PY
 
 # exercise: 05.1 05.2 05.4 05.5
 @test "build: stages, COPY --from and --target; ARG before FROM, --build-arg, and ARG values not kept in the image" {
-	hint "build.c: each FROM starts a state; --from mounts another stage's layers read-only"
+	hint "build.c: each FROM starts a state; buildfs.c: COPY --from mounts another stage's layers read-only"
 	dockerfile "ARG BASE=$PLAIN/base" \
 		'FROM $BASE AS maker' \
 		'ARG WHO=nobody' \
@@ -395,7 +395,7 @@ PY
 
 # exercise: 05.1 05.2 05.4 05.5
 @test "push: the layers a build took FROM the same registry are mounted, not sent; a blob over --chunk-size goes in PATCHes" {
-	hint "push.c: POST ?mount=DIGEST&from=REPO (201: linked); registry.c: PATCH with Content-Range, each to the last Location, then PUT ?digest="
+	hint "push.c: POST ?mount=DIGEST&from=REPO (201: linked); upload.c: PATCH with Content-Range, each to the last Location, then PUT ?digest="
 	head -c 300000 /dev/urandom >"$CTX/blob"
 	dockerfile "FROM $PLAIN/base" "COPY blob /blob"
 	md build -t "$PLAIN/chunky:1" "$CTX"

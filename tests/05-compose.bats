@@ -10,6 +10,10 @@
 # mini-docker runs there through nsenter --net, and every address used is inside
 # it. The image is the busybox rootfs, built once for the file (FROM scratch,
 # COPY rootfs/) into the file's store.
+#
+# The services' PID 1 is mostly sleep, which as PID 1 ignores SIGTERM: a plain
+# `compose down` waits its 10 s grace period, as docker compose does. The first
+# test keeps it; the others, which are not about the grace period, say -t 1.
 
 bats_require_minimum_version 1.5.0
 load helpers
@@ -170,7 +174,7 @@ until_match() {
 	}
 	run md compose ps -a
 	expect_match "$P-prepare-1 .*Exited \(0\)" "$output" "the one-shot service's state" || return 1
-	md compose down >/dev/null 2>&1
+	md compose down -t 1 >/dev/null 2>&1
 	# a one-shot that fails: its dependents are not started
 	sed -i 's/echo prepared > \/shared\/ready/exit 3/' compose.yaml
 	run --separate-stderr md compose up -d
@@ -178,7 +182,7 @@ until_match() {
 	expect_stderr_says "didn't complete successfully: exit 3" "the failed dependency" || return 1
 	run md ps -a
 	[[ $output != *"$P-app-1"* ]] || { echo "expected no app container, got: $output"; return 1; }
-	md compose down >/dev/null 2>&1
+	md compose down -t 1 >/dev/null 2>&1
 	expect_nothing_left "after compose down"
 }
 
@@ -207,7 +211,7 @@ until_match() {
 	for want in "A=dot-$word" "B=fallback" "C=from-shell" 'D=$literal' "E=shell-$word" "FROM_FILE=file-$word"; do
 		[[ $output == *"$want"* ]] || { echo "expected $want in the container's environment, got: $output"; return 1; }
 	done
-	md compose down >/dev/null 2>&1
+	md compose down -t 1 >/dev/null 2>&1
 	expect_nothing_left "after compose down"
 }
 
@@ -229,7 +233,7 @@ until_match() {
 		echo "expected the volume at ROOT/volumes/${P}_data, got: $output"
 		return 1
 	}
-	md compose down >/dev/null 2>&1
+	md compose down -t 1 >/dev/null 2>&1
 	run cat "$ROOT/volumes/${P}_data/_data/f"
 	expect_eq "$word" "$output" "the named volume's file after compose down" || return 1
 	run --separate-stderr md compose down -v
@@ -330,7 +334,7 @@ until_match() {
 	expect_match "Gracefully stopping" "$(cat "$BATS_TEST_TMPDIR/err")" "compose up's message on SIGTERM" || return 1
 	run md compose ps
 	[[ $output != *"$P-long-1"* ]] || { echo "expected the service stopped after SIGTERM, got: $output"; return 1; }
-	md compose down >/dev/null 2>&1
+	md compose down -t 1 >/dev/null 2>&1
 	expect_nothing_left "after compose down"
 }
 
@@ -377,18 +381,18 @@ until_match() {
 		run md exec "$p-$P-client-1" grep -c "$q-$P-web-1" /etc/hosts
 		expect_eq 0 "$output" "project $q's web in project $p's /etc/hosts (lines)" || return 1
 	done
-	(cd "$PROJ/a-$P" && md compose down) >/dev/null 2>&1
+	(cd "$PROJ/a-$P" && md compose down -t 1) >/dev/null 2>&1
 	run md network ls
 	[[ $output != *"a-${P}_default"* ]] || { echo "expected a-${P}_default gone after its project's down, got: $output"; return 1; }
 	expect_match "b-${P}_default" "$output" "the other project's network after the first one's down" || return 1
 	run md exec "b-$P-client-1" wget -qO- http://web/index.html
 	expect_eq "b-$P" "$output" "project b's web, by name, after project a's down" || return 1
 	cd "$PROJ/b-$P"
-	run --separate-stderr md compose down
+	run --separate-stderr md compose down -t 1
 	expect_status 0 "compose down of project b" || return 1
 	expect_stderr_says "Network b-${P}_default  Removed" "down's report" || return 1
 	# down again, with nothing left: nothing more to remove, and no error
-	run --separate-stderr md compose down
+	run --separate-stderr md compose down -t 1
 	expect_status 0 "compose down of a project with nothing left" || return 1
 	[[ $stderr != *Removed* ]] || { echo "expected nothing removed by the second down, got: $stderr"; return 1; }
 	expect_nothing_left "after both projects' down"

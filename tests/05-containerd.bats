@@ -90,12 +90,7 @@ teardown_file() {
 }
 
 setup() {
-	require_root
-	section "Docker, Podman, LXC, systemd-nspawn and the OCI"
-	[ -x "$MR" ] || {
-		echo "expected $MR: run make"
-		return 1
-	}
+	require_mini_runc
 	for t in containerd ctr containerd-shim-runc-v2; do
 		command -v "$t" >/dev/null || { echo "expected $t on this host (make deps: the containerd package)"; return 1; }
 	done
@@ -140,6 +135,7 @@ expect_gone() {
 	[ ! -e "$CTRD/runc/$NS/$1" ] || { echo "expected mini-runc delete to remove its state, got $CTRD/runc/$NS/$1"; return 1; }
 }
 
+# exercise: 05.4 05.5
 @test "ctr run --runc-binary mini-runc: a foreground container prints, and its exit status comes back" {
 	hint "containerd-shim-runc-v2 calls mini-runc create, start, state, delete (runc.c); linux.resources.devices: ocispec.c"
 	pull || return 1
@@ -155,6 +151,7 @@ expect_gone() {
 	expect_eq "" "$output" "ctr containers ls after run --rm" || return 1
 }
 
+# exercise: 05.4 05.5 05.7
 @test "ctr run -d through mini-runc: task ls, exec, kill, delete, container rm leave nothing" {
 	hint "the shim: create+start, state (task ls), exec, kill, delete; then ctr removes the container and its snapshot"
 	pull || return 1

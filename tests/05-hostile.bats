@@ -172,7 +172,7 @@ refused() {
 }
 
 @test "an over-long WWW-Authenticate is refused, not cut" {
-	hint "registry.c: on_header marks a challenge longer than it reads; get_authed refuses it"
+	hint "http.c: on_header marks a challenge longer than it reads; registry.c: get_authed refuses it"
 	md images
 	before=$(store_state)
 	md pull "127.0.0.1:$LONG_PORT/x"
@@ -183,7 +183,7 @@ refused() {
 
 # exercise: 05.1 05.2
 @test "a blob redirected to another host is fetched without our credentials" {
-	hint "registry.c: http_get follows redirects by hand and drops Authorization when the host:port changes"
+	hint "http.c: http_get follows redirects by hand and drops Authorization when the host:port changes"
 	: >"$BATS_FILE_TMPDIR/other.log"
 	: >"$BATS_FILE_TMPDIR/authed.log"
 	md pull "127.0.0.1:$AUTHED_PORT/redirect"

@@ -183,6 +183,21 @@ field() {
 	expect_eq 137 "$output" "the exit code after SIGKILL (128+9)" || return 1
 	run md ps -a
 	expect_match "Exited \(137\)" "$output" "ps -a's status" || return 1
+	# several at once: each gets its signal first, then the waits (docker's CLI stops them in
+	# parallel): three take the timeout once, not three times
+	ids=()
+	for k in 1 2 3; do ids+=("$(md run -d --rootfs "$ROOTFS" sleep 60)"); done
+	run_md -v stop -t 2 "${ids[@]}"
+	expect_status 0 "stop -t 2 of three containers" || return 1
+	calls=$(grep -o 'kill -[A-Z0-9]* [0-9]*' <<<"$stderr" | cut -d' ' -f2 | tr '\n' ' ')
+	expect_eq "-TERM -TERM -TERM -KILL -KILL -KILL " "$calls" "the signals stop sent, in order (its -v narration)" || {
+		hint "stop.c cmd_stop: signal every container, then wait for each until its deadline"
+		return 1
+	}
+	for id in "${ids[@]}"; do
+		run md wait "$id"
+		expect_eq 137 "$output" "the exit code of each after SIGKILL" || return 1
+	done
 	# --stop-signal overrides the default
 	word=$(random_word)
 	id=$(md run -d --stop-signal USR2 --rootfs "$ROOTFS" sh -c "trap 'echo usr2-$word; exit 5' USR2; echo ready; while :; do sleep 0.1; done")

@@ -27,6 +27,9 @@ setup() {
 	PEER=
 	ip netns add "$NETNS"
 	ip -n "$NETNS" link set lo up
+	# a new namespace copies the IPv4 settings of the machine's own (devconf_inherit_init_net=0):
+	# where Docker or podman made it forward, so would ours. These tests' host does not, until one says so
+	ip netns exec "$NETNS" sysctl -qw net.ipv4.ip_forward=0
 	PROBE=$ROOTFS_SRC/bin/probe
 }
 

@@ -95,7 +95,7 @@ login_for() {
 
 # exercise: 05.1 05.2
 @test "credentials never go in clear: not after an https -> http redirect on the same host:port" {
-	hint "registry.c http_get: Authorization follows a redirect only to the same scheme, host and port"
+	hint "http.c http_get: Authorization follows a redirect only to the same scheme, host and port"
 	MARK=$(random_word)
 	login_for "127.0.0.1:$TLS_PORT"
 	md --ca-file "$REG_BASE/ca.crt" pull "127.0.0.1:$TLS_PORT/downgrade"
@@ -124,7 +124,7 @@ login_for() {
 }
 
 @test "an endless error body is read at most 64 KiB, then the status is the error" {
-	hint "registry.c on_body: an error body past MAX_ERROR_BODY aborts the transfer; the status says what went wrong"
+	hint "http.c on_body: an error body past MAX_ERROR_BODY aborts the transfer; the status says what went wrong"
 	md pull "$REG/endless"
 	expect_status 125 "a manifest answered by a 404 that never ends" || return 1
 	expect_stderr_says "not found" "the error to say the 404" || return 1
@@ -133,7 +133,7 @@ login_for() {
 
 # exercise: 05.1
 @test "a stalled layer fails after the low-speed window; --pull-timeout ends a pull that is too slow" {
-	hint "registry.c http_once: CURLOPT_LOW_SPEED_LIMIT/TIME from --low-speed-limit/--low-speed-time, CURLOPT_TIMEOUT_MS from the deadline"
+	hint "http.c http_once: CURLOPT_LOW_SPEED_LIMIT/TIME from --low-speed-limit/--low-speed-time, CURLOPT_TIMEOUT_MS from the deadline"
 	md images
 	before=$(store_state)
 	md --low-speed-limit 100000 --low-speed-time 2 pull "$REG/trickle"
@@ -174,7 +174,7 @@ login_for() {
 
 # exercise: 05.1 05.2
 @test "a registry that ignores Range sends the blob again whole; the digest is checked over it all" {
-	hint "registry.c on_body: a 200 to a Range request starts the file and the hash again"
+	hint "http.c on_body: a 200 to a Range request starts the file and the hash again"
 	md --retry-delay 0 pull "$REG/norange"
 	expect_status 0 "a pull whose layer broke off once, from a registry without Range" || return 1
 	layer=$(python3 -c 'import json, sys

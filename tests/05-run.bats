@@ -179,7 +179,7 @@ my_cgroups() {
 	expect_eq "mounted" "$output" "the image's Volumes /vol: a mount of its own"
 }
 
-# exercise: 05.3 05.4 05.5 05.9
+# exercise: 05.4 05.5 05.9
 @test "a new volume starts with the image's files where it is mounted (docker's copy-up); a used one, or a host path, does not" {
 	hint "mounts.c copy_up: a volume this run made, over a directory of the image, gets a copy of it (owners, modes, symlinks as symlinks)"
 	md run --rm --entrypoint /bin/sh "$REG/app:1" -c 'cat /vol/seed; stat -c "%u:%g %a" /vol/seed /vol; readlink /vol/link; [ -d /vol/sub ] && echo sub'
@@ -204,7 +204,7 @@ crun_run() {
 	timeout 60 unshare -m sh -c 'mount --make-rprivate / && { umount /sys/fs/cgroup/unified 2>/dev/null; true; } && exec crun "$@"' crun "$@"
 }
 
-# exercise: 05.3 05.4 05.5
+# exercise: 05.4 05.5
 @test "unpack --bundle: an OCI runtime bundle that runc and crun run as mini-docker runs the image; umoci's has the same tree" {
 	hint "bundle.c: config.json from the image's config (Entrypoint+Cmd, Env, WorkingDir, User as numbers from the rootfs's own files) beside the flattened rootfs"
 	for t in runc crun umoci skopeo; do command -v "$t" >/dev/null || { echo "expected $t (make deps installs it)"; return 1; }; done
@@ -476,6 +476,37 @@ PY
 	expect_match "got-$word" "$output" "the line typed into the terminal, read by the container"
 	expect_match "rc=7" "$output" "the container's exit status through -it"
 	expect_match "restored" "$output" "the host terminal's settings after the run"
+}
+
+# exercise: 05.4 05.5 05.7 05.8 05.9
+@test "-dt and exec -t: the pty has the terminal's window size from the start (docker's ConsoleSize), never 0x0" {
+	hint "measure our terminal (TIOCGWINSZ on stdin) before the container starts, and set it on the new pty (TIOCSWINSZ) before its program runs: pty_our_size, pty_child_open"
+	command -v python3 >/dev/null || skip "requires python3"
+	rows=$((20 + RANDOM % 30)) cols=$((60 + RANDOM % 80)) NAME=size-$(random_word)
+	# run -dt asks at once and nobody copies the size later (the monitor has no terminal);
+	# exec -t asks at once while its engine is still starting to copy bytes
+	run timeout 60 python3 - "$MD" "$ROOTFS_SRC" "$rows" "$cols" "$NAME" <<'PY'
+import fcntl, os, struct, subprocess, sys, termios
+md, rootfs, rows, cols, name = sys.argv[1:]
+master, slave = os.openpty()
+fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", int(rows), int(cols), 0, 0))
+def md_run(*args):
+    return subprocess.run([md, *args], stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=20)
+r = md_run("run", "-dt", "--name", name, "--rootfs", rootfs, "/bin/sh", "-c", "stty size; exec sleep 60")
+print("run -dt: rc=%d" % r.returncode)
+for _ in range(100):
+    logs = md_run("logs", name).stdout.decode(errors="replace").replace("\r", "")
+    if logs.strip():
+        break
+    subprocess.run(["sleep", "0.1"])
+print("run -dt's stty size: [%s]" % logs.strip())
+r = md_run("exec", "-t", name, "stty", "size")
+print("exec -t's stty size: [%s] rc=%d" % (r.stdout.decode(errors="replace").replace("\r", "").strip(), r.returncode))
+PY
+	expect_status 0 "the pty driver script" || return 1
+	expect_match "run -dt: rc=0" "$output" "run -dt" || return 1
+	expect_match "run -dt's stty size: \[$rows $cols\]" "$output" "the window size a -dt container reads at once" || return 1
+	expect_match "exec -t's stty size: \[$rows $cols\] rc=0" "$output" "the window size exec -t's command reads at once"
 }
 
 # exercise: 05.3 05.4 05.5 05.9

@@ -26,12 +26,7 @@ teardown_file() {
 }
 
 setup() {
-	require_root
-	section "Docker, Podman, LXC, systemd-nspawn and the OCI"
-	[ -x "$MR" ] || {
-		echo "expected $MR: run make"
-		return 1
-	}
+	require_mini_runc
 	export MINI_DOCKER_ROOT=$BATS_FILE_TMPDIR/store
 	T=$BATS_TEST_TMPDIR
 	ST=$T/state
@@ -46,6 +41,7 @@ teardown() {
 		"$MR" --root "$ST" delete --force "$id" >/dev/null 2>&1 || true
 	done
 	if [ -n "${PODMAN_USED:-}" ]; then podman_ rm -a -f -t 0 >/dev/null 2>&1 || true; fi
+	if [ -n "${UNSHARE:-}" ]; then kill -9 -- "-$UNSHARE" 2>/dev/null || true; fi
 	remove_cgroups "${CG:-}"
 }
 
@@ -92,6 +88,21 @@ expect_gone() {
 	[ -z "$left" ] || { echo "expected the container's cgroups to go, got: $left"; return 1; }
 }
 
+# podman_image [TOOL...]: podman set to call mini-runc (podman, conmon and TOOLs on this host),
+# under a cgroup of the test's own: $x its options, $NAME a container name, $image the test
+# image, pulled
+podman_image() {
+	for t in podman conmon "$@"; do command -v "$t" >/dev/null || { echo "expected $t on this host (make deps)"; return 1; }; done
+	[ -n "${REG:-}" ] || { echo "expected setup_file to make the test image:"; cat "$BATS_FILE_TMPDIR/setup.log"; return 1; }
+	export PODMAN_RUNTIME=$MR
+	PODMAN_USED=1 CG=mrpodman-$(random_word) NAME=mr-$(random_word)
+	x=(--network none --cgroup-parent "/$CG" --ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
+	run --separate-stderr podman_ pull -q --tls-verify=false "$REG/test:1"
+	expect_status 0 "podman pull of the test image" || return 1
+	image=$output
+}
+
+# exercise: 05.1 05.2 05.3 05.4 05.5
 @test "mini-runc run: a bundle from mini-docker unpack --bundle prints its output, and its exit status comes back" {
 	hint "runc.c cmd_run: create, start, waitpid; ocispec.c reads process.args, env, cwd, user"
 	[ -n "${REG:-}" ] || { echo "expected setup_file to push the test image:"; cat "$BATS_FILE_TMPDIR/setup.log"; return 1; }
@@ -111,6 +122,7 @@ expect_gone() {
 	expect_gone
 }
 
+# exercise: 05.4 05.5
 @test "mini-runc create leaves the init blocked before the user's program; start runs it; kill stops it; delete leaves nothing" {
 	hint "create: the init waits opening exec.fifo (become.c wait_for_start); start opens it to read; state reads the kernel"
 	spec_bundle || return 1
@@ -143,6 +155,7 @@ expect_gone() {
 	expect_status 1 "state of a deleted container" || return 1
 }
 
+# exercise: 05.4 05.5
 @test "mini-runc: kill sends SIGTERM by default and names or numbers; list shows the container; delete --force ends a created one" {
 	hint "runc.c cmd_kill: parse_signal (signals.c); cmd_delete --force: SIGKILL then the cgroup"
 	spec_bundle || return 1
@@ -170,6 +183,7 @@ expect_gone() {
 	expect_gone
 }
 
+# exercise: 05.4 05.5
 @test "mini-runc honours root.readonly, maskedPaths, readonlyPaths, a memory limit, rlimits and capabilities as config.json says" {
 	hint "ocirun.c: mask_paths and mounts_finish (mounts.c); cgroups.c with linux.resources; become.c"
 	spec_bundle || return 1
@@ -202,6 +216,130 @@ p["args"] = ["/bin/sh", "-c", "touch /x 2>/dev/null && echo rw || echo ro; wc -c
 	expect_gone
 }
 
+# exercise: 05.4 05.5
+@test "mini-runc honours linux.resources.cpu.cpus and .mems (cpuset) under a new cgroupsPath, and refuses a CPU the host lacks" {
+	hint "cgroups.c: cpuset_fill (v1: each new cgroup gets its parent's cpuset.cpus and .mems) and cpuset_write; v2: +cpuset in each ancestor's cgroup.subtree_control"
+	spec_bundle || return 1
+	CG=mrcpuset-$(random_word)
+	# the host's last CPU (on two or more, not the default set "0-N")
+	last=$(sed 's/.*[-,]//' /sys/devices/system/cpu/online)
+	config 'p["args"] = ["/bin/sh", "-c", "grep -E \"^(Cpus|Mems)_allowed_list\" /proc/self/status"]
+c["linux"]["cgroupsPath"] = "/'"$CG"'/'"$ID"'"
+c["linux"].setdefault("resources", {})["cpu"] = {"cpus": "'"$last"'", "mems": "0"}'
+	mr run --bundle "$B" "$ID"
+	expect_status 0 "mini-runc run with cpu.cpus \"$last\", cpu.mems \"0\" (stderr: $stderr)" || return 1
+	expect_eq "$(printf 'Cpus_allowed_list:\t%s\nMems_allowed_list:\t0' "$last")" "$output" \
+		"the CPUs and memory nodes the container may use (/proc/self/status)" || return 1
+	expect_gone || return 1
+	# a CPU the host does not have (the kernel's EINVAL), and a list that is not one (ocispec.c)
+	for bad in "$((last + 64))" "0-x"; do
+		config 'c["linux"]["resources"]["cpu"] = {"cpus": "'"$bad"'"}'
+		mr run --bundle "$B" "$ID"
+		expect_status 1 "mini-runc run with cpu.cpus \"$bad\"" || return 1
+		expect_match "^mini-runc: .*linux\.resources\.cpu\.cpus \"$bad\"" "$stderr" "the error for cpu.cpus \"$bad\"" || return 1
+		expect_eq 1 "$(wc -l <<<"$stderr")" "the number of lines of that error ($stderr)" || return 1
+		expect_gone || return 1
+	done
+}
+
+# exercise: 05.4 05.5
+@test "mini-runc joins a mount namespace by its path (the mounts stay in it, not the host's); none at all is refused" {
+	hint "ocispec.c namespaces: a path for type mount is a join; ocirun.c join_namespaces opens every path, then setns, before the rootfs"
+	spec_bundle || return 1
+	# a mount namespace of its own, as runtime-tools' linux_ns_path makes one
+	setsid unshare --mount --propagation private --fork sleep 600 </dev/null >/dev/null 2>&1 &
+	UNSHARE=$!
+	host=$(readlink /proc/self/ns/mnt) mnt=$host
+	for _ in $(seq 50); do
+		mnt=$(readlink "/proc/$UNSHARE/ns/mnt" 2>/dev/null) && [ "$mnt" != "$host" ] && break
+		sleep 0.1
+	done
+	expect_ne "$host" "$mnt" "unshare's mount namespace (/proc/$UNSHARE/ns/mnt)" || return 1
+	config 'p["args"] = ["/bin/readlink", "/proc/self/ns/mnt"]
+c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "mount"] + [{"type": "mount", "path": "/proc/'"$UNSHARE"'/ns/mnt"}]'
+	mr run --bundle "$B" "$ID"
+	kill -9 -- "-$UNSHARE" 2>/dev/null || kill -9 "$UNSHARE"
+	expect_status 0 "mini-runc run joining /proc/$UNSHARE/ns/mnt (stderr: $stderr)" || return 1
+	expect_eq "$mnt" "$output" "the container's mount namespace (readlink /proc/self/ns/mnt)" || return 1
+	expect_eq "" "$(grep -F " $B/rootfs" /proc/self/mountinfo)" "the host's mounts under the bundle's rootfs" || return 1
+	expect_gone || return 1
+	config 'c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "mount"]'
+	mr run --bundle "$B" "$ID"
+	expect_status 1 "mini-runc run without a mount namespace" || return 1
+	expect_stderr_says "needs a mount namespace" "the error without a mount namespace" || return 1
+	expect_eq "" "$(grep -F " $B/rootfs" /proc/self/mountinfo)" "the host's mounts under the bundle's rootfs" || return 1
+	expect_gone
+}
+
+# mr_shifted WHO ARGS...: mr ARGS, which prints the uptime WHO reads first: the host's, read
+# before and after (they bracket the moment it was read inside), + 86400000 s of boottime offset
+mr_shifted() {
+	local who=$1 before after up
+	shift
+	before=$(cut -d. -f1 /proc/uptime)
+	mr "$@"
+	after=$(cut -d. -f1 /proc/uptime)
+	expect_status 0 "mini-runc $1 in a time namespace (stderr: $stderr)" || return 1
+	up=$(sed -n 1p <<<"$output")
+	[ "$up" -ge $((before + 86400000)) ] && [ "$up" -le $((after + 86400000)) ] || {
+		echo "expected the uptime of $who to be the host's (between $before and $after s) + 86400000 s (linux.timeOffsets.boottime), got $up"
+		return 1
+	}
+}
+
+# exercise: 05.4 05.5 05.7
+@test "mini-runc: a time namespace moves boottime and monotonic by linux.timeOffsets; domainname is set in the uts namespace" {
+	hint "ocispec.c time_offsets and namespaces (type time: rc.timens); ocirun.c init_main calls ns.c's ns_enter_time, then setdomainname; exec joins the time namespace too (exec.c join_namespaces)"
+	spec_bundle || return 1
+	config 'p["args"] = ["/bin/sh", "-c", "cut -d. -f1 /proc/uptime; readlink /proc/self/ns/time; cat /proc/sys/kernel/domainname; hostname; probe monotonic"]
+c["linux"]["namespaces"] += [{"type": "time"}]
+c["linux"]["timeOffsets"] = {"boottime": {"secs": 86400000, "nanosecs": 0}, "monotonic": {"secs": 3600}}
+c["domainname"] = "example.org"'
+	mono_before=$("$ROOTFS_SRC/bin/probe" monotonic)
+	mr_shifted "the container" run --bundle "$B" "$ID" || return 1
+	mono_after=$("$ROOTFS_SRC/bin/probe" monotonic) mono=$(sed -n 5p <<<"$output")
+	[ "$mono" -ge $((mono_before + 3600)) ] && [ "$mono" -le $((mono_after + 3600)) ] || {
+		echo "expected the container's CLOCK_MONOTONIC to be the host's (between $mono_before and $mono_after s) + 3600 s (linux.timeOffsets.monotonic), got '$mono'"
+		return 1
+	}
+	expect_ne "$(readlink /proc/self/ns/time)" "$(sed -n 2p <<<"$output")" "the container's time namespace (readlink /proc/self/ns/time)" || return 1
+	expect_eq "example.org" "$(sed -n 3p <<<"$output")" "the container's domainname (/proc/sys/kernel/domainname)" || return 1
+	expect_eq "mini-runc" "$(sed -n 4p <<<"$output")" "the hostname beside it" || return 1
+	expect_ne "example.org" "$(cat /proc/sys/kernel/domainname)" "the host's domainname, untouched" || return 1
+	expect_gone || return 1
+	# exec joins the time namespace too (setns: its children, the exec'ed process, live in it)
+	cp "$B/config.json" "$T/good.json"
+	config 'p["args"] = ["/bin/sleep", "600"]'
+	mr_detached run --detach --bundle "$B" --pid-file "$T/pid" "$ID"
+	expect_status 0 "mini-runc run --detach with a time namespace" || return 1
+	mr_shifted "the exec'ed process" exec "$ID" /bin/sh -c 'cut -d. -f1 /proc/uptime; readlink /proc/self/ns/time' || return 1
+	expect_eq "$(readlink /proc/"$(cat "$T/pid")"/ns/time)" "$(sed -n 2p <<<"$output")" "the exec'ed process's time namespace, the init's" || return 1
+	# a second container joins that time namespace by its path (no offsets of its own: they are the namespace's)
+	cp "$B/config.json" "$T/running.json"
+	config 'p["args"] = ["/bin/sh", "-c", "cut -d. -f1 /proc/uptime; readlink /proc/self/ns/time"]; del c["linux"]["timeOffsets"]
+c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "time"] + [{"type": "time", "path": "/proc/'"$(cat "$T/pid")"'/ns/time"}]'
+	mr_shifted "the container joining it" run --bundle "$B" "$ID-2" || return 1
+	expect_eq "$(readlink /proc/"$(cat "$T/pid")"/ns/time)" "$(sed -n 2p <<<"$output")" "the joining container's time namespace, the first's" || return 1
+	ID=$ID-2 expect_gone || return 1
+	cp "$T/running.json" "$B/config.json"
+	mr delete --force "$ID"
+	expect_gone || return 1
+	cp "$T/good.json" "$B/config.json"
+	# what it does not take: each a one-line error, nothing left
+	for change in 'c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "time"]' \
+		'c["linux"]["timeOffsets"]["monotonic"]["nanosecs"] = 5' 'c["linux"]["timeOffsets"]["realtime"] = {"secs": 1}' \
+		'c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "uts"]; del c["hostname"]'; do
+		config "$change"
+		mr run --bundle "$B" "$ID"
+		expect_status 1 "mini-runc run with $change" || return 1
+		expect_match "^mini-runc: .*(time namespace|whole seconds|not a clock|uts namespace)" "$stderr" \
+			"a one-line error for $change" || return 1
+		expect_gone || return 1
+		cp "$T/good.json" "$B/config.json"
+	done
+}
+
+# exercise: 05.4 05.5
 @test "mini-runc: the spec's seccomp profile (errnoRet), and clear errors for what it does not honour, leaving nothing" {
 	hint "ociseccomp.c: defaultAction, syscalls names/action/errnoRet through libseccomp; ocispec.c refuses, never ignores silently"
 	spec_bundle || return 1
@@ -212,7 +350,7 @@ c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["S
 	expect_status 0 "mini-runc run with a seccomp profile" || return 1
 	expect_eq 1 "$output" "mkdir's status under the profile" || return 1
 	expect_match "Permission denied" "$stderr" "mkdir's error (errnoRet 13, EACCES)" || return 1
-	for change in 'c["domainname"] = "example.org"' 'c["linux"]["timeOffsets"] = {"monotonic": {"secs": 100}}' \
+	for change in 'c["linux"]["intelRdt"] = {"closID": "mr"}' 'c["linux"]["timeOffsets"] = {"monotonic": {"secs": 100}}' \
 		'c["linux"]["cgroupsPath"] = "system.slice:mr:x"' 'p["capabilities"]["bounding"] = ["CAP_NO_SUCH_THING"]' \
 		'c["linux"]["seccomp"]["defaultAction"] = "SCMP_ACT_NOTIFY"'; do
 		cp "$B/config.json" "$T/good.json"
@@ -231,8 +369,9 @@ c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["S
 	expect_gone
 }
 
+# exercise: 05.4 05.5 05.7
 @test "mini-runc exec joins the container's namespaces and cgroup, passes its exit status on; --process, --detach, flags" {
-	hint "runc.c runc_exec: exec.c's exec_join in a child that forks the process (born in the container's PID namespace), ocirun.c's oci_become"
+	hint "runcexec.c runc_exec: exec.c's exec_join in a child that forks the process (born in the container's PID namespace), ocirun.c's oci_become"
 	spec_bundle || return 1
 	config 'p["args"] = ["/bin/sleep", "600"]; c["hostname"] = "h-'"$ID"'"; c["root"]["readonly"] = False'
 	mr_detached run --detach --bundle "$B" --pid-file "$T/pid" "$ID"
@@ -281,8 +420,9 @@ c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["S
 	expect_gone
 }
 
+# exercise: 05.4 05.5
 @test "mini-runc ps lists the container's processes; pause freezes them (state paused), resume thaws them" {
-	hint "runc.c: cmd_ps reads the cgroup's cgroup.procs; freeze: v1 freezer.state FROZEN/THAWED, v2 cgroup.freeze"
+	hint "runcfreeze.c: runc_ps reads the cgroup's cgroup.procs; runc_freeze: v1 freezer.state FROZEN/THAWED, v2 cgroup.freeze"
 	spec_bundle || return 1
 	config 'p["args"] = ["/bin/sh", "-c", "while :; do :; done"]'
 	mr_detached run --detach --bundle "$B" --pid-file "$T/pid" "$ID"
@@ -309,7 +449,8 @@ c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["S
 	mr resume "$ID"
 	expect_status 0 "mini-runc resume" || return 1
 	expect_eq "running $pid" "$(state_of "$ID")" "state after resume" || return 1
-	sleep 0.5
+	# the loop runs again: its utime grows (on a busy machine it may wait for a CPU a while)
+	for _ in $(seq 50); do sleep 0.1; [ "$t1" = "$(cut -d' ' -f14 /proc/"$pid"/stat)" ] || break; done
 	expect_ne "$t1" "$(cut -d' ' -f14 /proc/"$pid"/stat)" "the busy loop's CPU time after resume" || return 1
 	mr pause "$ID"
 	mr delete --force "$ID"
@@ -321,23 +462,32 @@ c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["S
 	done
 }
 
-@test "mini-runc runs config.json's hooks with the state on stdin; a failing create-time hook fails create and leaves nothing" {
-	hint "ocihooks.c: fork, the state on stdin, exec_join for createContainer and startContainer; runc.c: when each runs"
+# exercise: 05.4 05.5 05.7
+@test "mini-runc runs config.json's hooks with the state on stdin, createContainer before pivot_root; a failing create-time hook fails create and leaves nothing" {
+	hint "ocihooks.c: fork, the state on stdin, exec_join for createContainer and startContainer; runc.c before_pivot and ocirun.c: when each runs"
 	spec_bundle || return 1
 	mkdir -p "$T/h"
-	# hook.sh DIR KIND: its stdin (the state) to DIR/KIND.json, the hostname it sees and $FOO to DIR/KIND.txt
-	printf '#!/bin/sh\ncat > "$1/$2.json"; echo "$(hostname) $FOO" > "$1/$2.txt"\n' >"$T/hook.sh"
+	# hook.sh DIR KIND: its stdin (the state) to DIR/KIND.json, the hostname it sees and $FOO to
+	# DIR/KIND.txt; MOUNT=1 mounts a tmpfs on DIR first
+	printf '#!/bin/sh\n[ "$MOUNT" != 1 ] || { mkdir -p "$1" && mount -t tmpfs hook "$1"; } || exit 1\ncat > "$1/$2.json"; echo "$(hostname) $FOO" > "$1/$2.txt"\n' >"$T/hook.sh"
 	chmod 755 "$T/hook.sh"
+	# createContainer runs in the container's namespaces before pivot_root (the spec; runc does
+	# so): it sees the host's tree, the bundle's rootfs mounted in it, and mounts onto its /mnt
 	config 'p["args"] = ["/bin/sleep", "600"]; c["root"]["readonly"] = False; c["hostname"] = "h-'"$ID"'"
-def hook(kind, inside): return [{"path": "'"$T"'/hook.sh", "args": ["hook.sh", "/" if inside else "'"$T"'/h", kind],
-                                 "env": ["PATH=/bin:/usr/bin:/sbin:/usr/sbin", "FOO=foo-" + kind], "timeout": 10}]
-c["hooks"] = {k: hook(k, k in ("createContainer", "startContainer"))
-              for k in ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")}'
+where = {"createContainer": "'"$B"'/rootfs/mnt", "startContainer": "/"}
+def hook(kind): return [{"path": "'"$T"'/hook.sh", "args": ["hook.sh", where.get(kind, "'"$T"'/h"), kind], "timeout": 10,
+                         "env": ["PATH=/bin:/usr/bin:/sbin:/usr/sbin", "FOO=foo-" + kind, "MOUNT=%d" % (kind == "createContainer")]}]
+c["hooks"] = {k: hook(k) for k in ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")}'
 	mr_detached create --bundle "$B" --pid-file "$T/pid" "$ID"
-	expect_status 0 "mini-runc create with six hooks" || return 1
+	expect_status 0 "mini-runc create with six hooks (stderr: $stderr)" || return 1
 	pid=$(cat "$T/pid")
+	expect_eq "" "$(grep -F " $B/rootfs/mnt " /proc/self/mountinfo)" \
+		"the host's mounts: createContainer's tmpfs is in the container's mount namespace only" || return 1
 	mr start "$ID"
 	expect_status 0 "mini-runc start" || return 1
+	# what createContainer wrote on its tmpfs, seen from inside, copied to the rootfs for the loop below
+	mr exec "$ID" /bin/sh -c 'grep -q "^hook /mnt tmpfs" /proc/mounts && cp /mnt/createContainer.json /mnt/createContainer.txt /'
+	expect_status 0 "createContainer's tmpfs on /mnt, seen from inside (mini-runc exec; stderr: $stderr)" || return 1
 	mr kill "$ID" KILL
 	for _ in $(seq 50); do [ "$(state_of "$ID")" = "stopped 0" ] && break; sleep 0.1; done
 	mr delete "$ID"
@@ -369,6 +519,7 @@ c["hooks"] = {k: hook(k, k in ("createContainer", "startContainer"))
 	expect_gone
 }
 
+# exercise: 05.4 05.5
 @test "mini-runc --preserve-fds N passes the caller's descriptors 3..3+N-1 to the container's process, and no others" {
 	hint "become.c: close_inherited_fds(keep) leaves 3..2+N open through execve (runc's --preserve-fds)"
 	spec_bundle || return 1
@@ -389,6 +540,7 @@ c["hooks"] = {k: hook(k, k in ("createContainer", "startContainer"))
 	expect_gone
 }
 
+# exercise: 05.4 05.5
 @test "the same bundle under mini-runc, runc and crun prints the same" {
 	hint "a real runtime: what config.json says, each runtime does the same"
 	tools_ok=1
@@ -411,11 +563,14 @@ c["hostname"] = "same-'"$ID"'"; c["root"]["readonly"] = True'
 	expect_gone
 }
 
-@test "process.terminal: the pty's master goes over --console-socket; a user namespace maps the ids config.json gives" {
-	hint "ocirun.c: pty_child_open (pty.c) sends the master over SCM_RIGHTS; the engine writes uid_map and gid_map"
+# exercise: 05.4 05.5
+@test "process.terminal: the pty's master goes over --console-socket, sized by consoleSize; a user namespace maps the ids config.json gives" {
+	hint "ocirun.c: pty_child_open (pty.c) sends the master over SCM_RIGHTS, its size set first (ocispec.c reads consoleSize); the engine writes uid_map and gid_map"
 	spec_bundle || return 1
 	base=$((200000 + RANDOM % 1000 * 65536))
-	config 'p["args"] = ["/bin/sh", "-c", "tty; test -t 0 && echo stdin-is-a-tty; cat /proc/self/uid_map /proc/self/gid_map; id -u"]; p["terminal"] = True
+	# the console socket's end never resizes it: stty size can only be consoleSize's
+	config 'p["args"] = ["/bin/sh", "-c", "tty; test -t 0 && echo stdin-is-a-tty; stty size; cat /proc/self/uid_map /proc/self/gid_map; id -u"]; p["terminal"] = True
+p["consoleSize"] = {"height": 21, "width": 55}
 c["linux"]["namespaces"].append({"type": "user"})
 c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": '"$base"', "size": 65536}]
 c["linux"]["gidMappings"] = [{"containerID": 0, "hostID": '"$base"', "size": 65536}]'
@@ -444,14 +599,15 @@ for _ in range(50):
     out += d
 sys.stdout.write(out.decode().replace("\r\n", "\n"))' "$MR" "$ST" "$B" "$ID" "$T/console.sock"
 	expect_status 0 "a create --console-socket, start, and the pty read to its end" || return 1
-	expect_eq "$(printf '/dev/pts/0\nstdin-is-a-tty\n         0 %10d      65536\n         0 %10d      65536\n0' "$base" "$base")" \
-		"$(sed 's/ *$//' <<<"$output")" "tty, test -t 0, uid_map, gid_map, id -u inside" || return 1
+	expect_eq "$(printf '/dev/pts/0\nstdin-is-a-tty\n21 55\n         0 %10d      65536\n         0 %10d      65536\n0' "$base" "$base")" \
+		"$(sed 's/ *$//' <<<"$output")" "tty, test -t 0, stty size (consoleSize), uid_map, gid_map, id -u inside" || return 1
 	mr create --bundle "$B" "$ID"
 	expect_status 1 "create of a terminal process without --console-socket" || return 1
 	mr delete --force "$ID"
 	expect_gone
 }
 
+# exercise: 05.4 05.5
 @test "mini-runc run in the foreground with process.terminal: its own pty, pumped to ours; run --detach without a console socket is refused" {
 	hint "runc.c cmd_run: a socketpair instead of --console-socket, pty.c's pty_receive and pty_pump"
 	spec_bundle || return 1
@@ -462,19 +618,18 @@ sys.stdout.write(out.decode().replace("\r\n", "\n"))' "$MR" "$ST" "$B" "$ID" "$T
 	mr run --detach --bundle "$B" "$ID"
 	expect_status 1 "run --detach of a terminal process without --console-socket" || return 1
 	expect_stderr_says "console-socket" "why it is refused" || return 1
+	expect_gone || return 1
+	config 'p["consoleSize"] = {"height": "tall", "width": 80}'
+	mr run --bundle "$B" "$ID"
+	expect_status 1 "run of a consoleSize whose height is not a number" || return 1
+	expect_stderr_says "process.consoleSize" "the field named" || return 1
 	expect_gone
 }
 
+# exercise: 05.4 05.5 05.7
 @test "podman --runtime mini-runc: run --rm prints and passes the exit status on; run -d, ps, stop, rm" {
 	hint "podman calls create (with --console-socket when -t), start, state, kill, delete: runc.c"
-	for t in podman conmon; do command -v "$t" >/dev/null || { echo "expected $t on this host (make deps)"; return 1; }; done
-	[ -n "${REG:-}" ] || { echo "expected setup_file to make the test image:"; cat "$BATS_FILE_TMPDIR/setup.log"; return 1; }
-	export PODMAN_RUNTIME=$MR
-	PODMAN_USED=1 CG=mrpodman-$(random_word) NAME=mr-$(random_word)
-	x=(--network none --cgroup-parent "/$CG" --ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
-	run --separate-stderr podman_ pull -q --tls-verify=false "$REG/test:1"
-	expect_status 0 "podman pull of the test image" || return 1
-	image=$output
+	podman_image || return 1
 	run --separate-stderr podman_ run --rm "${x[@]}" "$image"
 	expect_status 0 "podman --runtime mini-runc run --rm" || return 1
 	expect_eq "hello-$MARK" "$output" "what podman's container printed (the image's Entrypoint and Cmd)" || return 1
@@ -497,4 +652,30 @@ sys.stdout.write(out.decode().replace("\r\n", "\n"))' "$MR" "$ST" "$B" "$ID" "$T
 	expect_status 0 "podman rm" || return 1
 	run --separate-stderr podman_ ps -aq
 	expect_eq "" "$output" "podman ps -a after rm" || return 1
+}
+
+# exercise: 05.4 05.5 05.7
+@test "podman --runtime mini-runc: run -it and exec -it get a terminal through the console socket (tty, stty size, typed input)" {
+	hint "podman's conmon listens on --console-socket: create sends the pty's master there (ocirun.c, pty.c's pty_child_open); exec --tty: runcexec.c's exec_joiner, pty.c's pty_open_send"
+	podman_image script || return 1
+	# the pty echoes the word as it is typed (script's own, then the container's): those lines left out
+	word=$(random_word)
+	run podman_tty run -it --rm "${x[@]}" --entrypoint /bin/sh "$image" \
+		-c 'tty; test -t 0 && echo stdin-is-a-tty; stty size; read w; echo "got-$w"; exit 3' <<<"$word"
+	expect_status 3 "podman run -it of 'exit 3' on a terminal (the container's status, passed on)" || return 1
+	expect_match "^/dev/pts/[0-9]+
+stdin-is-a-tty
+33 77
+got-$word\$" "$(grep -vx "$word" <<<"$output")" "tty, test -t 0, stty size (podman's terminal's) and the typed word, inside" || return 1
+	run --separate-stderr podman_ run -d --name "$NAME" "${x[@]}" --entrypoint /bin/sleep "$image" 600
+	expect_status 0 "podman run -d" || return 1
+	word=$(random_word)
+	run podman_tty exec -it "$NAME" /bin/sh -c 'tty; test -t 0 && echo stdin-is-a-tty; stty size; read w; echo "got-$w"; exit 4' <<<"$word"
+	expect_status 4 "podman exec -it of 'exit 4' through mini-runc exec --tty --console-socket" || return 1
+	expect_match "^/dev/pts/[0-9]+
+stdin-is-a-tty
+33 77
+got-$word\$" "$(grep -vx "$word" <<<"$output")" "tty, test -t 0, stty size and the typed word, in the exec'd process" || return 1
+	run --separate-stderr podman_ rm -f -t 0 "$NAME"
+	expect_status 0 "podman rm -f" || return 1
 }

@@ -66,6 +66,17 @@ make_bare_rootfs() {
 	cp "$ROOTFS_SRC/bin/busybox" "$BARE/"
 }
 
+# require_mini_runc: what every test of mini-runc needs (tests/05-runc.bats,
+# tests/05-containerd.bats): root, the section to read, and mini-runc built ($MR)
+require_mini_runc() {
+	require_root
+	section "Docker, Podman, LXC, systemd-nspawn and the OCI"
+	[ -x "$MR" ] || {
+		echo "expected $MR: run make"
+		return 1
+	}
+}
+
 # A random word, so no answer can be hard-coded.
 random_word() {
 	od -An -N6 -tx1 /dev/urandom | tr -d ' \n'
