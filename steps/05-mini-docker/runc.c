@@ -301,10 +301,22 @@ static int cmd_kill(const char *id, const char *sig_name, int all)
 
 static int cmd_delete(const char *id, int force)
 {
-	json_t *j = runc_load(id);
 	pid_t pid;
+	char *state = runc_id_ok(id) ? runc_path(id, "state.json") : NULL;
+	if (state && access(state, F_OK) < 0 && errno == ENOENT) {
+		/* gone, or a directory a create cut short left without state.json: runc removes
+		 * it, and with --force says nothing (containerd's shim deletes --force again when
+		 * it cleans up after the container) */
+		char *dir = runc_path(id, NULL);
+		rm_rf(dir);
+		free(dir);
+		free(state);
+		return force ? 0 : runc_fail("container %s does not exist", id);
+	}
+	free(state);
+	json_t *j = runc_load(id);
 	if (!j)
-		return force && runc_id_ok(id) ? 0 : 1; /* --force on what is gone: runc says nothing */
+		return 1;
 	const char *s = runc_status(id, j, &pid);
 	if (pid && !force) {
 		json_decref(j);
