@@ -120,6 +120,13 @@ ctrd_run() {
 		--snapshotter native "$@"
 }
 
+# ctrd_said ID: what containerd's log says of the container (a failure's context: the
+# shim's warnings, such as an error copying stdout, are logged there)
+ctrd_said() {
+	echo "--- containerd's log of $1:"
+	grep -F -- "$1" "$CTRD/containerd.log" | tail -n 20
+}
+
 # pull: the test image into containerd, once
 pull() {
 	ctrd images ls -q | grep -qx "$REG/test:1" && return 0
@@ -141,11 +148,12 @@ expect_gone() {
 	pull || return 1
 	ctrd_run --rm "$REG/test:1" "$ID"
 	expect_status 0 "ctr run --rm of the image's Entrypoint and Cmd" || return 1
-	expect_eq "hello-$MARK" "$output" "what the container printed" || return 1
+	expect_eq "hello-$MARK" "$output" "what the container printed" || { ctrd_said "$ID"; return 1; }
 	word=$(random_word)
 	ctrd_run --rm "$REG/test:1" "$ID" /bin/sh -c "echo $word; echo \$\$; exit 7"
 	expect_status 7 "ctr run of 'exit 7' (the container's status, passed on by the shim)" || return 1
-	expect_eq "$(printf '%s\n1' "$word")" "$output" "a word and the shell's pid (1: a pid namespace of its own)" || return 1
+	expect_eq "$(printf '%s\n1' "$word")" "$output" "a word and the shell's pid (1: a pid namespace of its own)" ||
+		{ echo "its stderr: $(quoted "$stderr")"; ctrd_said "$ID"; return 1; }
 	expect_gone "$ID" || return 1
 	run --separate-stderr ctrd containers ls -q
 	expect_eq "" "$output" "ctr containers ls after run --rm" || return 1

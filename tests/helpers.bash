@@ -124,10 +124,16 @@ expect_status() {
 	fi
 }
 
+# quoted TEXT: 'TEXT', or bash's $'...' when it has a newline or a control
+# character: a failure's message stays on the one line the runner shows
+quoted() {
+	if [[ $1 == *[[:cntrl:]]* ]]; then printf '%q' "$1"; else printf "'%s'" "$1"; fi
+}
+
 # expect_eq EXPECTED ACTUAL WHAT
 expect_eq() {
 	if [ "$1" != "$2" ]; then
-		echo "expected $3 to be '$1', got '$2'"
+		echo "expected $3 to be $(quoted "$1"), got $(quoted "$2")"
 		return 1
 	fi
 }
@@ -135,7 +141,7 @@ expect_eq() {
 # expect_ne UNWANTED ACTUAL WHAT
 expect_ne() {
 	if [ "$1" = "$2" ]; then
-		echo "expected $3 to differ from '$1', got the same"
+		echo "expected $3 to differ from $(quoted "$1"), got the same"
 		return 1
 	fi
 }
@@ -143,7 +149,7 @@ expect_ne() {
 # expect_match REGEX TEXT WHAT
 expect_match() {
 	if ! [[ $2 =~ $1 ]]; then
-		echo "expected $3 to match /$1/, got '$2'"
+		echo "expected $3 to match /$1/, got $(quoted "$2")"
 		return 1
 	fi
 }
@@ -151,7 +157,7 @@ expect_match() {
 # expect_stderr_says SUBSTRING WHAT: box's error message names the problem.
 expect_stderr_says() {
 	if [[ ${stderr:-} != *"$1"* ]]; then
-		echo "expected $2: an error mentioning '$1', got '${stderr:-}'"
+		echo "expected $2: an error mentioning '$1', got $(quoted "${stderr:-}")"
 		return 1
 	fi
 }
